@@ -1,0 +1,231 @@
+/**
+ * Reverse-mode differentiation over the recorded graph.
+ *
+ * `gradients(outputs, inputs)` is the one engine: it orders the tensors between the outputs and
+ * the inputs topologically, seeds the outputs, and walks back calling each node's rule and summing
+ * the contributions. With `createGraph` the rules run with recording on, so the gradients are
+ * themselves differentiable: `hvp` uses that for exact Hessian-vector products.
+ * `backward`, `grad` and `valueAndGrad` are conveniences over it.
+ */
+import { GradError, fmtShape } from "../errors/errors.js";
+import { isFloat } from "../tensor/dtype.js";
+import { sameShape } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { onesLike, zerosLike } from "../tensor/creation.js";
+import { add, mul } from "../ops/elementwise.js";
+import { sum } from "../ops/reduce.js";
+import { setGradModeFor, noGrad, isGradEnabled } from "./mode.js";
+
+export interface GradientsOptions {
+  /** the upstream gradient of each output; required for outputs that are not scalars */
+  gradOutputs?: readonly (Tensor | null | undefined)[];
+  /** record the gradient computation so it can be differentiated again (default false) */
+  createGraph?: boolean;
+  /** give zeros for inputs the outputs do not depend on, instead of an error */
+  allowUnused?: boolean;
+}
+
+/** Tensors between outputs and any input, in topological order (producers first). */
+function relevantOrder(outputs: readonly Tensor[], inputs: ReadonlySet<Tensor>): Tensor[] {
+  const order: Tensor[] = [];
+  const state = new Map<Tensor, boolean>(); // false = visiting, true = done and relevant-known
+  const relevant = new Set<Tensor>();
+  for (const root of outputs) {
+    if (state.has(root)) continue;
+    const stack: [Tensor, number][] = [[root, 0]];
+    state.set(root, false);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const [t, i] = top;
+      const ins = t.node?.inputs ?? [];
+      if (i < ins.length) {
+        top[1]++;
+        const child = ins[i]!;
+        if (!state.has(child) && child.requiresGrad) {
+          state.set(child, false);
+          stack.push([child, 0]);
+        }
+        continue;
+      }
+      stack.pop();
+      state.set(t, true);
+      if (inputs.has(t) || ins.some((c) => relevant.has(c))) {
+        relevant.add(t);
+        order.push(t);
+      }
+    }
+  }
+  return order;
+}
+
+function seed(out: Tensor, g: Tensor | null | undefined, index: number): Tensor {
+  if (g) {
+    if (!sameShape(g.shape, out.shape)) {
+      throw new GradError(`gradients: gradOutputs[${index}] has shape ${fmtShape(g.shape)}, output ${index} has ${fmtShape(out.shape)}`);
+    }
+    return g;
+  }
+  if (out.size !== 1) {
+    throw new GradError(
+      `gradients: output ${index} has shape ${fmtShape(out.shape)}; backward needs a scalar, or a gradient of the output's shape`,
+    );
+  }
+  return onesLike(out);
+}
+
+/** d(outputs)/d(inputs): for each input, the sum over outputs of gradOutput-weighted derivatives. */
+export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options: GradientsOptions = {}): Tensor[] {
+  const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
+  const { gradOutputs = [], createGraph = false, allowUnused = false } = options;
+  outs.forEach((o, i) => {
+    if (!isFloat(o.dtype)) throw new GradError(`gradients: output ${i} is ${o.dtype}; only floating tensors have gradients`);
+  });
+  inputs.forEach((t, i) => {
+    if (!t.requiresGrad && !allowUnused) {
+      throw new GradError(
+        `gradients: input ${i} (shape ${fmtShape(t.shape)}) does not require gradients: make it with requiresGrad: true, or use grad(f)`,
+      );
+    }
+  });
+  const inputSet = new Set(inputs);
+  const order = relevantOrder(outs, inputSet);
+  const reached = new Set(order);
+  const grads = new Map<Tensor, Tensor>();
+  return setGradModeFor(createGraph, () => {
+    outs.forEach((o, i) => {
+      if (!reached.has(o)) return;
+      const g = seed(o, gradOutputs[i], i);
+      const prev = grads.get(o);
+      grads.set(o, prev ? add(prev, g) : g);
+    });
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k]!;
+      const node = t.node;
+      const g = grads.get(t);
+      if (!node || !g) continue;
+      node.inputs.forEach((inp, j) => {
+        if (inp.version !== node.versions[j]) {
+          throw new GradError(
+            `backward through ${node.op}: its input ${j} (shape ${fmtShape(inp.shape)}) was updated after the forward pass; ` +
+              "compute the loss again after each optimizer step",
+          );
+        }
+      });
+      const inGrads = node.backward(g);
+      node.inputs.forEach((inp, j) => {
+        const gi = inGrads[j];
+        if (!gi || !reached.has(inp)) return;
+        if (!sameShape(gi.shape, inp.shape)) {
+          throw new GradError(`backward of ${node.op}: gradient ${fmtShape(gi.shape)} for input ${j} of shape ${fmtShape(inp.shape)}`);
+        }
+        const prev = grads.get(inp);
+        grads.set(inp, prev ? add(prev, gi) : gi);
+      });
+    }
+    return inputs.map((t, i) => {
+      const g = grads.get(t);
+      if (g) return g;
+      if (reached.has(t) || allowUnused) return zerosLike(t);
+      throw new GradError(
+        `gradients: input ${i} (shape ${fmtShape(t.shape)}) is not part of the graph of the outputs: they were not computed from it`,
+      );
+    });
+  });
+}
+
+/** All leaves requiring gradients that `root` was computed from. */
+function leavesOf(root: Tensor): Tensor[] {
+  const seen = new Set<Tensor>();
+  const leaves: Tensor[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    if (!t.node) {
+      if (t.requiresGrad) leaves.push(t);
+      continue;
+    }
+    for (const c of t.node.inputs) if (c.requiresGrad) stack.push(c);
+  }
+  return leaves;
+}
+
+/**
+ * Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf requiring gradients (PyTorch's
+ * `loss.backward()`). A non-scalar root needs `gradient`, the upstream gradient of its shape.
+ */
+export function backward(root: Tensor, gradient?: Tensor, options: { createGraph?: boolean } = {}): void {
+  if (!root.requiresGrad) {
+    throw new GradError("backward: this tensor does not require gradients (nothing that requires gradients was used to compute it)");
+  }
+  const leaves = leavesOf(root);
+  const gs = gradients([root], leaves, { gradOutputs: [gradient], createGraph: options.createGraph ?? false });
+  const accumulate = () => leaves.forEach((leaf, i) => (leaf.grad = leaf.grad ? add(leaf.grad, gs[i]!) : gs[i]!));
+  if (options.createGraph) accumulate();
+  else noGrad(accumulate);
+}
+
+export interface GradOptions {
+  /** keep the graph of the gradients (for higher derivatives); default: on when nested in another grad */
+  createGraph?: boolean;
+}
+
+type TensorFn = (...args: Tensor[]) => Tensor;
+
+/** Arguments as differentiable leaves: those already in a graph stay as they are (nesting). */
+function asLeaves(args: readonly Tensor[]): [Tensor[], boolean] {
+  let nested = false;
+  const leaves = args.map((a) => {
+    if (a.requiresGrad && isGradEnabled()) {
+      nested = true;
+      return a;
+    }
+    return a.requireGrad();
+  });
+  return [leaves, nested];
+}
+
+/**
+ * valueAndGrad(f)(...args) = { value: f(...args), grads: [df/darg for each arg] }.
+ * f must return a scalar.
+ */
+export function valueAndGrad(f: TensorFn, options: GradOptions = {}): (...args: Tensor[]) => { value: Tensor; grads: Tensor[] } {
+  return (...args) => {
+    const [leaves, nested] = asLeaves(args);
+    const value = setGradModeFor(true, () => f(...leaves));
+    if (value.size !== 1) throw new GradError(`grad: f must return a scalar, got shape ${fmtShape(value.shape)}`);
+    const grads = gradients([value], leaves, { createGraph: options.createGraph ?? nested, allowUnused: true });
+    return { value, grads };
+  };
+}
+
+/** grad(f)(...args) = [df/darg for each arg]; f must return a scalar. */
+export function grad(f: TensorFn, options: GradOptions = {}): (...args: Tensor[]) => Tensor[] {
+  const vg = valueAndGrad(f, options);
+  return (...args) => vg(...args).grads;
+}
+
+/**
+ * Exact Hessian-vector product H·v of a scalar f at `params`: the gradient of <∇f, v>, by
+ * differentiating the recorded gradient (no finite differences).
+ */
+export function hvp(f: TensorFn, params: readonly Tensor[], v: readonly Tensor[]): { value: Tensor; grads: Tensor[]; hvp: Tensor[] } {
+  if (v.length !== params.length) throw new GradError(`hvp: ${v.length} vectors for ${params.length} parameters`);
+  params.forEach((p, i) => {
+    if (!sameShape(p.shape, v[i]!.shape)) throw new GradError(`hvp: vector ${i} has shape ${fmtShape(v[i]!.shape)}, parameter ${i} has ${fmtShape(p.shape)}`);
+  });
+  const [leaves] = asLeaves(params.map((p) => p.detach()));
+  return setGradModeFor(true, () => {
+    const value = f(...leaves);
+    if (value.size !== 1) throw new GradError(`hvp: f must return a scalar, got shape ${fmtShape(value.shape)}`);
+    const gs = gradients([value], leaves, { createGraph: true, allowUnused: true });
+    let dot: Tensor | null = null;
+    gs.forEach((g, i) => {
+      const term = sum(mul(g, v[i]!));
+      dot = dot ? add(dot, term) : term;
+    });
+    const hv = dot && (dot as Tensor).requiresGrad ? gradients([dot], leaves, { allowUnused: true }) : leaves.map((l) => zerosLike(l));
+    return { value: value.detach(), grads: gs.map((g) => g.detach()), hvp: hv };
+  });
+}

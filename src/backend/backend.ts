@@ -1,0 +1,117 @@
+/**
+ * The Backend interface: storage and kernels, nothing else. A backend knows nothing of autograd,
+ * broadcasting rules or layers: ops (src/ops) validate shapes, work out broadcast strides and
+ * geometry, and call these slots with plain numbers. Every tensor's storage is contiguous and
+ * row-major, so reshape never reaches a backend.
+ *
+ * Kernels return a new DataId at once; a backend may enqueue the work (a GPU backend records it
+ * into a shared pass) as long as `read` resolves after it has finished. `readSync` is optional:
+ * CPU backends have it, asynchronous ones may not.
+ */
+import type { DType, TypedArray } from "../tensor/dtype.js";
+
+/** An opaque handle to a backend's storage. */
+export type DataId = object;
+
+export type UnaryOp =
+  | "neg" | "exp" | "log" | "sqrt" | "abs" | "sign" | "tanh" | "sigmoid" | "relu" | "step"
+  | "softplus" | "log1p" | "expm1" | "square" | "reciprocal" | "floor" | "ceil" | "round" | "sin" | "cos"
+  /** params: [negativeSlope] */
+  | "leakyRelu"
+  /** params: [alpha] */
+  | "elu"
+  /** params: [exponent] */
+  | "powScalar"
+  /** params: [min, max] */
+  | "clamp"
+  /** 1 where the value is NaN or infinite, else 0 */
+  | "nonFinite";
+
+/** Comparisons give 1 or 0 in the inputs' dtype. */
+export type BinaryOp =
+  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
+  | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+
+export type ReduceOp = "sum" | "max" | "min";
+
+/** How a binary or select kernel walks its operands: broadcast strides into one output shape. */
+export interface BroadcastInfo {
+  readonly outShape: readonly number[];
+  /** per operand, its strides within outShape (0 on broadcast dims) */
+  readonly strides: readonly (readonly number[])[];
+}
+
+/** A batched matrix product: out[b] = op(A[b]) @ op(B[b]), op = transpose when the flag is set. */
+export interface MatmulInfo {
+  readonly batch: number;
+  /** element offsets of each batch's A and B matrices (broadcast batches repeat offsets) */
+  readonly aOffsets: Int32Array;
+  readonly bOffsets: Int32Array;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+}
+
+/** The geometry of a 2-D sliding window over NCHW input, shared by convolution and pooling. */
+export interface WindowInfo {
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly strideH: number;
+  readonly strideW: number;
+  readonly padTop: number;
+  readonly padLeft: number;
+  readonly dilationH: number;
+  readonly dilationW: number;
+  readonly outH: number;
+  readonly outW: number;
+}
+
+/** One block copied into a larger output at an offset (concat, pad, and the adjoint of slice). */
+export interface Placement {
+  readonly id: DataId;
+  readonly shape: readonly number[];
+  readonly offset: readonly number[];
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Whether float64 tensors may live here. */
+  readonly supportsFloat64: boolean;
+
+  upload(values: TypedArray): DataId;
+  fill(size: number, value: number, dtype: DType): DataId;
+  read(id: DataId): Promise<TypedArray>;
+  readSync?(id: DataId): TypedArray;
+  dispose(id: DataId): void;
+
+  cast(x: DataId, size: number, from: DType, to: DType): DataId;
+  unary(op: UnaryOp, x: DataId, size: number, dtype: DType, params?: readonly number[]): DataId;
+  binary(op: BinaryOp, a: DataId, b: DataId, info: BroadcastInfo, dtype: DType): DataId;
+  /** out = cond != 0 ? a : b, all three broadcast into info.outShape (strides in that order). */
+  select(cond: DataId, a: DataId, b: DataId, info: BroadcastInfo, condDType: DType, dtype: DType): DataId;
+  /** Reduces the given axes (sorted, unique) of x; the output drops them. */
+  reduce(op: ReduceOp, x: DataId, shape: readonly number[], axes: readonly number[], dtype: DType): DataId;
+  /** Index (int32) of the max or min along one axis; the output drops that axis. */
+  argReduce(op: "argmax" | "argmin", x: DataId, shape: readonly number[], axis: number, dtype: DType): DataId;
+  /** out[i] = x[offset + sum_k idx_k * strides[k]] over outShape: transpose, expand and slice. */
+  strided(x: DataId, outShape: readonly number[], strides: readonly number[], offset: number, dtype: DType): DataId;
+  /** A tensor of outShape filled with `fill`, with each part copied in at its offset. */
+  assemble(parts: readonly Placement[], outShape: readonly number[], fill: number, dtype: DType): DataId;
+  /** out[i] = x[indices[i]] (flat indices into x). */
+  take(x: DataId, indices: DataId, count: number, dtype: DType): DataId;
+  /** out = zeros(size); out[indices[i]] += x[i]. The adjoint of take. */
+  scatterAdd(x: DataId, indices: DataId, count: number, size: number, dtype: DType): DataId;
+  matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId;
+  /** [N, C, H, W] -> [N, C*kh*kw, outH*outW], zero outside the input (padding). */
+  im2col(x: DataId, info: WindowInfo, dtype: DType): DataId;
+  /** The adjoint of im2col: sums each column entry back into its input position. */
+  col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId;
+  /** For each output window [N, C, outH, outW], the flat input index of its maximum (int32). */
+  maxPoolIndices(x: DataId, info: WindowInfo, dtype: DType): DataId;
+}

@@ -1,0 +1,149 @@
+/**
+ * The `cpu` backend: TypeScript over typed arrays, float64 capable, the reference every other
+ * backend is tested against. Storage is a plain object holding one typed array; the garbage
+ * collector frees it, so `dispose` only drops the reference.
+ */
+import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
+import { typedArrayFor, type DType, type TypedArray } from "../../tensor/dtype.js";
+import { sizeOf } from "../../tensor/shape.js";
+import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
+import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.js";
+import { argReduceInto, reduceInto } from "./reduce.js";
+import { gemm } from "./gemm.js";
+import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
+
+interface CpuData {
+  values: TypedArray;
+}
+
+function wrap(values: TypedArray): CpuData {
+  return { values };
+}
+
+function vals(id: DataId): TypedArray {
+  return (id as CpuData).values;
+}
+
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  readonly supportsFloat64 = true;
+
+  upload(values: TypedArray): DataId {
+    return wrap(values);
+  }
+
+  fill(size: number, value: number, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, size);
+    if (value !== 0) out.fill(value);
+    return wrap(out);
+  }
+
+  read(id: DataId): Promise<TypedArray> {
+    return Promise.resolve(vals(id).slice());
+  }
+
+  readSync(id: DataId): TypedArray {
+    return vals(id).slice();
+  }
+
+  /** The live storage, for CPU-only code paths that must not copy (kernels, serialization). */
+  view(id: DataId): TypedArray {
+    return vals(id);
+  }
+
+  dispose(id: DataId): void {
+    (id as Partial<CpuData>).values = undefined as unknown as TypedArray;
+  }
+
+  cast(x: DataId, size: number, _from: DType, to: DType): DataId {
+    const out = typedArrayFor(to, size);
+    const v = vals(x);
+    if (to === "int32") for (let i = 0; i < size; i++) out[i] = Math.trunc(v[i]!);
+    else out.set(v);
+    return wrap(out);
+  }
+
+  unary(op: UnaryOp, x: DataId, size: number, dtype: DType, params: readonly number[] = []): DataId {
+    const out = typedArrayFor(dtype, size);
+    unaryInto(op, vals(x), out, params);
+    return wrap(out);
+  }
+
+  binary(op: BinaryOp, a: DataId, b: DataId, info: BroadcastInfo, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, sizeOf(info.outShape));
+    binaryInto(op, vals(a), vals(b), info, out);
+    return wrap(out);
+  }
+
+  select(cond: DataId, a: DataId, b: DataId, info: BroadcastInfo, _condDType: DType, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, sizeOf(info.outShape));
+    selectInto(vals(cond), vals(a), vals(b), info, out);
+    return wrap(out);
+  }
+
+  reduce(op: ReduceOp, x: DataId, shape: readonly number[], axes: readonly number[], dtype: DType): DataId {
+    const outSize = sizeOf(shape.filter((_, i) => !axes.includes(i)));
+    const out = typedArrayFor(dtype, outSize);
+    reduceInto(op, vals(x), shape, axes, out);
+    return wrap(out);
+  }
+
+  argReduce(op: "argmax" | "argmin", x: DataId, shape: readonly number[], axis: number): DataId {
+    const out = new Int32Array(sizeOf(shape) / Math.max(shape[axis]!, 1));
+    argReduceInto(op, vals(x), shape, axis, out);
+    return wrap(out);
+  }
+
+  strided(x: DataId, outShape: readonly number[], strides: readonly number[], offset: number, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, sizeOf(outShape));
+    stridedInto(vals(x), outShape, strides, offset, out);
+    return wrap(out);
+  }
+
+  assemble(parts: readonly Placement[], outShape: readonly number[], fill: number, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, sizeOf(outShape));
+    if (fill !== 0) out.fill(fill);
+    assembleInto(parts.map((p) => ({ values: vals(p.id), placement: p })), outShape, out);
+    return wrap(out);
+  }
+
+  take(x: DataId, indices: DataId, count: number, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, count);
+    takeInto(vals(x), vals(indices) as Int32Array, out);
+    return wrap(out);
+  }
+
+  scatterAdd(x: DataId, indices: DataId, _count: number, size: number, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, size);
+    scatterAddInto(vals(x), vals(indices) as Int32Array, out);
+    return wrap(out);
+  }
+
+  matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId {
+    const { batch, m, n } = info;
+    const out = typedArrayFor(dtype, batch * m * n);
+    const av = vals(a), bv = vals(b);
+    for (let i = 0; i < batch; i++) gemm(av, info.aOffsets[i]!, bv, info.bOffsets[i]!, out, i * m * n, info);
+    return wrap(out);
+  }
+
+  im2col(x: DataId, info: WindowInfo, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, info.n * info.c * info.kh * info.kw * info.outH * info.outW);
+    im2colInto(vals(x), info, out);
+    return wrap(out);
+  }
+
+  col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, info.n * info.c * info.h * info.w);
+    col2imInto(vals(cols), info, out);
+    return wrap(out);
+  }
+
+  maxPoolIndices(x: DataId, info: WindowInfo): DataId {
+    const out = new Int32Array(info.n * info.c * info.outH * info.outW);
+    maxPoolIndicesInto(vals(x), info, out);
+    return wrap(out);
+  }
+}
+
+export const cpu = new CpuBackend();

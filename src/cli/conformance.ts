@@ -1,0 +1,34 @@
+/**
+ * `descent conformance PATH [--out FILE] [--check]`: evaluates reference cases.
+ */
+import type { Command } from "commander";
+import { writeFileAtomic } from "../io/atomic.js";
+import { formatCheckLine, runConformance } from "../conformance/runner.js";
+
+export function registerConformance(program: Command): void {
+  program
+    .command("conformance")
+    .description("evaluate conformance cases (a case file, or a folder searched recursively for *.json)")
+    .argument("<path>", "a case file or a folder of cases")
+    .option("--out <file>", "write { id: result } for every case to FILE")
+    .option("--check", "compare each result with the case's expected values; exit 1 if any fails")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ descent conformance ../shared/conformance/cases --check
+  $ descent conformance ../shared/conformance/cases/op --out results.json`,
+    )
+    .action((path: string, opts: { out?: string; check?: boolean }) => {
+      const { results, lines } = runConformance(path, { check: Boolean(opts.check) });
+      if (opts.out) writeFileAtomic(opts.out, JSON.stringify(results, null, 1) + "\n");
+      if (opts.check) {
+        for (const line of lines) console.log(formatCheckLine(line));
+        const failed = lines.filter((l) => !l.ok).length;
+        console.log(`${lines.length - failed} passed, ${failed} failed`);
+        if (failed > 0) process.exitCode = 1;
+      } else if (!opts.out) {
+        console.log(JSON.stringify(results, null, 1));
+      }
+    });
+}

@@ -1,0 +1,34 @@
+/**
+ * The error hierarchy of descent. Every user-facing failure is one of these, and its message
+ * names what was wrong and where (the op or layer, the shapes, the file and offset), so a person
+ * can act on it without reading our code.
+ */
+export class DescentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Shapes that do not fit together: `matmul: [3,4] @ [5,2]: inner dimensions 4 and 5 differ`. */
+export class ShapeError extends DescentError {}
+
+/** A dtype that an op cannot take, or two dtypes that do not match. */
+export class DTypeError extends DescentError {}
+
+/** A bad hyperparameter, option or config value, named with what is allowed. */
+export class ConfigError extends DescentError {}
+
+/** Misuse of autograd: backward on a non-scalar without a gradient, a tensor outside the graph. */
+export class GradError extends DescentError {}
+
+/** A damaged, truncated or foreign file, named with the file and what is wrong. */
+export class FileFormatError extends DescentError {}
+
+/** Training produced NaN or infinity; the message carries the step and the likely cause. */
+export class NonFiniteError extends DescentError {}
+
+/** Formats a shape the way every message prints it: `[3,4]`. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}

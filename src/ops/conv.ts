@@ -1,0 +1,127 @@
+/**
+ * 2-D convolution (cross-correlation, as in PyTorch) over NCHW input with weight
+ * [out, in/groups, kh, kw]: im2col turns each receptive field into a column, and one batched
+ * matrix product per group does the rest. im2col and col2im are each other's adjoints, so the
+ * gradients (and their gradients) need no convolution-specific rules.
+ */
+import type { WindowInfo } from "../backend/backend.js";
+import { record } from "../autograd/graph.js";
+import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
+import { requireFloat, requireSameDType } from "../tensor/dtype.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { add } from "./elementwise.js";
+import { mm } from "./linalg.js";
+import { reshape } from "./movement.js";
+import { output } from "./util.js";
+
+export type Pair = number | readonly [number, number];
+export type Padding = Pair | "same" | "valid";
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Padding;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export function pair(op: string, name: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x) && x >= min)) {
+    throw new ConfigError(`${op}: invalid ${name} ${JSON.stringify(v)} (expected integers >= ${min})`);
+  }
+  return p;
+}
+
+/** Output length of a sliding window: floor((n + padTotal − d·(f − 1) − 1) / s) + 1. */
+export function windowOutputSize(n: number, f: number, stride: number, padTotal: number, dilation = 1): number {
+  return Math.floor((n + padTotal - dilation * (f - 1) - 1) / stride) + 1;
+}
+
+/**
+ * Resolves the window geometry for NCHW `shape`. Padding "same" (stride 1 only) pads
+ * d·(f − 1) in total, the extra unit after (bottom/right), as PyTorch does.
+ */
+export function windowInfo(
+  op: string, shape: readonly number[], kernel: [number, number], stride: [number, number],
+  padding: Padding, dilation: [number, number],
+): WindowInfo {
+  if (shape.length !== 4) throw new ShapeError(`${op}: expected input [N, C, H, W], got ${fmtShape(shape)}`);
+  const [n, c, h, w] = shape as [number, number, number, number];
+  let padH: [number, number];
+  let padW: [number, number];
+  if (padding === "same") {
+    if (stride[0] !== 1 || stride[1] !== 1) throw new ConfigError(`${op}: padding "same" needs stride 1, got ${JSON.stringify(stride)}`);
+    const th = dilation[0] * (kernel[0] - 1);
+    const tw = dilation[1] * (kernel[1] - 1);
+    padH = [Math.floor(th / 2), th - Math.floor(th / 2)];
+    padW = [Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+  } else if (padding === "valid") {
+    padH = [0, 0];
+    padW = [0, 0];
+  } else {
+    const [ph, pw] = pair(op, "padding", padding, 0);
+    padH = [ph, ph];
+    padW = [pw, pw];
+  }
+  const outH = windowOutputSize(h, kernel[0], stride[0], padH[0] + padH[1], dilation[0]);
+  const outW = windowOutputSize(w, kernel[1], stride[1], padW[0] + padW[1], dilation[1]);
+  if (outH <= 0 || outW <= 0) {
+    throw new ShapeError(
+      `${op}: kernel ${kernel[0]}x${kernel[1]} (dilation ${dilation.join("x")}) is larger than the padded input ` +
+        `${h + padH[0] + padH[1]}x${w + padW[0] + padW[1]} of ${fmtShape(shape)}`,
+    );
+  }
+  return {
+    n, c, h, w, kh: kernel[0], kw: kernel[1], strideH: stride[0], strideW: stride[1],
+    padTop: padH[0], padLeft: padW[0], dilationH: dilation[0], dilationW: dilation[1], outH, outW,
+  };
+}
+
+/** [N, C, H, W] -> [N, C·kh·kw, outH·outW]; gradient col2im. */
+export function im2col(x: Tensor, info: WindowInfo): Tensor {
+  const shape = [info.n, info.c * info.kh * info.kw, info.outH * info.outW];
+  const y = output(x, x.backend.im2col(x.dataId, info, x.dtype), shape);
+  return record("im2col", [x], y, (g) => [col2im(g, info)]);
+}
+
+/** The adjoint of im2col; gradient im2col. */
+export function col2im(cols: Tensor, info: WindowInfo): Tensor {
+  const y = output(cols, cols.backend.col2im(cols.dataId, info, cols.dtype), [info.n, info.c, info.h, info.w]);
+  return record("col2im", [cols], y, (g) => [im2col(g, info)]);
+}
+
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const op = "conv2d";
+  requireFloat(op, x.dtype);
+  requireSameDType(op, x.dtype, weight.dtype);
+  const groups = options.groups ?? 1;
+  if (weight.rank !== 4) throw new ShapeError(`${op}: weight must be [out, in/groups, kh, kw], got ${fmtShape(weight.shape)}`);
+  const [outC, inPerGroup, kh, kw] = weight.shape as [number, number, number, number];
+  if (x.rank !== 4) throw new ShapeError(`${op}: expected input [N, C, H, W], got ${fmtShape(x.shape)}`);
+  const inC = x.shape[1]!;
+  if (!Number.isInteger(groups) || groups < 1 || inC % groups !== 0 || outC % groups !== 0) {
+    throw new ConfigError(`${op}: groups ${groups} must divide input channels ${inC} and output channels ${outC}`);
+  }
+  if (inC / groups !== inPerGroup) {
+    throw new ShapeError(`${op}: input ${fmtShape(x.shape)} has ${inC} channels, weight ${fmtShape(weight.shape)} expects ${inPerGroup * groups}`);
+  }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outC)) {
+    throw new ShapeError(`${op}: bias ${fmtShape(bias.shape)} does not match ${outC} output channels`);
+  }
+  const info = windowInfo(
+    op, x.shape, [kh, kw], pair(op, "stride", options.stride ?? 1, 1), options.padding ?? 0,
+    pair(op, "dilation", options.dilation ?? 1, 1),
+  );
+  const L = info.outH * info.outW;
+  const K = inPerGroup * kh * kw;
+  const cols = im2col(x, info);
+  let y: Tensor;
+  if (groups === 1) {
+    y = mm(reshape(weight, [outC, K]), cols, false, false, op);
+  } else {
+    const colsG = reshape(cols, [info.n, groups, K, L]);
+    y = mm(reshape(weight, [groups, outC / groups, K]), colsG, false, false, op);
+  }
+  y = reshape(y, [info.n, outC, info.outH, info.outW]);
+  return bias ? add(y, reshape(bias, [1, outC, 1, 1])) : y;
+}
