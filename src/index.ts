@@ -41,4 +41,10 @@ export {
   DescentError, ShapeError, DTypeError, ConfigError, GradError, FileFormatError, NonFiniteError,
 } from "./errors/errors.js";
 
-export { Parameter } from "./nn/parameter.js";
+export * from "./nn/index.js";
+export * from "./init/index.js";
+export * from "./losses/index.js";
+export * from "./optim/index.js";
+export * from "./schedules/index.js";
+export * from "./data/index.js";
+export * from "./io/index.js";

@@ -1,0 +1,2 @@
+/** Public exports of src/init (filled in as the folder is built). */
+export {};

@@ -1,0 +1,2 @@
+/** Public exports of src/io: file formats and atomic writes. */
+export { writeFileAtomic } from "./atomic.js";

@@ -1,0 +1,2 @@
+/** Public exports of src/nn: Module, layers, parameters. */
+export { Parameter } from "./parameter.js";
