@@ -1,0 +1,174 @@
+/**
+ * Checkpoints: everything a run needs to resume exactly, in ONE safetensors file, written atomically.
+ *
+ *   tensors        "<namespace>.<name>", e.g. "model.layers.0.weight", "optimizer.scaleByAdam.mu.layers.0.weight",
+ *                  "standardizer.mean"; the namespace is everything before the first dot
+ *   __metadata__   { "descent": "<JSON>" } where the JSON is
+ *                  { "format": "descent-checkpoint", "version": 1, "namespaces": [...], "state": <state> }
+ *
+ * `state` is whatever the caller needs besides tensors (epoch, step, RNG states, loader position,
+ * schedule state, optimizer scalars, the config) and must survive JSON exactly: non-finite numbers,
+ * bigints, functions, `undefined` in arrays and class instances are refused when writing instead of
+ * being silently changed by JSON.stringify. `namespaces` keeps a namespace that has no tensors.
+ *
+ * A file without the "descent" entry is not a checkpoint; one from a newer format version is
+ * refused by name, so an old descent never misreads a new checkpoint.
+ */
+import { readdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError, FileFormatError } from "../errors/errors.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { readSafetensors, writeSafetensors } from "./safetensors.js";
+
+/** The checkpoint format version this descent writes, and the newest it reads. */
+export const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_FORMAT = "descent-checkpoint";
+const METADATA_KEY = "descent";
+
+export interface CheckpointContents {
+  /** namespace -> tensor name -> tensor */
+  tensors: Record<string, Record<string, Tensor>>;
+  /** Everything else, JSON-serializable. */
+  state: unknown;
+}
+
+export interface LoadedCheckpoint extends CheckpointContents {
+  /** The format version the file was written with. */
+  version: number;
+}
+
+/** Writes a checkpoint atomically: a reader sees the previous file or this one, never half of one. */
+export function writeCheckpoint(path: string, contents: CheckpointContents): void {
+  const flat: [string, Tensor][] = [];
+  const namespaces = Object.keys(contents.tensors);
+  for (const ns of namespaces) {
+    if (ns === "" || ns.includes(".")) {
+      throw new ConfigError(`writeCheckpoint ${path}: namespace "${ns}" must be non-empty and contain no "."`);
+    }
+    for (const [name, t] of Object.entries(contents.tensors[ns]!)) flat.push([`${ns}.${name}`, t]);
+  }
+  checkJsonExact(contents.state, "state", path);
+  const descent = JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, namespaces, state: contents.state });
+  writeSafetensors(path, Object.fromEntries(flat), { [METADATA_KEY]: descent });
+}
+
+/** Reads a checkpoint written by `writeCheckpoint`; a foreign, newer or damaged file is a FileFormatError. */
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  const { tensors, metadata } = readSafetensors(path);
+  const fail = (what: string): never => {
+    throw new FileFormatError(`${path}: ${what}`);
+  };
+  const raw = metadata[METADATA_KEY];
+  if (raw === undefined) {
+    fail(`not a descent checkpoint: the safetensors metadata has no "${METADATA_KEY}" entry (it holds ${tensorCount(tensors)} tensors; is it a model weights file?)`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(raw!);
+  } catch (e) {
+    return fail(`checkpoint metadata "${METADATA_KEY}" is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    return fail(`checkpoint metadata "${METADATA_KEY}" is not a JSON object`);
+  }
+  const h = header as Record<string, unknown>;
+  if (h["format"] !== CHECKPOINT_FORMAT) {
+    fail(`not a descent checkpoint: metadata format is ${JSON.stringify(h["format"])}, expected "${CHECKPOINT_FORMAT}"`);
+  }
+  const version = h["version"];
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+    return fail(`checkpoint format version ${JSON.stringify(version)} is not a version number (this descent reads 1..${CHECKPOINT_VERSION})`);
+  }
+  if (version > CHECKPOINT_VERSION) {
+    fail(`checkpoint format version ${version} was written by a newer descent; this version reads up to ${CHECKPOINT_VERSION}: upgrade descent`);
+  }
+  const namespaces = h["namespaces"];
+  if (!Array.isArray(namespaces) || !namespaces.every((ns) => typeof ns === "string" && ns !== "" && !ns.includes("."))) {
+    return fail(`checkpoint metadata "namespaces" must be an array of names, found ${JSON.stringify(namespaces)}`);
+  }
+  if (!("state" in h)) fail(`checkpoint metadata has no "state"`);
+
+  const grouped = new Map<string, [string, Tensor][]>(namespaces.map((ns: string) => [ns, []]));
+  for (const [key, t] of Object.entries(tensors)) {
+    const dot = key.indexOf(".");
+    const group = dot > 0 ? grouped.get(key.slice(0, dot)) : undefined;
+    if (group === undefined) fail(`tensor "${key}" is in no namespace the checkpoint lists (${namespaces.join(", ")})`);
+    group!.push([key.slice(dot + 1), t]);
+  }
+  const out = Object.fromEntries([...grouped].map(([ns, entries]) => [ns, Object.fromEntries(entries)]));
+  return { tensors: out, state: h["state"], version };
+}
+
+/** Refuses values that JSON.stringify would drop or change, naming where they are. */
+function checkJsonExact(value: unknown, where: string, path: string): void {
+  const bad = (what: string): never => {
+    throw new ConfigError(`writeCheckpoint ${path}: ${where} is ${what}, which JSON cannot hold exactly`);
+  };
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return;
+    case "number":
+      if (!Number.isFinite(value)) bad(String(value));
+      return;
+    case "object": {
+      if (value === null) return;
+      if (Array.isArray(value)) {
+        value.forEach((v: unknown, i) => {
+          if (v === undefined) bad(`undefined (at index ${i})`);
+          checkJsonExact(v, `${where}[${i}]`, path);
+        });
+        return;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        bad(`a ${(value as { constructor?: { name?: string } }).constructor?.name ?? "class"} instance (only plain objects, arrays, strings, finite numbers, booleans and null)`);
+      }
+      for (const [k, v] of Object.entries(value)) {
+        if (v !== undefined) checkJsonExact(v, `${where}.${k}`, path);
+      }
+      return;
+    }
+    default:
+      bad(`a ${typeof value}`);
+  }
+}
+
+function tensorCount(tensors: Record<string, unknown>): number {
+  return Object.keys(tensors).length;
+}
+
+/** The default checkpoint file names of a run folder: `epoch-<E>.ckpt`. */
+export const EPOCH_CHECKPOINT_PATTERN = /^epoch-(\d+)\.ckpt$/;
+
+/**
+ * The checkpoint files in `dir` whose names match `pattern`, oldest first: ordered by the number in
+ * the pattern's first capture group when it has one, else by name. A missing folder has none.
+ */
+export function listCheckpoints(dir: string, pattern: RegExp = EPOCH_CHECKPOINT_PATTERN): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+  const found: { name: string; order: number }[] = [];
+  for (const name of names) {
+    const m = new RegExp(pattern.source, pattern.flags.replace("g", "").replace("y", "")).exec(name);
+    if (m === null) continue;
+    const order = m[1] !== undefined ? Number(m[1]) : NaN;
+    found.push({ name, order });
+  }
+  found.sort((a, b) => (Number.isNaN(a.order) || Number.isNaN(b.order) || a.order === b.order ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.order - b.order));
+  return found.map((f) => join(dir, f.name));
+}
+
+/** Deletes all but the last `keep` checkpoints of `listCheckpoints(dir, pattern)`; returns the deleted paths. */
+export function pruneCheckpoints(dir: string, keep: number, pattern: RegExp = EPOCH_CHECKPOINT_PATTERN): string[] {
+  if (!Number.isInteger(keep) || keep < 0) throw new ConfigError(`pruneCheckpoints: keep must be an integer >= 0, got ${keep}`);
+  const all = listCheckpoints(dir, pattern);
+  const doomed = all.slice(0, Math.max(0, all.length - keep));
+  for (const path of doomed) unlinkSync(path);
+  return doomed;
+}
