@@ -57,8 +57,12 @@ export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   return binaryOp("mul", a, b, "mul", (g, x, y) => [mul(g, y), mul(g, x)]);
 }
 
-/** d(a/b) = da/b - (a/b) db/b. */
+/**
+ * d(a/b) = da/b - (a/b) db/b. Integer operands are refused: an int32 kernel would truncate, where
+ * PyTorch divides exactly (cast to a float dtype first).
+ */
 export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  for (const t of [a, b]) if (t instanceof Tensor) requireFloat("div", t.dtype);
   return binaryOp("div", a, b, "div", (g, x, y, out) => [div(g, y), y.requiresGrad ? neg(div(mul(g, out), y)) : null]);
 }
 

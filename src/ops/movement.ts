@@ -85,6 +85,9 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   const lead = shape.length - x.rank;
   if (lead < 0) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to fewer dims ${fmtShape(shape)}`);
   const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead]! : d));
+  if (target.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`expand: invalid target shape ${fmtShape(shape)} for ${fmtShape(x.shape)} (-1 only keeps an existing dim)`);
+  }
   const own = stridesOf(x.shape);
   const strides = target.map((d, i) => {
     if (i < lead) return 0;
@@ -129,9 +132,10 @@ export function slice(x: Tensor, ranges: readonly (SliceRange | null | undefined
   return stridedSlice(x, rs);
 }
 
-/** The part of x along `dim` from start, `length` long (torch.narrow). */
+/** The part of x along `dim` from start, `length` long (torch.narrow; a negative start counts from the end). */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const a = normalizeAxis("narrow", dim, x.rank);
+  if (start < 0 && start >= -x.shape[a]!) start += x.shape[a]!;
   if (start < 0 || length < 0 || start + length > x.shape[a]!) {
     throw new ShapeError(`narrow: [${start}, ${start + length}) is outside dim ${a} of size ${x.shape[a]} in ${fmtShape(x.shape)}`);
   }

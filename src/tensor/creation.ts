@@ -149,8 +149,9 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   if (!Number.isInteger(steps) || steps < 0) throw new ConfigError(`linspace: invalid steps ${steps}`);
   const out = typedArrayFor(options.dtype ?? "float32", steps);
   const d = steps > 1 ? (end - start) / (steps - 1) : 0;
-  // NOTE: the second half counts back from `end` (as PyTorch does) so the last value is exact.
-  const half = Math.floor(steps / 2);
+  // NOTE: the second half counts back from `end` (as PyTorch does) so the last value is exact;
+  // one step gives [start] (PyTorch and NumPy), so that case keeps the first half.
+  const half = steps === 1 ? 1 : Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) out[i] = i < half ? start + d * i : end - d * (steps - 1 - i);
   return fromValues(out, [steps], options);
 }
@@ -174,7 +175,11 @@ export function rand(shape: Shape, options: RandomOptions & { low?: number; high
   checkShape("rand", shape);
   const { rng, low = 0, high = 1 } = options;
   const out = typedArrayFor(floatDType("rand", options), sizeOf(shape));
-  for (let i = 0; i < out.length; i++) out[i] = low + (high - low) * rng.uniform();
+  for (let i = 0; i < out.length; i++) {
+    // NOTE: in float32, a draw just below `high` can round up to it; drawing again keeps [low, high).
+    do out[i] = low + (high - low) * rng.uniform();
+    while (out[i]! >= high && high > low);
+  }
   return fromValues(out, shape, options);
 }
 

@@ -1,13 +1,15 @@
 /**
  * Prints tensors the way PyTorch does: `tensor([[1.0000, 2.5000], [...]])`, integers shown as `1.`
  * when every float is whole, scientific notation when the magnitudes span more than 1000x (or
- * exceed 1e8, or go below 1e-4), columns right-aligned, and "..." beyond 1000 elements.
+ * exceed 1e8, or go below 1e-4), columns right-aligned, rows wrapped at 80 characters, and "..."
+ * beyond 1000 elements.
  */
 import type { DType, TypedArray } from "./dtype.js";
 import { sizeOf } from "./shape.js";
 
 const SUMMARIZE_OVER = 1000;
 const EDGE = 3;
+const LINE_WIDTH = 80;
 
 function sci(v: number, digits: number): string {
   const s = v.toExponential(digits);
@@ -59,13 +61,23 @@ export function formatTensor(values: TypedArray, shape: readonly number[], dtype
   };
   collect(0, 0);
   const fmt = makeFormatter(visible, dtype);
-  const width = Math.max(...visible.map((v) => fmt(v).length));
+  // NOTE: as in PyTorch's _Formatter, float columns are as wide as the widest nonzero finite value;
+  // zeros, inf and nan do not widen them.
+  const sized = dtype === "int32" ? visible : visible.filter((v) => Number.isFinite(v) && v !== 0);
+  const width = Math.max(1, ...sized.map((v) => fmt(v).length));
   const cell = (v: number) => fmt(v).padStart(width);
 
   const render = (dim: number, off: number, indent: number): string => {
     if (dim === shape.length) return cell(values[off]!);
-    const parts = shown(shape[dim]!).map((i) => (i === null ? "..." : render(dim + 1, off + i * strides[dim]!, indent + 1)));
-    if (dim === shape.length - 1) return `[${parts.join(", ")}]`;
+    const last = dim === shape.length - 1;
+    const parts = shown(shape[dim]!).map((i) => (i === null ? (last ? " ..." : "...") : render(dim + 1, off + i * strides[dim]!, indent + 1)));
+    if (last) {
+      // NOTE: rows wrap at LINE_WIDTH as PyTorch's _vector_str does: each cell takes width + 2 (", ").
+      const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (width + 2)));
+      const lines: string[] = [];
+      for (let i = 0; i < parts.length; i += perLine) lines.push(parts.slice(i, i + perLine).join(", "));
+      return `[${lines.join(`,\n${" ".repeat(indent + 1)}`)}]`;
+    }
     const sep = `,${"\n".repeat(shape.length - dim - 1)}${" ".repeat(indent + 1)}`;
     return `[${parts.join(sep)}]`;
   };

@@ -8,7 +8,7 @@
  */
 import type { Backend, DataId } from "../backend/backend.js";
 import type { GradNode } from "../autograd/graph.js";
-import { DTypeError, GradError } from "../errors/errors.js";
+import { DTypeError, GradError, ShapeError } from "../errors/errors.js";
 import type { DType, TypedArray } from "./dtype.js";
 import { sizeOf, type Shape } from "./shape.js";
 import { formatTensor } from "./format.js";
@@ -99,7 +99,7 @@ export class Tensor {
 
   /** The value of a one-element tensor as a number. */
   item(): number {
-    if (this.size !== 1) throw new GradError(`item: expected a tensor with one element, got shape [${this.shape.join(",")}]`);
+    if (this.size !== 1) throw new ShapeError(`item: expected a tensor with one element, got shape [${this.shape.join(",")}]`);
     return this.dataSync()[0]!;
   }
 
