@@ -1,2 +1,12 @@
-/** Public exports of src/schedules (filled in as the folder is built). */
-export {};
+/** Public exports of src/schedules: learning-rate schedules as functions of the epoch or step. */
+export {
+  constantSchedule, inverseTimeDecay, exponentialDecay, stepDecay, multiStepDecay, cosineAnnealing, linearWarmup, warmupCosine, oneCycle,
+} from "./schedules.js";
+export type {
+  Schedule, ScheduleInterval, ScheduleStateDict, ScheduleBaseOptions, ConstantOptions, InverseTimeOptions, ExponentialOptions, StepDecayOptions,
+  MultiStepOptions, CosineOptions, LinearWarmupOptions, WarmupCosineOptions, OneCycleOptions,
+} from "./schedules.js";
+export { ReduceOnPlateau, reduceOnPlateau } from "./plateau.js";
+export type { ReduceOnPlateauOptions } from "./plateau.js";
+export { createSchedule, SCHEDULE_TYPES } from "./create.js";
+export type { ScheduleSpec, ScheduleType } from "./create.js";

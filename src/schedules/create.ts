@@ -1,0 +1,91 @@
+/**
+ * createSchedule: any schedule from a JSON spec, for the CLI and config files:
+ *
+ *   { "type": "exponential", "gamma": 0.95 }
+ *   { "type": "warmup", "warmupEpochs": 5, "then": { "type": "cosine", "tMax": 95 } }
+ *   { "type": "reduceOnPlateau", "factor": 0.5, "patience": 2 }
+ *   { "type": "oneCycle", "totalSteps": 10000, "interval": "step" }
+ *
+ * `lr0` may be left out: it is then the optimizer's lr, passed as the second argument. Attribute
+ * names are those of the schedule constructors (and of the conformance cases); unknown ones are
+ * refused, naming the allowed ones.
+ */
+import { ConfigError } from "../errors/errors.js";
+import { checkKeys, fmt } from "../optim/validate.js";
+import { ReduceOnPlateau, type ReduceOnPlateauOptions } from "./plateau.js";
+import {
+  constantSchedule, cosineAnnealing, exponentialDecay, inverseTimeDecay, linearWarmup, multiStepDecay, oneCycle, stepDecay, warmupCosine,
+  type ConstantOptions, type CosineOptions, type ExponentialOptions, type InverseTimeOptions, type MultiStepOptions, type OneCycleOptions,
+  type Schedule, type StepDecayOptions, type WarmupCosineOptions,
+} from "./schedules.js";
+
+type WithoutLr<T> = Omit<T, "lr0"> & { lr0?: number };
+
+export type ScheduleSpec =
+  | ({ type: "constant" } & WithoutLr<ConstantOptions>)
+  | ({ type: "inverseTime" } & WithoutLr<InverseTimeOptions>)
+  | ({ type: "exponential" } & WithoutLr<ExponentialOptions>)
+  | ({ type: "step" } & WithoutLr<StepDecayOptions>)
+  | ({ type: "multiStep" } & WithoutLr<MultiStepOptions>)
+  | ({ type: "cosine" } & WithoutLr<CosineOptions>)
+  | ({ type: "warmupCosine" } & WithoutLr<WarmupCosineOptions>)
+  | ({ type: "oneCycle" } & WithoutLr<OneCycleOptions>)
+  | ({ type: "reduceOnPlateau" } & WithoutLr<ReduceOnPlateauOptions>)
+  | { type: "warmup"; warmupEpochs: number; then: ScheduleSpec; lr0?: number };
+
+export type ScheduleType = ScheduleSpec["type"];
+
+export const SCHEDULE_TYPES: readonly ScheduleType[] = [
+  "constant", "inverseTime", "exponential", "step", "multiStep", "cosine", "warmupCosine", "warmup", "oneCycle", "reduceOnPlateau",
+];
+
+const KEYS: Record<ScheduleType, readonly string[]> = {
+  constant: ["lr0"],
+  inverseTime: ["lr0", "decayRate"],
+  exponential: ["lr0", "gamma"],
+  step: ["lr0", "stepSize", "gamma"],
+  multiStep: ["lr0", "milestones", "gamma"],
+  cosine: ["lr0", "tMax", "etaMin"],
+  warmupCosine: ["lr0", "warmupEpochs", "totalEpochs", "etaMin"],
+  warmup: ["lr0", "warmupEpochs", "then"],
+  oneCycle: ["lr0", "totalSteps", "pctStart", "divFactor", "finalDivFactor", "annealStrategy", "threePhase"],
+  reduceOnPlateau: ["lr0", "mode", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLr", "eps"],
+};
+
+/** Builds a schedule from its spec; `defaultLr` (the optimizer's lr) stands in for a missing lr0. */
+export function createSchedule(spec: ScheduleSpec, defaultLr?: number): Schedule {
+  if (typeof spec !== "object" || spec === null) throw new ConfigError(`createSchedule: expected a spec object like { "type": "exponential", "gamma": 0.95 }, got ${fmt(spec)}`);
+  const type = spec.type;
+  if (!SCHEDULE_TYPES.includes(type)) throw new ConfigError(`Unknown schedule type ${fmt(type)} (expected one of ${SCHEDULE_TYPES.join(", ")})`);
+  const { type: _type, ...rest } = spec;
+  checkKeys(`createSchedule("${type}")`, rest, [...KEYS[type], "interval"]);
+  const lr0 = spec.lr0 ?? defaultLr;
+  if (lr0 === undefined) throw new ConfigError(`createSchedule("${type}"): no lr0 (give it in the spec, or the optimizer's lr as the default)`);
+  switch (spec.type) {
+    case "constant":
+      return constantSchedule({ ...spec, lr0 });
+    case "inverseTime":
+      return inverseTimeDecay({ ...spec, lr0 });
+    case "exponential":
+      return exponentialDecay({ ...spec, lr0 });
+    case "step":
+      return stepDecay({ ...spec, lr0 });
+    case "multiStep":
+      return multiStepDecay({ ...spec, lr0 });
+    case "cosine":
+      return cosineAnnealing({ ...spec, lr0 });
+    case "warmupCosine":
+      return warmupCosine({ ...spec, lr0 });
+    case "oneCycle":
+      return oneCycle({ ...spec, lr0 });
+    case "reduceOnPlateau":
+      return new ReduceOnPlateau({ ...spec, lr0 });
+    case "warmup": {
+      if (typeof spec.then !== "object" || spec.then === null) throw new ConfigError(`createSchedule("warmup"): "then" must be the spec of the schedule after the warm-up`);
+      if ("interval" in spec) throw new ConfigError(`createSchedule("warmup"): give the interval in "then"`);
+      return linearWarmup(createSchedule(spec.then, lr0), { warmupEpochs: spec.warmupEpochs });
+    }
+    default:
+      return spec satisfies never;
+  }
+}
