@@ -101,8 +101,36 @@ function binaryRow(
 }
 
 /**
+ * Merges adjacent dims that every operand walks contiguously (stride[d] = stride[d+1] * shape[d+1],
+ * which includes two broadcast dims), so rows are as long as possible: a bias [1, C, 1, 1] over
+ * [N, C, H, W] becomes rows of H*W, a same-shape op a single row.
+ */
+export function coalesce(info: BroadcastInfo): BroadcastInfo {
+  const shape = info.outShape;
+  const rank = shape.length;
+  if (rank < 2) return info;
+  const k = info.strides.length;
+  const outShape: number[] = [shape[0]!];
+  const strides: number[][] = info.strides.map((s) => [s[0]!]);
+  for (let d = 1; d < rank; d++) {
+    const last = outShape.length - 1;
+    let merge = true;
+    for (let j = 0; j < k && merge; j++) merge = strides[j]![last]! === info.strides[j]![d]! * shape[d]!;
+    if (merge) {
+      outShape[last] = outShape[last]! * shape[d]!;
+      for (let j = 0; j < k; j++) strides[j]![last] = info.strides[j]![d]!;
+    } else {
+      outShape.push(shape[d]!);
+      for (let j = 0; j < k; j++) strides[j]!.push(info.strides[j]![d]!);
+    }
+  }
+  return outShape.length === rank ? info : { outShape, strides };
+}
+
+/**
  * Visits every row (last dim) of a broadcast walk: calls row(outOffset, operandOffsets, rowLength)
- * with operand offsets advanced by their strides. Rank 0 is one row of length 1.
+ * with operand offsets advanced by their strides. Rank 0 is one row of length 1. The info must
+ * be coalesced by the caller when it wants the longest rows.
  */
 export function forEachRow(
   info: BroadcastInfo,
@@ -134,14 +162,16 @@ export function forEachRow(
   }
 }
 
-export function binaryInto(op: BinaryOp, a: TypedArray, b: TypedArray, info: BroadcastInfo, out: TypedArray): void {
+export function binaryInto(op: BinaryOp, a: TypedArray, b: TypedArray, full: BroadcastInfo, out: TypedArray): void {
+  const info = coalesce(full);
   const rank = info.outShape.length;
   const sa = rank ? info.strides[0]![rank - 1]! : 0;
   const sb = rank ? info.strides[1]![rank - 1]! : 0;
   forEachRow(info, (o, off, n) => binaryRow(op, out, o, a, off[0]!, sa, b, off[1]!, sb, n));
 }
 
-export function selectInto(cond: TypedArray, a: TypedArray, b: TypedArray, info: BroadcastInfo, out: TypedArray): void {
+export function selectInto(cond: TypedArray, a: TypedArray, b: TypedArray, full: BroadcastInfo, out: TypedArray): void {
+  const info = coalesce(full);
   const rank = info.outShape.length;
   const last = (j: number) => (rank ? info.strides[j]![rank - 1]! : 0);
   const sc = last(0), sa = last(1), sb = last(2);

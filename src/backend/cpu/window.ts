@@ -5,6 +5,13 @@
 import type { WindowInfo } from "../backend.js";
 import type { TypedArray } from "../../tensor/dtype.js";
 
+/** The ow in [lo, hi) with 0 <= x0 + ow*stride < w, clipped to [0, outW]. */
+function inRange(x0: number, stride: number, w: number, outW: number): [number, number] {
+  const lo = Math.min(outW, Math.max(0, Math.ceil(-x0 / stride)));
+  const hi = Math.max(lo, Math.min(outW, Math.ceil((w - x0) / stride)));
+  return [lo, hi];
+}
+
 /** cols[n, (c*kh + i)*kw + j, oh*outW + ow] = x[n, c, oh*sh - pt + i*dh, ow*sw - pl + j*dw] (0 outside). */
 export function im2colInto(x: TypedArray, g: WindowInfo, cols: TypedArray): void {
   const { n, c, h, w, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW } = g;
@@ -17,6 +24,9 @@ export function im2colInto(x: TypedArray, g: WindowInfo, cols: TypedArray): void
         for (let j = 0; j < kw; j++) {
           const row = (ch * kh + i) * kw + j;
           const cBase = (b * K + row) * L;
+          // the outputs ow in [lo, hi) read inside the row: 0 <= x0 + ow*strideW < w
+          const x0 = j * dilationW - padLeft;
+          const [lo, hi] = inRange(x0, strideW, w, outW);
           for (let oh = 0; oh < outH; oh++) {
             const y = oh * strideH - padTop + i * dilationH;
             const o = cBase + oh * outW;
@@ -24,9 +34,11 @@ export function im2colInto(x: TypedArray, g: WindowInfo, cols: TypedArray): void
               for (let ow = 0; ow < outW; ow++) cols[o + ow] = 0;
               continue;
             }
-            const xr = xBase + y * w;
-            let xc = j * dilationW - padLeft;
-            for (let ow = 0; ow < outW; ow++, xc += strideW) cols[o + ow] = xc >= 0 && xc < w ? x[xr + xc]! : 0;
+            let ow = 0;
+            for (; ow < lo; ow++) cols[o + ow] = 0;
+            let xi = xBase + y * w + x0 + lo * strideW;
+            for (; ow < hi; ow++, xi += strideW) cols[o + ow] = x[xi]!;
+            for (; ow < outW; ow++) cols[o + ow] = 0;
           }
         }
       }
@@ -46,13 +58,15 @@ export function col2imInto(cols: TypedArray, g: WindowInfo, x: TypedArray): void
         for (let j = 0; j < kw; j++) {
           const row = (ch * kh + i) * kw + j;
           const cBase = (b * K + row) * L;
+          // the outputs ow in [lo, hi) read inside the row: 0 <= x0 + ow*strideW < w
+          const x0 = j * dilationW - padLeft;
+          const [lo, hi] = inRange(x0, strideW, w, outW);
           for (let oh = 0; oh < outH; oh++) {
             const y = oh * strideH - padTop + i * dilationH;
             if (y < 0 || y >= h) continue;
             const o = cBase + oh * outW;
-            const xr = xBase + y * w;
-            let xc = j * dilationW - padLeft;
-            for (let ow = 0; ow < outW; ow++, xc += strideW) if (xc >= 0 && xc < w) x[xr + xc]! += cols[o + ow]!;
+            let xi = xBase + y * w + x0 + lo * strideW;
+            for (let ow = lo; ow < hi; ow++, xi += strideW) x[xi]! += cols[o + ow]!;
           }
         }
       }
@@ -70,6 +84,26 @@ export function maxPoolIndicesInto(x: TypedArray, g: WindowInfo, out: Int32Array
       for (let ow = 0; ow < outW; ow++, o++) {
         let best = -1;
         let bv = -Infinity;
+        const y0 = oh * strideH - padTop;
+        const xc0 = ow * strideW - padLeft;
+        if (y0 >= 0 && y0 + (kh - 1) * dilationH < h && xc0 >= 0 && xc0 + (kw - 1) * dilationW < w) {
+          // the whole window is inside: no bounds checks; the first element seeds the maximum
+          best = base + y0 * w + xc0;
+          bv = x[best]!;
+          for (let i = 0; i < kh; i++) {
+            const r = base + (y0 + i * dilationH) * w + xc0;
+            for (let j = 0; j < kw; j++) {
+              const idx = r + j * dilationW;
+              const v = x[idx]!;
+              if (v > bv || (v !== v && bv === bv)) {
+                best = idx;
+                bv = v;
+              }
+            }
+          }
+          out[o] = best;
+          continue;
+        }
         for (let i = 0; i < kh; i++) {
           const y = oh * strideH - padTop + i * dilationH;
           if (y < 0 || y >= h) continue;

@@ -1,0 +1,148 @@
+/**
+ * Single-precision matrix product throughput (DESIGN.md section 7, workload G): descent's `matmul`
+ * on the cpu backend beside @tensorflow/tfjs-core + @tensorflow/tfjs-backend-cpu's `tf.matMul`,
+ * measured in the same process with the method of ../shared/bench/common.js benchGemm: warm-up,
+ * repetitions calibrated so one sample lasts >= 0.25 s, median of several samples.
+ *
+ *   npm run bench:matmul                       # sizes 256,512,1024
+ *   npm run bench:matmul -- --sizes=256,2048   # any sizes
+ *   npm run bench:matmul -- --only=descent     # skip tfjs (or --only=tfjs)
+ *   npm run bench:matmul -- --dtype=float64    # descent in float64 (tfjs stays float32)
+ *
+ * Prints one `RESULT {json}` line per (library, size), then a table with the ratio descent/tfjs.
+ */
+import { createRequire } from "node:module";
+import { Generator, matmul, rand, type Tensor } from "../src/index.js";
+
+function arg(name: string, dflt: string): string {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? a.slice(name.length + 3) : dflt;
+}
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e9;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+interface GemmResult {
+  n: number;
+  gflops_median: number;
+  gflops_min: number;
+  gflops_max: number;
+  samples: number;
+  reps_per_sample: number;
+}
+
+/** common.js benchGemm: warm-up, reps so a sample lasts >= minSampleS, median of the samples. */
+function benchGemm(
+  fn: () => void, n: number, { warmup = 2, minSampleS = 0.25, samples = 7, maxCallS = 3 } = {},
+): GemmResult {
+  const flop = 2 * n * n * n;
+  let t0 = now();
+  fn();
+  let one = now() - t0;
+  for (let i = 1; i < warmup && one < maxCallS; i++) {
+    t0 = now();
+    fn();
+    one = now() - t0;
+  }
+  const reps = Math.max(1, Math.ceil(minSampleS / one));
+  const nSamples = one > 20 ? 1 : one > maxCallS ? 3 : samples;
+  const g: number[] = [];
+  for (let s = 0; s < nSamples; s++) {
+    t0 = now();
+    for (let r = 0; r < reps; r++) fn();
+    g.push((flop * reps) / (now() - t0) / 1e9);
+  }
+  return {
+    n, gflops_median: median(g), gflops_min: Math.min(...g), gflops_max: Math.max(...g),
+    samples: nSamples, reps_per_sample: reps,
+  };
+}
+
+function emit(obj: Record<string, unknown>): void {
+  process.stdout.write(`RESULT ${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...obj })}\n`);
+}
+
+// The tfjs packages are CommonJS: load them through require, typed only as far as used here.
+interface TfTensor { dataSync(): unknown; dispose(): void }
+interface Tf {
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  getBackend(): string;
+  tensor2d(values: Float32Array, shape: [number, number]): TfTensor;
+  matMul(a: TfTensor, b: TfTensor): TfTensor;
+}
+
+async function loadTf(): Promise<{ tf: Tf; version: string }> {
+  const req = createRequire(import.meta.url);
+  const tf = req("@tensorflow/tfjs-core") as Tf;
+  req("@tensorflow/tfjs-backend-cpu");
+  if (!(await tf.setBackend("cpu"))) throw new Error("tf.setBackend('cpu') failed");
+  await tf.ready();
+  const version = (req("@tensorflow/tfjs-backend-cpu/package.json") as { version: string }).version;
+  return { tf, version };
+}
+
+async function main(): Promise<void> {
+  const sizes = arg("sizes", "256,512,1024").split(",").map(Number);
+  const only = arg("only", "all");
+  const dtype = arg("dtype", "float32") as "float32" | "float64";
+  const samples = Number(arg("samples", "5"));
+  const rows: { n: number; descent?: number; tfjs?: number }[] = [];
+  const tfl = only === "descent" ? null : await loadTf();
+  for (const n of sizes) {
+    const row: { n: number; descent?: number; tfjs?: number } = { n };
+    rows.push(row);
+    const rng = new Generator(n);
+    if (only !== "tfjs") {
+      const a: Tensor = rand([n, n], { rng, low: -0.5, high: 0.5, dtype });
+      const b: Tensor = rand([n, n], { rng, low: -0.5, high: 0.5, dtype });
+      // the cpu backend is synchronous: dataSync() copies C out (n^2, negligible beside 2n^3), as for tfjs
+      const fn = (): void => {
+        const c = matmul(a, b);
+        c.dataSync();
+        c.dispose();
+      };
+      const r = benchGemm(fn, n, { warmup: 2, samples, maxCallS: 4 });
+      row.descent = r.gflops_median;
+      emit({ kind: "sgemm", lib: "descent", backend: "cpu", dtype, threads: 1, ...r });
+    }
+    if (tfl) {
+      const { tf, version } = tfl;
+      const av = new Float32Array(n * n);
+      const bv = new Float32Array(n * n);
+      for (let i = 0; i < n * n; i++) {
+        av[i] = rng.uniform() - 0.5;
+        bv[i] = rng.uniform() - 0.5;
+      }
+      const a = tf.tensor2d(av, [n, n]);
+      const b = tf.tensor2d(bv, [n, n]);
+      const fn = (): void => {
+        const c = tf.matMul(a, b);
+        c.dataSync();
+        c.dispose();
+      };
+      const r = benchGemm(fn, n, { warmup: 2, samples, maxCallS: 4 });
+      row.tfjs = r.gflops_median;
+      emit({ kind: "sgemm", lib: "tfjs-cpu", backend: tf.getBackend(), tfjs: version, dtype: "float32", threads: 1, ...r });
+      a.dispose();
+      b.dispose();
+    }
+  }
+  const f = (x: number | undefined): string => (x === undefined ? "—" : x.toFixed(2));
+  console.log(`\n| size | descent ${dtype} GFLOP/s | tfjs-cpu GFLOP/s | descent / tfjs |`);
+  console.log("| ---: | ---: | ---: | ---: |");
+  for (const r of rows) {
+    const ratio = r.descent !== undefined && r.tfjs !== undefined ? `${(r.descent / r.tfjs).toFixed(1)}x` : "—";
+    console.log(`| ${r.n} | ${f(r.descent)} | ${f(r.tfjs)} | ${ratio} |`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
