@@ -70,6 +70,11 @@ export interface WindowInfo {
   readonly dilationW: number;
   readonly outH: number;
   readonly outW: number;
+  /**
+   * How im2col lays out its columns (and col2im reads them): "nkl" = [N, C*kh*kw, outH*outW]
+   * (the default), "knl" = [C*kh*kw, N, outH*outW], so that one matrix product covers the batch.
+   */
+  readonly layout?: "nkl" | "knl";
 }
 
 /** One block copied into a larger output at an offset (concat, pad, and the adjoint of slice). */
@@ -108,7 +113,7 @@ export interface Backend {
   /** out = zeros(size); out[indices[i]] += x[i]. The adjoint of take. */
   scatterAdd(x: DataId, indices: DataId, count: number, size: number, dtype: DType): DataId;
   matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId;
-  /** [N, C, H, W] -> [N, C*kh*kw, outH*outW], zero outside the input (padding). */
+  /** [N, C, H, W] -> columns laid out as info.layout says, zero outside the input (padding). */
   im2col(x: DataId, info: WindowInfo, dtype: DType): DataId;
   /** The adjoint of im2col: sums each column entry back into its input position. */
   col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId;

@@ -11,7 +11,7 @@ import { requireFloat, requireSameDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { add } from "./elementwise.js";
 import { mm } from "./linalg.js";
-import { reshape } from "./movement.js";
+import { permute, reshape } from "./movement.js";
 import { output } from "./util.js";
 
 export type Pair = number | readonly [number, number];
@@ -77,9 +77,11 @@ export function windowInfo(
   };
 }
 
-/** [N, C, H, W] -> [N, C·kh·kw, outH·outW]; gradient col2im. */
+/** [N, C, H, W] -> [N, C·kh·kw, outH·outW] (or [C·kh·kw, N, outH·outW] with layout "knl"); gradient col2im. */
 export function im2col(x: Tensor, info: WindowInfo): Tensor {
-  const shape = [info.n, info.c * info.kh * info.kw, info.outH * info.outW];
+  const k = info.c * info.kh * info.kw;
+  const l = info.outH * info.outW;
+  const shape = info.layout === "knl" ? [k, info.n, l] : [info.n, k, l];
   const y = output(x, x.backend.im2col(x.dataId, info, x.dtype), shape);
   return record("im2col", [x], y, (g) => [col2im(g, info)]);
 }
@@ -114,14 +116,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   );
   const L = info.outH * info.outW;
   const K = inPerGroup * kh * kw;
-  const cols = im2col(x, info);
-  let y: Tensor;
-  if (groups === 1) {
-    y = mm(reshape(weight, [outC, K]), cols, false, false, op);
-  } else {
-    const colsG = reshape(cols, [info.n, groups, K, L]);
-    y = mm(reshape(weight, [groups, outC / groups, K]), colsG, false, false, op);
-  }
-  y = reshape(y, [info.n, outC, info.outH, info.outW]);
-  return bias ? add(y, reshape(bias, [1, outC, 1, 1])) : y;
+  // NOTE: the columns of the whole batch side by side ([K, N·L]) make one large product per group
+  // instead of N small ones; the result [out, N, L] is then permuted to [N, out, L].
+  const cols = im2col(x, { ...info, layout: "knl" });
+  const y = groups === 1
+    ? mm(reshape(weight, [outC, K]), reshape(cols, [K, info.n * L]), false, false, op)
+    : mm(reshape(weight, [groups, outC / groups, K]), reshape(cols, [groups, K, info.n * L]), false, false, op);
+  const nFirst = permute(reshape(y, [outC, info.n, L]), [1, 0, 2]);
+  const out = reshape(nFirst, [info.n, outC, info.outH, info.outW]);
+  return bias ? add(out, reshape(bias, [1, outC, 1, 1])) : out;
 }

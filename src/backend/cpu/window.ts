@@ -17,13 +17,14 @@ export function im2colInto(x: TypedArray, g: WindowInfo, cols: TypedArray): void
   const { n, c, h, w, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW } = g;
   const L = outH * outW;
   const K = c * kh * kw;
+  const kFirst = g.layout === "knl";
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const xBase = (b * c + ch) * h * w;
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           const row = (ch * kh + i) * kw + j;
-          const cBase = (b * K + row) * L;
+          const cBase = (kFirst ? row * n + b : b * K + row) * L;
           // the outputs ow in [lo, hi) read inside the row: 0 <= x0 + ow*strideW < w
           const x0 = j * dilationW - padLeft;
           const [lo, hi] = inRange(x0, strideW, w, outW);
@@ -51,13 +52,14 @@ export function col2imInto(cols: TypedArray, g: WindowInfo, x: TypedArray): void
   const { n, c, h, w, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW } = g;
   const L = outH * outW;
   const K = c * kh * kw;
+  const kFirst = g.layout === "knl";
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const xBase = (b * c + ch) * h * w;
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           const row = (ch * kh + i) * kw + j;
-          const cBase = (b * K + row) * L;
+          const cBase = (kFirst ? row * n + b : b * K + row) * L;
           // the outputs ow in [lo, hi) read inside the row: 0 <= x0 + ow*strideW < w
           const x0 = j * dilationW - padLeft;
           const [lo, hi] = inRange(x0, strideW, w, outW);
