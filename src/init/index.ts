@@ -1,2 +1,6 @@
-/** Public exports of src/init (filled in as the folder is built). */
-export {};
+/** Public exports of src/init: weight initializers with their formulas. */
+export {
+  computeFans, calculateGain, zerosInit, constantInit, uniformInit, normalInit, xavierUniform, xavierNormal, heUniform, heNormal,
+  initialize, validateInitSpec, defaultLayerInit, INIT_NAMES,
+} from "./initializers.js";
+export type { InitOptions, RandomInitOptions, Nonlinearity, FanMode, HeOptions, InitName, InitSpec } from "./initializers.js";

@@ -4,6 +4,9 @@
  */
 import type { DType } from "../../tensor/dtype.js";
 import { evaluateOpCase } from "./op.js";
+import { evaluateLossCase } from "./loss.js";
+import { evaluateOptimizerCase } from "./optimizer.js";
+import { evaluateScheduleCase } from "./schedule.js";
 
 /** A case as read from its file; kind-specific fields are read by each evaluator. */
 export interface ConformanceCase {
@@ -22,4 +25,7 @@ export type KindEvaluator = (c: ConformanceCase, dtype: DType) => CaseResult;
 
 export const KIND_EVALUATORS: Record<string, KindEvaluator> = {
   op: evaluateOpCase,
+  loss: evaluateLossCase,
+  optimizer: evaluateOptimizerCase,
+  schedule: evaluateScheduleCase,
 };

@@ -1,0 +1,319 @@
+/**
+ * Normalization layers over the functional ops in ops/norm.ts. Each normalizes, then applies a
+ * learnable per-channel (or per-element) scale γ ("weight", init 1) and shift β ("bias", init 0):
+ *
+ *   y = (x − μ) / √(σ² + eps) · γ + β      (σ² the biased variance of the normalized group)
+ *
+ * Batch norm is the one with state. In training, μ and σ² are the batch's per-channel statistics
+ * and the running statistics (buffers `runningMean`, `runningVar`) move toward them:
+ *
+ *   running ← (1 − momentum)·running + momentum·batch     (the batch variance unbiased, n/(n−1))
+ *
+ * In evaluation the running statistics are used instead, so a single example gets the same
+ * output whatever batch it is in. The buffers are immutable tensors that the layer replaces.
+ */
+import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
+import { batchNorm, groupNorm, instanceNorm, layerNorm } from "../ops/norm.js";
+import { full } from "../tensor/creation.js";
+import type { FloatDType } from "../tensor/dtype.js";
+import type { Generator } from "../tensor/random.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { Module } from "./module.js";
+import { Parameter } from "./parameter.js";
+import type { LayerSpec } from "./specs.js";
+import { checkDType, checkEps, checkInt } from "./util.js";
+
+export interface BatchNormLayerOptions {
+  numFeatures: number;
+  /** weight of the current batch in the running statistics (default 0.1) */
+  momentum?: number;
+  /** added to the variance before the square root (default 1e-5) */
+  eps?: number;
+  /** learnable γ and β (default true) */
+  affine?: boolean;
+  dtype?: FloatDType;
+}
+
+abstract class BatchNormBase extends Module {
+  readonly numFeatures: number;
+  readonly momentum: number;
+  readonly eps: number;
+  readonly affine: boolean;
+  readonly dtype: FloatDType;
+
+  constructor(name: string, options: BatchNormLayerOptions) {
+    super();
+    this.numFeatures = checkInt(name, "numFeatures", options.numFeatures, 1);
+    this.momentum = options.momentum ?? 0.1;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new ConfigError(`${name}: invalid momentum ${this.momentum} (expected 0 <= momentum <= 1)`);
+    this.eps = checkEps(name, options.eps ?? 1e-5);
+    this.affine = options.affine ?? true;
+    this.dtype = checkDType(name, options.dtype);
+    const c = [this.numFeatures];
+    this.registerParameter("weight", this.affine ? new Parameter(full(c, 1, { dtype: this.dtype })) : null);
+    this.registerParameter("bias", this.affine ? new Parameter(full(c, 0, { dtype: this.dtype })) : null);
+    this.registerBuffer("runningMean", full(c, 0, { dtype: this.dtype }));
+    this.registerBuffer("runningVar", full(c, 1, { dtype: this.dtype }));
+  }
+
+  get weight(): Parameter | null {
+    return this.parameter("weight");
+  }
+  get bias(): Parameter | null {
+    return this.parameter("bias");
+  }
+  get runningMean(): Tensor {
+    return this.buffer("runningMean")!;
+  }
+  get runningVar(): Tensor {
+    return this.buffer("runningVar")!;
+  }
+
+  protected abstract checkInput(x: readonly number[], perSample: boolean): void;
+
+  forward(x: Tensor): Tensor {
+    this.checkInput(x.shape, false);
+    const r = batchNorm(x, {
+      weight: this.param("weight"), bias: this.param("bias"), runningMean: this.runningMean, runningVar: this.runningVar,
+      training: this.training, momentum: this.momentum, eps: this.eps,
+    });
+    if (this.training) {
+      this.setBuffer("runningMean", r.runningMean);
+      this.setBuffer("runningVar", r.runningVar);
+    }
+    return r.output;
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    this.checkInput(inputShape, true);
+    return [...inputShape];
+  }
+
+  protected channelCheck(shape: readonly number[], channelDim: number): void {
+    if (shape[channelDim] !== this.numFeatures) {
+      throw new ShapeError(`${this.label}: input ${fmtShape(shape)} has ${shape[channelDim] ?? 0} channels, expected numFeatures ${this.numFeatures}`);
+    }
+  }
+
+  protected override resetOwnParameters(_rng: Generator): void {
+    const c = [this.numFeatures];
+    this.weight?.assign(full(c, 1, { dtype: this.dtype }));
+    this.bias?.assign(full(c, 0, { dtype: this.dtype }));
+    this.setBuffer("runningMean", full(c, 0, { dtype: this.dtype }));
+    this.setBuffer("runningVar", full(c, 1, { dtype: this.dtype }));
+  }
+
+  protected specFields() {
+    return { numFeatures: this.numFeatures, momentum: this.momentum, eps: this.eps, affine: this.affine };
+  }
+}
+
+/** Batch norm over [N, C] or [N, C, L]: statistics per channel C. */
+export class BatchNorm1d extends BatchNormBase {
+  constructor(options: BatchNormLayerOptions) {
+    super("BatchNorm1d", options);
+  }
+  protected checkInput(shape: readonly number[], perSample: boolean): void {
+    const rank = shape.length + (perSample ? 1 : 0);
+    if (rank !== 2 && rank !== 3) throw new ShapeError(`${this.label}: expected input [N, C] or [N, C, L], got ${perSample ? `[N,${shape.join(",")}]` : fmtShape(shape)}`);
+    this.channelCheck(shape, perSample ? 0 : 1);
+  }
+  toSpec(): LayerSpec {
+    return { type: "batchNorm1d", ...this.specFields() };
+  }
+}
+
+/** Batch norm over [N, C, H, W]: statistics per channel over N, H and W. */
+export class BatchNorm2d extends BatchNormBase {
+  constructor(options: BatchNormLayerOptions) {
+    super("BatchNorm2d", options);
+  }
+  protected checkInput(shape: readonly number[], perSample: boolean): void {
+    const rank = shape.length + (perSample ? 1 : 0);
+    if (rank !== 4) throw new ShapeError(`${this.label}: expected input [N, C, H, W], got ${perSample ? `[N,${shape.join(",")}]` : fmtShape(shape)}`);
+    this.channelCheck(shape, perSample ? 0 : 1);
+  }
+  toSpec(): LayerSpec {
+    return { type: "batchNorm2d", ...this.specFields() };
+  }
+}
+
+export interface LayerNormOptions {
+  /** the trailing dims normalized together (a number means [n]) */
+  normalizedShape: number | readonly number[];
+  eps?: number;
+  /** learnable γ and β of normalizedShape (default true) */
+  elementwiseAffine?: boolean;
+  dtype?: FloatDType;
+}
+
+/** Normalizes each sample over its trailing `normalizedShape` dims (no running statistics). */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  readonly elementwiseAffine: boolean;
+  readonly dtype: FloatDType;
+
+  constructor(options: LayerNormOptions) {
+    super();
+    const s = typeof options.normalizedShape === "number" ? [options.normalizedShape] : [...options.normalizedShape];
+    if (s.length === 0) throw new ConfigError(`LayerNorm: invalid normalizedShape [] (expected at least one dim)`);
+    s.forEach((d, i) => checkInt("LayerNorm", `normalizedShape[${i}]`, d, 1));
+    this.normalizedShape = s;
+    this.eps = checkEps("LayerNorm", options.eps ?? 1e-5);
+    this.elementwiseAffine = options.elementwiseAffine ?? true;
+    this.dtype = checkDType("LayerNorm", options.dtype);
+    this.registerParameter("weight", this.elementwiseAffine ? new Parameter(full(s, 1, { dtype: this.dtype })) : null);
+    this.registerParameter("bias", this.elementwiseAffine ? new Parameter(full(s, 0, { dtype: this.dtype })) : null);
+  }
+
+  get weight(): Parameter | null {
+    return this.parameter("weight");
+  }
+  get bias(): Parameter | null {
+    return this.parameter("bias");
+  }
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, { weight: this.param("weight"), bias: this.param("bias"), eps: this.eps });
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    const k = this.normalizedShape.length;
+    const tail = inputShape.slice(inputShape.length - k);
+    if (k > inputShape.length || tail.some((d, i) => d !== this.normalizedShape[i])) {
+      throw new ShapeError(`${this.label}: normalizedShape ${fmtShape(this.normalizedShape)} does not match the trailing dims of input ${fmtShape(inputShape)}`);
+    }
+    return [...inputShape];
+  }
+
+  protected override resetOwnParameters(_rng: Generator): void {
+    this.weight?.assign(full(this.normalizedShape, 1, { dtype: this.dtype }));
+    this.bias?.assign(full(this.normalizedShape, 0, { dtype: this.dtype }));
+  }
+
+  toSpec(): LayerSpec {
+    return { type: "layerNorm", normalizedShape: [...this.normalizedShape], eps: this.eps, elementwiseAffine: this.elementwiseAffine };
+  }
+}
+
+export interface InstanceNormOptions {
+  numFeatures: number;
+  eps?: number;
+  /** learnable per-channel γ and β (default false, as in PyTorch) */
+  affine?: boolean;
+  dtype?: FloatDType;
+}
+
+/** Normalizes each (sample, channel) plane of [N, C, H, W] over H and W. */
+export class InstanceNorm2d extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly affine: boolean;
+  readonly dtype: FloatDType;
+
+  constructor(options: InstanceNormOptions) {
+    super();
+    this.numFeatures = checkInt("InstanceNorm2d", "numFeatures", options.numFeatures, 1);
+    this.eps = checkEps("InstanceNorm2d", options.eps ?? 1e-5);
+    this.affine = options.affine ?? false;
+    this.dtype = checkDType("InstanceNorm2d", options.dtype);
+    const c = [this.numFeatures];
+    this.registerParameter("weight", this.affine ? new Parameter(full(c, 1, { dtype: this.dtype })) : null);
+    this.registerParameter("bias", this.affine ? new Parameter(full(c, 0, { dtype: this.dtype })) : null);
+  }
+
+  get weight(): Parameter | null {
+    return this.parameter("weight");
+  }
+  get bias(): Parameter | null {
+    return this.parameter("bias");
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 4 || x.shape[1] !== this.numFeatures) {
+      throw new ShapeError(`${this.label}: expected input [N, ${this.numFeatures}, H, W], got ${fmtShape(x.shape)}`);
+    }
+    return instanceNorm(x, { weight: this.param("weight"), bias: this.param("bias"), eps: this.eps });
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length !== 3 || inputShape[0] !== this.numFeatures) {
+      throw new ShapeError(`${this.label}: expected input [${this.numFeatures}, H, W] per sample, got ${fmtShape(inputShape)}`);
+    }
+    return [...inputShape];
+  }
+
+  protected override resetOwnParameters(_rng: Generator): void {
+    this.weight?.assign(full([this.numFeatures], 1, { dtype: this.dtype }));
+    this.bias?.assign(full([this.numFeatures], 0, { dtype: this.dtype }));
+  }
+
+  toSpec(): LayerSpec {
+    return { type: "instanceNorm2d", numFeatures: this.numFeatures, eps: this.eps, affine: this.affine };
+  }
+}
+
+export interface GroupNormOptions {
+  /** must divide numChannels */
+  numGroups: number;
+  numChannels: number;
+  eps?: number;
+  /** learnable per-channel γ and β (default true) */
+  affine?: boolean;
+  dtype?: FloatDType;
+}
+
+/** Splits the C channels into numGroups groups and normalizes each (sample, group) together. */
+export class GroupNorm extends Module {
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly affine: boolean;
+  readonly dtype: FloatDType;
+
+  constructor(options: GroupNormOptions) {
+    super();
+    this.numGroups = checkInt("GroupNorm", "numGroups", options.numGroups, 1);
+    this.numChannels = checkInt("GroupNorm", "numChannels", options.numChannels, 1);
+    if (this.numChannels % this.numGroups !== 0) {
+      throw new ConfigError(`GroupNorm: numGroups ${this.numGroups} does not divide numChannels ${this.numChannels}`);
+    }
+    this.eps = checkEps("GroupNorm", options.eps ?? 1e-5);
+    this.affine = options.affine ?? true;
+    this.dtype = checkDType("GroupNorm", options.dtype);
+    const c = [this.numChannels];
+    this.registerParameter("weight", this.affine ? new Parameter(full(c, 1, { dtype: this.dtype })) : null);
+    this.registerParameter("bias", this.affine ? new Parameter(full(c, 0, { dtype: this.dtype })) : null);
+  }
+
+  get weight(): Parameter | null {
+    return this.parameter("weight");
+  }
+  get bias(): Parameter | null {
+    return this.parameter("bias");
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank < 2 || x.shape[1] !== this.numChannels) {
+      throw new ShapeError(`${this.label}: expected input [N, ${this.numChannels}, ...], got ${fmtShape(x.shape)}`);
+    }
+    return groupNorm(x, this.numGroups, { weight: this.param("weight"), bias: this.param("bias"), eps: this.eps });
+  }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    if (inputShape.length < 1 || inputShape[0] !== this.numChannels) {
+      throw new ShapeError(`${this.label}: input ${fmtShape(inputShape)} has ${inputShape[0] ?? 0} channels, expected numChannels ${this.numChannels}`);
+    }
+    return [...inputShape];
+  }
+
+  protected override resetOwnParameters(_rng: Generator): void {
+    this.weight?.assign(full([this.numChannels], 1, { dtype: this.dtype }));
+    this.bias?.assign(full([this.numChannels], 0, { dtype: this.dtype }));
+  }
+
+  toSpec(): LayerSpec {
+    return { type: "groupNorm", numGroups: this.numGroups, numChannels: this.numChannels, eps: this.eps, affine: this.affine };
+  }
+}
