@@ -48,3 +48,4 @@ export * from "./optim/index.js";
 export * from "./schedules/index.js";
 export * from "./data/index.js";
 export * from "./io/index.js";
+export * from "./diagnose/index.js";

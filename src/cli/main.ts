@@ -4,6 +4,9 @@
  */
 import { Command } from "commander";
 import { registerConformance } from "./conformance.js";
+import { registerTrain } from "./train.js";
+import { registerCompare } from "./compare.js";
+import { registerInspect } from "./inspect.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
       // commander's own usage errors exit 2 (bad usage); --help and --version exit 0
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
+  registerTrain(program);
+  registerCompare(program);
+  registerInspect(program);
   registerConformance(program);
   return program;
 }

@@ -5,6 +5,7 @@
 import type { DType } from "../../tensor/dtype.js";
 import { evaluateOpCase } from "./op.js";
 import { evaluateLossCase } from "./loss.js";
+import { evaluateHessianCase } from "./hessian.js";
 import { evaluateOptimizerCase } from "./optimizer.js";
 import { evaluateScheduleCase } from "./schedule.js";
 
@@ -26,6 +27,7 @@ export type KindEvaluator = (c: ConformanceCase, dtype: DType) => CaseResult;
 export const KIND_EVALUATORS: Record<string, KindEvaluator> = {
   op: evaluateOpCase,
   loss: evaluateLossCase,
+  hessian: evaluateHessianCase,
   optimizer: evaluateOptimizerCase,
   schedule: evaluateScheduleCase,
 };

@@ -1,0 +1,72 @@
+/**
+ * `descent compare`: one model and seed, several optimizers (or schedules, initializers, batch
+ * sizes) trained side by side; one report overlays their curves.
+ */
+import type { Command } from "commander";
+import { ConfigError } from "../errors/errors.js";
+import { loadConfigFile, resolveConfig } from "../train/config.js";
+import { runComparison, type Varied } from "../train/compare.js";
+import { numberFlag, runAction } from "./errors.js";
+
+interface CompareFlags {
+  optimizers?: string;
+  schedules?: string;
+  inits?: string;
+  batchSizes?: string;
+  config?: string;
+  model?: string;
+  epochs?: string;
+  seed?: string;
+  out?: string;
+  progress: boolean;
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command("compare")
+    .description("train one model several times, varying one setting, and overlay the curves in one report")
+    .option("--optimizers <list>", "comma-separated optimizers, e.g. sgd,momentum,rmsprop,adam")
+    .option("--schedules <list>", "comma-separated schedules: constant,exponential,inverseTime,step,cosine,warmupCosine")
+    .option("--inits <list>", "comma-separated weight initializers, e.g. zeros,xavierUniform,heNormal")
+    .option("--batch-sizes <list>", "comma-separated batch sizes, e.g. 8000,64,1 (batch, mini-batch, stochastic)")
+    .option("--config <file>", "the base experiment config (default: the default CNN on MNIST)")
+    .option("--model <name>", "a preset model: mlp or cnn")
+    .option("--epochs <n>", "epochs per run")
+    .option("--seed <n>", "the seed shared by every run")
+    .option("--out <dir>", "folder for the runs and compare.html (default runs/compare-<what>-<time>)")
+    .option("--no-progress", "no progress bars")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ npx descent compare --optimizers sgd,momentum,rmsprop,adam --epochs 3
+  $ npx descent compare --schedules constant,exponential,cosine --model mlp --epochs 5
+  $ npx descent compare --inits zeros,xavierUniform,heUniform --model mlp --epochs 2`,
+    )
+    .action((flags: CompareFlags) => runAction(() => compare(flags)));
+}
+
+async function compare(flags: CompareFlags): Promise<void> {
+  const choices: [Varied, string | undefined][] = [
+    ["optimizers", flags.optimizers], ["schedules", flags.schedules], ["inits", flags.inits], ["batchSizes", flags.batchSizes],
+  ];
+  const given = choices.filter(([, v]) => v !== undefined);
+  if (given.length !== 1) throw new ConfigError("compare: give exactly one of --optimizers, --schedules, --inits, --batch-sizes");
+  const [varied, list] = given[0]! as [Varied, string];
+  const values = list.split(",").map((s) => s.trim()).filter(Boolean);
+  const base = flags.config ? loadConfigFile(flags.config) : resolveConfig({});
+  const epochs = numberFlag("--epochs", flags.epochs, { integer: true, positive: true });
+  const seed = numberFlag("--seed", flags.seed, { integer: true });
+  const config = resolveConfig(
+    { ...base, ...(flags.model ? { model: flags.model } : {}), ...(epochs ? { epochs } : {}), ...(seed !== undefined ? { seed } : {}), name: undefined },
+    "flags",
+  );
+  const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..+$/, "");
+  const out = flags.out ?? `runs/compare-${varied}-${stamp}`;
+  const result = await runComparison(config, varied, values, { outDir: out, progress: flags.progress });
+  console.log(`\ncompare report: ${result.reportPath}`);
+  for (const r of result.runs) {
+    const acc = r.result.test.accuracy;
+    console.log(`${r.label.padEnd(14)} test accuracy ${acc === undefined ? "-" : `${(100 * acc).toFixed(1)}%`}  (${r.result.history.epochs.length} epochs)`);
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * `descent evaluate RUN`, `descent predict RUN FILE` and `descent report RUN`: use a finished
+ * run folder. evaluate re-creates the run's split (same data, same seed) and measures the saved
+ * model on one part; predict classifies new samples; report regenerates report.html.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { ConfigError } from "../errors/errors.js";
+import { tensor } from "../tensor/creation.js";
+import { noGrad } from "../autograd/mode.js";
+import { softmax } from "../ops/activations.js";
+import { split } from "../data/split.js";
+import { readIdx } from "../data/idx.js";
+import { parseCsv } from "../data/csv.js";
+import { writeRunReport } from "../report/index.js";
+import { resolveConfig } from "../train/config.js";
+import { loadData } from "../train/experiment.js";
+import { loadSavedModel } from "../train/saved-model.js";
+import { evaluate } from "../train/fit.js";
+import { crossEntropy } from "../losses/index.js";
+import { runAction } from "./errors.js";
+
+function runConfig(run: string) {
+  const path = join(run, "config.json");
+  if (!existsSync(path)) throw new ConfigError(`${run} is not a run folder (no config.json)`);
+  return resolveConfig(JSON.parse(readFileSync(path, "utf8")), path);
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command("evaluate")
+    .description("measure a trained run's model on its train, dev or test split")
+    .argument("<run>", "a run folder")
+    .option("--split <part>", "train, dev or test", "test")
+    .addHelpText("after", "\nExamples:\n  $ npx descent evaluate runs/cnn-adam-2026-11-23T07-00-00\n  $ npx descent evaluate runs/exp1 --split dev")
+    .action((run: string, flags: { split: string }) =>
+      runAction(() => {
+        if (!["train", "dev", "test"].includes(flags.split)) throw new ConfigError(`--split: "${flags.split}" (expected train, dev or test)`);
+        const config = runConfig(run);
+        const saved = loadSavedModel(run);
+        const all = loadData(config);
+        const classification = all.labels.dtype === "int32" && all.numClasses !== undefined;
+        const defaults = config.data.source === "mnist" && !config.split ? { train: 8000, dev: 1000, test: 1000 } : {};
+        const parts = split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify: classification && (config.split?.stratify ?? true) });
+        let ds = parts[flags.split as "train" | "dev" | "test"];
+        if (saved.standardizer) ds = saved.standardizer.transform(ds);
+        const ev = evaluate(saved.model, ds, { confusion: true, ...(classification ? { loss: (o, y) => crossEntropy(o, y) } : {}) });
+        console.log(`${flags.split}: ${ds.length} samples`);
+        if (ev.loss !== undefined) console.log(`loss: ${ev.loss.toFixed(4)}`);
+        if (ev.confusion) {
+          console.log("confusion matrix (rows: true class, columns: predicted):");
+          for (const row of ev.confusion.counts) console.log(row.map((v) => String(v).padStart(5)).join(""));
+        }
+        if (ev.accuracy !== undefined) console.log(`${flags.split} accuracy: ${(100 * ev.accuracy).toFixed(1)}%`);
+      }),
+    );
+
+  program
+    .command("predict")
+    .description("classify samples from a file with a trained run's model")
+    .argument("<run>", "a run folder")
+    .argument("<file>", "samples: an IDX images file (.gz too), a CSV of feature rows (no label column), or a JSON array")
+    .option("--top <k>", "show the k most likely classes", "1")
+    .addHelpText("after", "\nExamples:\n  $ npx descent predict runs/exp1 t10k-images-idx3-ubyte.gz\n  $ npx descent predict runs/exp1 samples.json")
+    .action((run: string, file: string, flags: { top: string }) =>
+      runAction(() => {
+        const saved = loadSavedModel(run);
+        const shape = saved.inputShape;
+        const size = shape.reduce((a, b) => a * b, 1);
+        let values: Float32Array;
+        if (/\.json$/i.test(file)) {
+          values = Float32Array.from((JSON.parse(readFileSync(file, "utf8")) as unknown[]).flat(Infinity) as number[]);
+        } else if (/\.csv(\.gz)?$/i.test(file)) {
+          values = Float32Array.from(parseCsv(readFileSync(file, "utf8"), { file, label: -1, labelType: "float", header: false }).inputs.dataSync());
+        } else {
+          const idx = readIdx(file);
+          values = Float32Array.from(idx.values, (v) => (idx.values instanceof Uint8Array ? v / 255 : v));
+        }
+        if (values.length % size !== 0) {
+          throw new ConfigError(`${file}: ${values.length} values do not make whole samples of shape [${shape.join(",")}] (${size} values each)`);
+        }
+        const n = values.length / size;
+        let x = tensor(values, { shape: [n, ...shape] });
+        if (saved.standardizer) x = saved.standardizer.transformTensor(x);
+        const probs = noGrad(() => softmax(saved.model.forward(x), 1)).dataSync();
+        const c = probs.length / n;
+        const k = Math.max(1, Math.min(c, Number(flags.top) || 1));
+        for (let i = 0; i < n; i++) {
+          const row = Array.from(probs.subarray(i * c, (i + 1) * c)).map((p, j) => [j, p] as const).sort((a, b) => b[1] - a[1]).slice(0, k);
+          console.log(`${i}: ${row.map(([j, p]) => `${saved.classes?.[j] ?? j} (${(100 * p).toFixed(1)}%)`).join(", ")}`);
+        }
+      }),
+    );
+
+  program
+    .command("report")
+    .description("regenerate a run's self-contained HTML report (report.html)")
+    .argument("<run>", "a run folder")
+    .addHelpText("after", "\nExample:\n  $ npx descent report runs/exp1")
+    .action((run: string) =>
+      runAction(() => {
+        if (!existsSync(run)) throw new ConfigError(`${run}: no such run folder`);
+        console.log(`wrote ${writeRunReport(run)}`);
+      }),
+    );
+}

@@ -1,0 +1,370 @@
+/**
+ * fit: the training loop. One epoch = the loader's batches: forward, loss (+ regularization),
+ * a finite-loss check, backward, optional gradient clipping, optimizer step. Then the dev set is
+ * evaluated and callbacks run (early stopping, checkpoints, logs, progress).
+ *
+ * Everything that decides what happens next is state that a checkpoint saves: model and optimizer
+ * tensors, the schedule, the loader position and its generators, the generator the model's dropout
+ * draws from, the step counters, the partial sums of the epoch in progress, and each callback's
+ * state. So `resume` continues bit-identically, also from the middle of an epoch (Ctrl-C).
+ *
+ * The loop is async only so that a signal (Ctrl-C) can be noticed between batches.
+ */
+import { NonFiniteError } from "../errors/errors.js";
+import type { Tensor } from "../tensor/tensor.js";
+import type { Generator, GeneratorState } from "../tensor/random.js";
+import type { Parameter } from "../nn/parameter.js";
+import { noGrad } from "../autograd/mode.js";
+import { add } from "../ops/elementwise.js";
+import { DataLoader, type LoaderState } from "../data/loader.js";
+import type { AugmentSpec } from "../data/augment.js";
+import type { Dataset } from "../data/dataset.js";
+import type { Optimizer, OptimizerMeta } from "../optim/optimizer.js";
+import { clipGradNorm } from "../optim/clip.js";
+import type { Schedule, ScheduleStateDict } from "../schedules/schedules.js";
+import { ReduceOnPlateau } from "../schedules/plateau.js";
+import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
+import { ConfusionMatrix, countCorrect, predictClasses } from "./metrics.js";
+import type { Callback, JsonObject, Monitor } from "./callbacks.js";
+import { EarlyStopping } from "./callbacks.js";
+
+/** What fit needs of a model (src/nn's Module has all of it). */
+export interface TrainableModel {
+  forward(x: Tensor): Tensor;
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+  namedParameters(): [string, Parameter][];
+  stateDict(): Record<string, Tensor>;
+  loadStateDict(dict: Record<string, Tensor>): void;
+}
+
+export type LossFn = (output: Tensor, target: Tensor) => Tensor;
+
+/** A penalty added to the loss each step (L1/L2 regularization); m is the batch size. */
+export type Penalty = (model: TrainableModel, m: number) => Tensor | null;
+
+export interface FitOptions {
+  train: Dataset;
+  dev?: Dataset | undefined;
+  loss: LossFn;
+  optimizer: Optimizer;
+  schedule?: Schedule | undefined;
+  epochs: number;
+  batchSize: number;
+  /** seed of the loader's shuffles and augmentations */
+  seed?: number;
+  augment?: readonly AugmentSpec[];
+  regularization?: Penalty | undefined;
+  /** clip the global gradient norm to this value (none when absent) */
+  clipGradNorm?: number | undefined;
+  callbacks?: readonly Callback[];
+  /** the generator the model's dropout layers draw from (saved in checkpoints) */
+  modelRng?: Generator | undefined;
+  /** a checkpoint file to continue from */
+  resumeFrom?: string | undefined;
+  /** stop between batches when aborted (Ctrl-C); the run saves a checkpoint there */
+  signal?: AbortSignal | undefined;
+  /** where fit writes the checkpoint when interrupted (default: none) */
+  interruptCheckpoint?: string | undefined;
+  /** evaluation batch size (default 500) */
+  evalBatchSize?: number;
+  /** messages for the user (default: console.log) */
+  log?: (line: string) => void;
+}
+
+export interface StepLog {
+  epoch: number;
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  batchSize: number;
+}
+
+export interface EpochLog {
+  epoch: number;
+  /** optimizer steps taken so far in the run */
+  step: number;
+  trainLoss: number;
+  trainAccuracy?: number;
+  devLoss?: number;
+  devAccuracy?: number;
+  lr: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface History {
+  epochs: EpochLog[];
+  /** why training stopped before `epochs`, if it did */
+  stopReason: string | null;
+  interrupted: boolean;
+  /** the epoch whose weights the model holds at the end (after early stopping's restore) */
+  finalEpoch: number;
+}
+
+export interface TrainContext {
+  readonly model: TrainableModel;
+  readonly optimizer: Optimizer;
+  readonly epochs: number;
+  /** the epoch in progress */
+  readonly epoch: number;
+  /** optimizer steps taken */
+  readonly step: number;
+  readonly batchesPerEpoch: number;
+  readonly batchInEpoch: number;
+  /** the last epoch that finished (-1 before the first) */
+  readonly lastEpoch: number;
+  stop(reason: string): void;
+  log(line: string): void;
+  /** writes a checkpoint of the complete training state, atomically */
+  saveCheckpoint(path: string): void;
+}
+
+interface EpochSums {
+  loss: number;
+  correct: number;
+  count: number;
+  seconds: number;
+}
+
+/** The JSON half of a checkpoint (the tensors are the model, optimizer and best weights). */
+export interface TrainState {
+  format: "descent-train/1";
+  epoch: number;
+  step: number;
+  lastEpoch: number;
+  loader: LoaderState;
+  optimizer: OptimizerMeta;
+  schedule: ScheduleStateDict | null;
+  modelRng: GeneratorState | null;
+  sums: EpochSums;
+  history: EpochLog[];
+  callbacks: Record<string, JsonObject>;
+  stopReason: string | null;
+}
+
+const isClassification = (ds: Dataset) => ds.labels.dtype === "int32" && ds.numClasses !== undefined;
+
+export interface EvaluateOptions {
+  loss?: LossFn;
+  batchSize?: number;
+  /** also build the confusion matrix (classification only) */
+  confusion?: boolean;
+}
+
+export interface Evaluation {
+  loss: number | undefined;
+  accuracy: number | undefined;
+  confusion: ConfusionMatrix | undefined;
+  /** predicted class per sample (classification only) */
+  predictions: Int32Array | undefined;
+}
+
+/** Loss and accuracy of a model on a dataset, in eval mode and without recording a graph. */
+export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOptions = {}): Evaluation {
+  const classes = isClassification(ds);
+  const loader = new DataLoader(ds, { batchSize: options.batchSize ?? 500, shuffle: false });
+  const confusion = classes && options.confusion ? new ConfusionMatrix(ds.numClasses!) : undefined;
+  const predictions = classes ? new Int32Array(ds.length) : undefined;
+  let lossSum = 0, correct = 0, count = 0;
+  model.eval();
+  try {
+    noGrad(() => {
+      for (const batch of loader) {
+        const out = model.forward(batch.x);
+        const n = batch.indices.length;
+        if (options.loss) lossSum += options.loss(out, batch.y).item() * n;
+        if (classes) {
+          const pred = predictClasses(out);
+          const labels = batch.y.dataSync();
+          correct += countCorrect(pred, labels);
+          confusion?.add(pred, labels);
+          batch.indices.forEach((row, i) => (predictions![row] = pred[i]!));
+        }
+        count += n;
+      }
+    });
+  } finally {
+    model.train();
+  }
+  return {
+    loss: options.loss ? lossSum / count : undefined,
+    accuracy: classes ? correct / count : undefined,
+    confusion,
+    predictions,
+  };
+}
+
+/** Per-parameter gradient L2 norms, and their global norm. */
+function gradNorms(params: readonly [string, Parameter][]): { total: number; byName: Map<string, number> } {
+  const byName = new Map<string, number>();
+  let sq = 0;
+  for (const [name, p] of params) {
+    if (!p.grad) continue;
+    const v = p.grad.dataSync();
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+    byName.set(name, Math.sqrt(s));
+    sq += s;
+  }
+  return { total: Math.sqrt(sq), byName };
+}
+
+function nonFiniteMessage(step: number, epoch: number, loss: number, lastFinite: number | null, lr: number, norms: Map<string, number>, recent: number[]): string {
+  const largest = [...norms.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const rising = recent.length >= 3 && recent.slice(-3).every((v, i, a) => i === 0 || v > a[i - 1]!);
+  const cause = rising || largest.some(([, n]) => n > 1e3)
+    ? "the loss was growing and gradients were large: the learning rate is likely too high (try lr / 10), or clip gradients (clipGradNorm)"
+    : "a value overflowed: check the input data for NaN or infinity, and try a lower learning rate (lr / 10) or gradient clipping";
+  const norms_ = largest.length ? largest.map(([n, v]) => `${n} ${v.toPrecision(3)}`).join(", ") : "none yet";
+  return (
+    `the loss became ${loss} at step ${step} (epoch ${epoch + 1}); last finite loss ${lastFinite === null ? "none" : lastFinite.toPrecision(6)}; ` +
+    `lr ${lr.toPrecision(3)}; largest gradient norms at the previous step: ${norms_}. Likely cause: ${cause}.`
+  );
+}
+
+function monitorOf(log: EpochLog, monitor: Monitor): number | undefined {
+  return log[monitor];
+}
+
+export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
+  const { train, dev, loss: lossFn, optimizer, schedule, epochs, batchSize, callbacks = [], modelRng } = options;
+  const say = options.log ?? ((line: string) => console.log(line));
+  const params = model.namedParameters();
+  const loader = new DataLoader(train, { batchSize, shuffle: true, seed: options.seed ?? 0, augment: options.augment ?? [] });
+  const classes = isClassification(train);
+  const earlyStopping = callbacks.find((c): c is EarlyStopping => c instanceof EarlyStopping);
+
+  let epoch = 0, step = 0, lastEpoch = -1;
+  let sums: EpochSums = { loss: 0, correct: 0, count: 0, seconds: 0 };
+  const history: EpochLog[] = [];
+  let stopReason: string | null = null;
+  let lastFinite: number | null = null;
+  let lastNorms = new Map<string, number>();
+  const recentLosses: number[] = [];
+
+  const snapshot = (): { tensors: Record<string, Record<string, Tensor>>; state: TrainState } => {
+    const opt = optimizer.stateDict();
+    const tensors: Record<string, Record<string, Tensor>> = { model: model.stateDict(), optimizer: opt.tensors };
+    if (earlyStopping?.bestState) tensors.best = earlyStopping.bestState;
+    const cbs: Record<string, JsonObject> = {};
+    for (const c of callbacks) if (c.stateDict) cbs[c.name] = c.stateDict();
+    return {
+      tensors,
+      state: {
+        format: "descent-train/1", epoch, step, lastEpoch, loader: loader.state(), optimizer: opt.meta,
+        schedule: schedule ? schedule.stateDict() : null, modelRng: modelRng ? modelRng.getState() : null,
+        sums: { ...sums }, history: [...history], callbacks: cbs, stopReason,
+      },
+    };
+  };
+
+  if (options.resumeFrom) {
+    const ckpt = readCheckpoint(options.resumeFrom);
+    const st = ckpt.state as TrainState;
+    model.loadStateDict(ckpt.tensors.model ?? {});
+    optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });
+    if (schedule && st.schedule) schedule.loadStateDict(st.schedule);
+    if (modelRng && st.modelRng) modelRng.setState(st.modelRng);
+    loader.setState(st.loader);
+    for (const c of callbacks) if (c.loadStateDict && st.callbacks[c.name]) c.loadStateDict(st.callbacks[c.name]!);
+    if (earlyStopping && ckpt.tensors.best) earlyStopping.bestState = ckpt.tensors.best;
+    ({ epoch, step, lastEpoch, sums } = st);
+    history.push(...st.history);
+    stopReason = st.stopReason;
+    // a checkpoint written at an epoch's end resumes at the next epoch
+    if (loader.batchIndex >= loader.numBatches) {
+      epoch = lastEpoch + 1;
+    }
+  }
+
+  const ctx: TrainContext = {
+    model, optimizer, epochs,
+    get epoch() { return epoch; },
+    get step() { return step; },
+    batchesPerEpoch: loader.numBatches,
+    get batchInEpoch() { return loader.batchIndex; },
+    get lastEpoch() { return lastEpoch; },
+    stop: (reason) => { stopReason ??= reason; },
+    log: say,
+    saveCheckpoint: (path) => writeCheckpoint(path, snapshot()),
+  };
+
+  const setEpochLr = () => {
+    if (!schedule) return;
+    if (schedule instanceof ReduceOnPlateau) optimizer.lr = schedule.lr;
+    else if (schedule.interval === "epoch") optimizer.lr = schedule.lrAt(epoch);
+  };
+
+  model.train();
+  for (const c of callbacks) c.onTrainBegin?.(ctx);
+  let interrupted = false;
+  while (epoch < epochs && stopReason === null) {
+    setEpochLr();
+    for (const c of callbacks) c.onEpochBegin?.(ctx, epoch);
+    const epochStart = performance.now();
+    let secondsBefore = sums.seconds;
+    for (const batch of loader) {
+      if (schedule && schedule.interval === "step" && !(schedule instanceof ReduceOnPlateau)) optimizer.lr = schedule.lrAt(step);
+      const lr = optimizer.lr ?? NaN;
+      const out = model.forward(batch.x);
+      let loss = lossFn(out, batch.y);
+      const m = batch.indices.length;
+      const penalty = options.regularization?.(model, m);
+      if (penalty) loss = add(loss, penalty);
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        throw new NonFiniteError(nonFiniteMessage(step, epoch, value, lastFinite, lr, lastNorms, recentLosses));
+      }
+      loss.backward();
+      const norms = gradNorms(params);
+      if (options.clipGradNorm !== undefined) clipGradNorm(params.map(([, p]) => p), options.clipGradNorm);
+      optimizer.step();
+      optimizer.zeroGrad();
+      lastFinite = value;
+      lastNorms = norms.byName;
+      recentLosses.push(value);
+      if (recentLosses.length > 20) recentLosses.shift();
+      sums.loss += value * m;
+      sums.count += m;
+      if (classes) sums.correct += countCorrect(predictClasses(out), batch.y.dataSync());
+      const log: StepLog = { epoch, step, loss: value, lr, gradNorm: norms.total, batchSize: m };
+      step++;
+      for (const c of callbacks) c.onBatchEnd?.(ctx, log);
+      // let signal handlers (Ctrl-C) run between batches
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (options.signal?.aborted) {
+        sums.seconds = secondsBefore + (performance.now() - epochStart) / 1000;
+        if (options.interruptCheckpoint) ctx.saveCheckpoint(options.interruptCheckpoint);
+        interrupted = true;
+        break;
+      }
+    }
+    if (interrupted) break;
+    const seconds = secondsBefore + (performance.now() - epochStart) / 1000;
+    const log: EpochLog = {
+      epoch, step, trainLoss: sums.loss / Math.max(sums.count, 1), lr: optimizer.lr ?? NaN, seconds,
+      samplesPerSecond: sums.count / Math.max(seconds, 1e-9),
+    };
+    if (classes) log.trainAccuracy = sums.correct / Math.max(sums.count, 1);
+    if (dev) {
+      const ev = evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
+      if (ev.loss !== undefined) log.devLoss = ev.loss;
+      if (ev.accuracy !== undefined) log.devAccuracy = ev.accuracy;
+    }
+    history.push(log);
+    lastEpoch = epoch;
+    if (schedule instanceof ReduceOnPlateau) {
+      const metric = monitorOf(log, dev ? "devLoss" : "trainLoss");
+      if (metric !== undefined) schedule.step(metric);
+    }
+    sums = { loss: 0, correct: 0, count: 0, seconds: 0 };
+    epoch++;
+    secondsBefore = 0;
+    for (const c of callbacks) c.onEpochEnd?.(ctx, log);
+  }
+  if (!interrupted) for (const c of callbacks) c.onTrainEnd?.(ctx);
+  const restored = earlyStopping && earlyStopping.restoreBest && earlyStopping.bestEpoch >= 0 ? earlyStopping.bestEpoch : lastEpoch;
+  return { epochs: history, stopReason, interrupted, finalEpoch: restored };
+}

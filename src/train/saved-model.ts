@@ -1,0 +1,38 @@
+/**
+ * A trained model as saved in a run folder (model.json + model.safetensors): rebuilt from its
+ * layer specs and loaded with its weights, together with its class names and the standardizer
+ * fitted on its training data, so predictions see inputs exactly as training did.
+ */
+import { ConfigError } from "../errors/errors.js";
+import { Generator } from "../tensor/random.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { loadModelFiles } from "../io/modelfile.js";
+import { buildSequential, type Sequential } from "../nn/sequential.js";
+import { validateLayerSpecs } from "../nn/specs.js";
+import { Standardizer } from "../data/standardize.js";
+
+export interface SavedModel {
+  model: Sequential;
+  inputShape: number[];
+  classes: string[] | null;
+  standardizer: Standardizer | null;
+}
+
+export function loadSavedModel(dir: string, name = "model"): SavedModel {
+  const { architecture, stateDict } = loadModelFiles(dir, name);
+  const where = `${dir}/${name}.json`;
+  const layers = validateLayerSpecs(architecture.layers, `${where}: layers`);
+  const inputShape = architecture.inputShape as number[] | undefined;
+  if (!inputShape) throw new ConfigError(`${where}: no inputShape`);
+  const dtype = Object.values(stateDict)[0]?.dtype === "float64" ? "float64" : "float32";
+  const model = buildSequential(layers, { inputShape, rng: new Generator(0), dtype });
+  model.loadStateDict(stateDict as Record<string, Tensor>);
+  model.eval();
+  const arch = architecture as { classes?: string[]; standardizer?: unknown };
+  return {
+    model,
+    inputShape,
+    classes: arch.classes ?? null,
+    standardizer: arch.standardizer ? Standardizer.fromJSON(arch.standardizer) : null,
+  };
+}
