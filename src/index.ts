@@ -49,3 +49,4 @@ export * from "./schedules/index.js";
 export * from "./data/index.js";
 export * from "./io/index.js";
 export * from "./diagnose/index.js";
+export * from "./train/index.js";

@@ -5,6 +5,8 @@
  * digits actually painted), and that nothing was logged as an error. Full-page screenshots go to
  * test-output/ for a person to look at.
  *
+ * The last test opens the report of a real (small) training run, end to end.
+ *
  * Without /usr/bin/chromium the suite is skipped with a message, except under CI, where it fails.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,6 +17,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderCompareReport, writeRunReport } from "../../src/report/index.js";
 import { writeSyntheticRun } from "./fixtures.js";
+import { runExperiment } from "../../src/train/experiment.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -141,4 +144,26 @@ describe.skipIf(!haveChromium)("reports in Chromium", () => {
       await page.close();
     }
   }, TIMEOUT);
+
+  it("draws the report of a real training run", async () => {
+    // a small run of the real pipeline: data, split, model, fit, test evaluation, summary, report
+    const dir = join(root, "real");
+    const result = await runExperiment(
+      { split: { train: 600, dev: 200, test: 200 }, model: "mlp", epochs: 2, batchSize: 64 },
+      { outDir: dir, progress: false, log: () => {} },
+    );
+    expect(result.test.accuracy).toBeGreaterThan(0.5);
+    const { page, errors } = await open(join(dir, "report.html"));
+    try {
+      const charts = await chartCanvases(page);
+      expect(charts.map((c) => c.id)).toEqual(expect.arrayContaining(["loss", "accuracy", "lr"]));
+      for (const c of charts) expect(c.w, c.id).toBeGreaterThan(200);
+      expect(await page.locator("table.confusion tbody tr").count()).toBe(10);
+      expect(await page.locator("canvas[data-image]").count()).toBeGreaterThan(0);
+      await page.screenshot({ path: join(outDir, "real-run.png"), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
 });
