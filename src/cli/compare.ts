@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
 import { loadConfigFile, resolveConfig } from "../train/config.js";
 import { runComparison, type Varied } from "../train/compare.js";
-import { numberFlag, runAction } from "./errors.js";
+import { choiceFlag, numberFlag, runAction } from "./errors.js";
 
 interface CompareFlags {
   optimizers?: string;
@@ -54,19 +54,20 @@ async function compare(flags: CompareFlags): Promise<void> {
   if (given.length !== 1) throw new ConfigError("compare: give exactly one of --optimizers, --schedules, --inits, --batch-sizes");
   const [varied, list] = given[0]! as [Varied, string];
   const values = list.split(",").map((s) => s.trim()).filter(Boolean);
-  const base = flags.config ? loadConfigFile(flags.config) : resolveConfig({});
+  choiceFlag("--model", flags.model, ["mlp", "cnn"]);
   const epochs = numberFlag("--epochs", flags.epochs, { integer: true, positive: true });
   const seed = numberFlag("--seed", flags.seed, { integer: true });
+  const base = flags.config ? loadConfigFile(flags.config) : resolveConfig({});
   const config = resolveConfig(
     { ...base, ...(flags.model ? { model: flags.model } : {}), ...(epochs ? { epochs } : {}), ...(seed !== undefined ? { seed } : {}), name: undefined },
     "flags",
   );
   const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..+$/, "");
   const out = flags.out ?? `runs/compare-${varied}-${stamp}`;
-  const result = await runComparison(config, varied, values, { outDir: out, progress: flags.progress });
+  const result = await runComparison(config, varied, values, { outDir: out, ...(flags.progress ? {} : { progress: false }) });
   console.log(`\ncompare report: ${result.reportPath}`);
   for (const r of result.runs) {
     const acc = r.result.test.accuracy;
-    console.log(`${r.label.padEnd(14)} test accuracy ${acc === undefined ? "-" : `${(100 * acc).toFixed(1)}%`}  (${r.result.history.epochs.length} epochs)`);
+    console.log(`${r.label.padEnd(14)} test accuracy ${acc === undefined ? "-" : `${(100 * acc).toFixed(1)}%`}  (${r.result.history.epochs.length} epoch${r.result.history.epochs.length === 1 ? "" : "s"})`);
   }
 }

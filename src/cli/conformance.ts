@@ -1,7 +1,10 @@
 /**
  * `descent conformance PATH [--out FILE] [--check]`: evaluates reference cases.
  */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { ConfigError } from "../errors/errors.js";
+import { runAction } from "./errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { formatCheckLine, runConformance } from "../conformance/runner.js";
 
@@ -19,16 +22,20 @@ Examples:
   $ descent conformance ../shared/conformance/cases --check
   $ descent conformance ../shared/conformance/cases/op --out results.json`,
     )
-    .action((path: string, opts: { out?: string; check?: boolean }) => {
-      const { results, lines } = runConformance(path, { check: Boolean(opts.check) });
-      if (opts.out) writeFileAtomic(opts.out, JSON.stringify(results, null, 1) + "\n");
-      if (opts.check) {
-        for (const line of lines) console.log(formatCheckLine(line));
-        const failed = lines.filter((l) => !l.ok).length;
-        console.log(`${lines.length - failed} passed, ${failed} failed`);
-        if (failed > 0) process.exitCode = 1;
-      } else if (!opts.out) {
-        console.log(JSON.stringify(results, null, 1));
-      }
-    });
+    .action((path: string, opts: { out?: string; check?: boolean }) =>
+      runAction(() => {
+        if (!existsSync(path)) throw new ConfigError(`${path}: no such case file or folder`);
+        const { results, lines } = runConformance(path, { check: Boolean(opts.check) });
+        if (Object.keys(results).length === 0 && lines.length === 0) throw new ConfigError(`${path}: no conformance cases (*.json) found`);
+        if (opts.out) writeFileAtomic(opts.out, JSON.stringify(results, null, 1) + "\n");
+        if (opts.check) {
+          for (const line of lines) console.log(formatCheckLine(line));
+          const failed = lines.filter((l) => !l.ok).length;
+          console.log(`${lines.length - failed} passed, ${failed} failed`);
+          if (failed > 0) process.exitCode = 1;
+        } else if (!opts.out) {
+          console.log(JSON.stringify(results, null, 1));
+        }
+      }),
+    );
 }

@@ -40,3 +40,12 @@ export function numberFlag(flag: string, value: string | undefined, options: { i
   }
   return n;
 }
+
+/** Checks a flag whose value is one of a few names, or fails as bad usage listing them. */
+export function choiceFlag<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(`${flag}: "${value}" is not one of ${choices.join(", ")}`);
+  }
+  return value as T;
+}

@@ -19,12 +19,35 @@ import { loadData } from "../train/experiment.js";
 import { loadSavedModel } from "../train/saved-model.js";
 import { evaluate } from "../train/fit.js";
 import { crossEntropy } from "../losses/index.js";
-import { runAction } from "./errors.js";
+import { choiceFlag, numberFlag, runAction } from "./errors.js";
 
 function runConfig(run: string) {
   const path = join(run, "config.json");
   if (!existsSync(path)) throw new ConfigError(`${run} is not a run folder (no config.json)`);
   return resolveConfig(JSON.parse(readFileSync(path, "utf8")), path);
+}
+
+/** A run that has no model files yet (still training, interrupted or failed) cannot be used. */
+function requireModel(run: string): void {
+  if (!existsSync(run)) throw new ConfigError(`${run}: no such run folder`);
+  if (!existsSync(join(run, "model.json"))) {
+    throw new ConfigError(`${run} has no trained model (no model.json): the run did not finish; continue it with descent train --resume ${run}`);
+  }
+}
+
+/** The numbers of a JSON file of samples: an array, nested to any depth, of numbers only. */
+function jsonSamples(file: string): Float32Array {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(json)) throw new ConfigError(`${file}: expected a JSON array of samples, each an array of numbers (nested arrays are fine)`);
+  const flat = json.flat(Infinity) as unknown[];
+  const bad = flat.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
+  if (bad >= 0) throw new ConfigError(`${file}: value ${bad} is ${JSON.stringify(flat[bad])}, not a finite number`);
+  return Float32Array.from(flat as number[]);
 }
 
 export function registerInspect(program: Command): void {
@@ -36,8 +59,9 @@ export function registerInspect(program: Command): void {
     .addHelpText("after", "\nExamples:\n  $ npx descent evaluate runs/cnn-adam-2026-11-23T07-00-00\n  $ npx descent evaluate runs/exp1 --split dev")
     .action((run: string, flags: { split: string }) =>
       runAction(() => {
-        if (!["train", "dev", "test"].includes(flags.split)) throw new ConfigError(`--split: "${flags.split}" (expected train, dev or test)`);
+        choiceFlag("--split", flags.split, ["train", "dev", "test"]);
         const config = runConfig(run);
+        requireModel(run);
         const saved = loadSavedModel(run);
         const all = loadData(config);
         const classification = all.labels.dtype === "int32" && all.numClasses !== undefined;
@@ -65,12 +89,15 @@ export function registerInspect(program: Command): void {
     .addHelpText("after", "\nExamples:\n  $ npx descent predict runs/exp1 t10k-images-idx3-ubyte.gz\n  $ npx descent predict runs/exp1 samples.json")
     .action((run: string, file: string, flags: { top: string }) =>
       runAction(() => {
+        const top = numberFlag("--top", flags.top, { integer: true, positive: true })!;
+        requireModel(run);
+        if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
         const saved = loadSavedModel(run);
         const shape = saved.inputShape;
         const size = shape.reduce((a, b) => a * b, 1);
         let values: Float32Array;
         if (/\.json$/i.test(file)) {
-          values = Float32Array.from((JSON.parse(readFileSync(file, "utf8")) as unknown[]).flat(Infinity) as number[]);
+          values = jsonSamples(file);
         } else if (/\.csv(\.gz)?$/i.test(file)) {
           values = Float32Array.from(parseCsv(readFileSync(file, "utf8"), { file, label: -1, labelType: "float", header: false }).inputs.dataSync());
         } else {
@@ -85,7 +112,7 @@ export function registerInspect(program: Command): void {
         if (saved.standardizer) x = saved.standardizer.transformTensor(x);
         const probs = noGrad(() => softmax(saved.model.forward(x), 1)).dataSync();
         const c = probs.length / n;
-        const k = Math.max(1, Math.min(c, Number(flags.top) || 1));
+        const k = Math.min(c, top);
         for (let i = 0; i < n; i++) {
           const row = Array.from(probs.subarray(i * c, (i + 1) * c)).map((p, j) => [j, p] as const).sort((a, b) => b[1] - a[1]).slice(0, k);
           console.log(`${i}: ${row.map(([j, p]) => `${saved.classes?.[j] ?? j} (${(100 * p).toFixed(1)}%)`).join(", ")}`);
@@ -101,6 +128,7 @@ export function registerInspect(program: Command): void {
     .action((run: string) =>
       runAction(() => {
         if (!existsSync(run)) throw new ConfigError(`${run}: no such run folder`);
+        runConfig(run);
         console.log(`wrote ${writeRunReport(run)}`);
       }),
     );

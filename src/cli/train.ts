@@ -5,9 +5,10 @@
  */
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
+import { OPTIMIZER_NAMES } from "../optim/optimizer.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfigInput } from "../train/config.js";
 import { runExperiment } from "../train/experiment.js";
-import { numberFlag, runAction } from "./errors.js";
+import { choiceFlag, numberFlag, runAction } from "./errors.js";
 
 interface TrainFlags {
   config?: string;
@@ -53,6 +54,8 @@ Examples:
 async function train(flags: TrainFlags): Promise<void> {
   const log = flags.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
   const epochs = numberFlag("--epochs", flags.epochs, { integer: true, positive: true });
+  // bars only on a terminal (a pipe or a file gets one line per epoch); never with --json
+  const progress = flags.progress && !flags.json ? {} : { progress: false };
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -65,28 +68,34 @@ async function train(flags: TrainFlags): Promise<void> {
   try {
     let result;
     if (flags.resume) {
-      if (flags.config || flags.model || flags.optimizer || flags.lr || flags.batchSize || flags.seed || flags.out) {
-        throw new ConfigError("--resume continues a run with its own config: only --epochs, --json and --no-progress apply");
+      const extra = (["config", "model", "optimizer", "lr", "batchSize", "seed", "out"] as const)
+        .filter((k) => flags[k] !== undefined)
+        .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      if (extra.length > 0) {
+        throw new ConfigError(`--resume continues a run with its own config, so ${extra.join(", ")} cannot be given with it (only --epochs, --json and --no-progress)`);
       }
-      result = await runExperiment(undefined, { resumeDir: flags.resume, epochs, log, progress: flags.progress && !flags.json, signal: controller.signal });
+      result = await runExperiment(undefined, { resumeDir: flags.resume, epochs, log, ...progress, signal: controller.signal });
     } else {
+      // flags are checked first, so an error names the flag rather than the config it overrides
+      choiceFlag("--model", flags.model, ["mlp", "cnn"]);
+      choiceFlag("--optimizer", flags.optimizer, OPTIMIZER_NAMES);
+      const lr = numberFlag("--lr", flags.lr, { positive: true });
+      const batchSize = numberFlag("--batch-size", flags.batchSize, { integer: true, positive: true });
+      const seed = numberFlag("--seed", flags.seed, { integer: true });
       const base = flags.config ? loadConfigFile(flags.config) : resolveConfig({});
       const overrides: ExperimentConfigInput = { ...base } as ExperimentConfigInput;
       if (flags.model) overrides.model = flags.model as "mlp" | "cnn";
       if (flags.optimizer || flags.lr) {
         const sameOptimizer = !flags.optimizer || flags.optimizer === base.optimizer.name;
         const optimizer: { name: string; lr?: number } = sameOptimizer ? { ...base.optimizer } : { name: flags.optimizer! };
-        const lr = numberFlag("--lr", flags.lr, { positive: true });
         if (lr !== undefined) optimizer.lr = lr;
         overrides.optimizer = optimizer;
       }
       if (epochs !== undefined) overrides.epochs = epochs;
-      const batchSize = numberFlag("--batch-size", flags.batchSize, { integer: true, positive: true });
       if (batchSize !== undefined) overrides.batchSize = batchSize;
-      const seed = numberFlag("--seed", flags.seed, { integer: true });
       if (seed !== undefined) overrides.seed = seed;
       const config = resolveConfig(overrides, flags.config ? `config ${flags.config}` : "flags");
-      result = await runExperiment(config, { outDir: flags.out, log, progress: flags.progress && !flags.json, signal: controller.signal });
+      result = await runExperiment(config, { outDir: flags.out, log, ...progress, signal: controller.signal });
     }
     if (result.interrupted) {
       process.exitCode = 1;

@@ -4,6 +4,7 @@
  * folder, and one report overlaying their curves. Same seed means the same split, the same batch
  * order and, unless the initializer is what varies, the same initial weights.
  */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError } from "../errors/errors.js";
 import type { LayerSpec } from "../nn/specs.js";
@@ -35,7 +36,11 @@ export function variant(base: ExperimentConfig, varied: Varied, value: string): 
     case "optimizers":
       return resolveConfig({ ...base, optimizer: { name: value, lr: DEFAULT_LR[value] } }, `--optimizers ${value}`);
     case "schedules":
-      return { ...base, schedule: namedSchedule(value, base.epochs) };
+      try {
+        return { ...base, schedule: namedSchedule(value, base.epochs) };
+      } catch (e) {
+        throw e instanceof ConfigError ? new ConfigError(`--schedules: ${e.message}`) : e;
+      }
     case "batchSizes": {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--batch-sizes: "${value}" is not a positive integer`);
@@ -70,6 +75,11 @@ export async function runComparison(base: ExperimentConfig, varied: Varied, valu
   const say = options.log ?? ((line: string) => console.log(line));
   const dir = resolve(options.outDir);
   const configs = values.map((v) => variant(base, varied, v)); // validate every variant before training any
+  for (const value of values) {
+    if (existsSync(join(dir, value, "config.json"))) {
+      throw new ConfigError(`${dir} already holds a comparison run ${value}: choose another --out (runs are never overwritten)`);
+    }
+  }
   const runs: { label: string; result: RunResult }[] = [];
   for (const [i, value] of values.entries()) {
     say(`\n== ${varied.replace(/s$/, "")} ${value} (${i + 1}/${values.length}) ==`);

@@ -10,8 +10,10 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { LAYER_TYPES, validateLayerSpecs, type LayerSpec } from "../nn/specs.js";
-import { OPTIMIZER_NAMES } from "../optim/optimizer.js";
-import { SCHEDULE_TYPES, type ScheduleSpec } from "../schedules/create.js";
+import { OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";
+import { Parameter } from "../nn/parameter.js";
+import { zeros } from "../tensor/creation.js";
+import { SCHEDULE_TYPES, createSchedule, type ScheduleSpec } from "../schedules/create.js";
 import { parseAugmentSpecs, type AugmentSpec } from "../data/augment.js";
 
 const positiveInt = z.number().int().positive();
@@ -72,8 +74,8 @@ const schema = z.strictObject({
     ])
     .default({ monitor: "devLoss", patience: 3, minDelta: 0, restoreBest: true }),
   checkpoint: z
-    .strictObject({ everyEpochs: positiveInt.default(1), keepLast: positiveInt.default(3) })
-    .default({ everyEpochs: 1, keepLast: 3 }),
+    .strictObject({ everyEpochs: positiveInt.default(1), everySteps: positiveInt.nullable().default(null), keepLast: positiveInt.default(3) })
+    .default({ everyEpochs: 1, everySteps: null, keepLast: 3 }),
   clipGradNorm: z.number().positive().nullable().default(null),
 });
 
@@ -97,27 +99,99 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("") || "(top level)";
 }
 
+type Issue = z.core.$ZodIssue;
+
+/** The value at `path` inside `input` (undefined where the path leads nowhere). */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined), input);
+}
+
+const article = (type: string) => (type === "int" ? "an integer" : /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+const oneOf = (values: readonly unknown[]) => values.map(String).join(", ");
+
+/**
+ * A validation issue as a newcomer reads it: the field, what was given and what is allowed
+ * (`epochs: expected a number, got "ten"`, `optimizer.name: "adamx" is not one of sgd, ...`).
+ */
+function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[] = []): { path: PropertyKey[]; detail: string } {
+  const path = [...base, ...issue.path];
+  const given = valueAt(input, path);
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return { path, detail: `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
+    case "invalid_type":
+      if (given === undefined) return { path, detail: `missing (expected ${article(issue.expected)})` };
+      return { path, detail: `expected ${article(issue.expected)}, got ${JSON.stringify(given)}` };
+    case "invalid_value":
+      if (given === undefined) return { path, detail: `missing (expected ${issue.values.length > 1 ? `one of ${oneOf(issue.values)}` : JSON.stringify(issue.values[0])})` };
+      if (issue.values.length > 1) return { path, detail: `${JSON.stringify(given)} is not one of ${oneOf(issue.values)}` };
+      return { path, detail: `expected ${JSON.stringify(issue.values[0])}, got ${JSON.stringify(given)}` };
+    case "invalid_union": {
+      const options = (issue as { options?: unknown[] }).options;
+      if ("discriminator" in issue && Array.isArray(options)) {
+        if (given === undefined) return { path, detail: `missing (expected one of ${oneOf(options)})` };
+        return { path, detail: `${JSON.stringify(given)} is not one of ${oneOf(options)}` };
+      }
+      // an alternative that rejects the kind of value given (a string where an object is expected)
+      // only adds "or ..."; the one that takes this kind of value says what is wrong with it
+      const rejectsKind = (errs: readonly Issue[]) => {
+        const e = errs[0];
+        if (errs.length !== 1 || !e || e.path.length !== 0) return undefined;
+        if (e.code === "invalid_type") return article(e.expected);
+        if (e.code === "invalid_value" && (e.values.length === 1 || !e.values.some((v) => typeof v === typeof given))) {
+          return e.values.length > 1 ? `one of ${oneOf(e.values)}` : JSON.stringify(e.values[0]);
+        }
+        return undefined;
+      };
+      const branches = issue.errors.filter((errs) => rejectsKind(errs) === undefined);
+      const others = issue.errors.map(rejectsKind).filter((t): t is string => t !== undefined);
+      if (branches.length === 1 && branches[0]!.length > 0) {
+        const inner = describeIssue(branches[0]![0]!, input, path);
+        const alt = others.length > 0 ? ` (or ${others.join(" or ")})` : "";
+        return { path: inner.path, detail: `${inner.detail}${inner.path.length === path.length ? alt : ""}` };
+      }
+      if (branches.length === 0 && others.length > 0) return { path, detail: `expected ${others.join(" or ")}, got ${JSON.stringify(given)}` };
+      break;
+    }
+    case "too_small":
+    case "too_big":
+      if (issue.origin === "number" && typeof given === "number") {
+        const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+        const op = issue.code === "too_small" ? (issue.inclusive ? ">=" : ">") : issue.inclusive ? "<=" : "<";
+        return { path, detail: `expected a number ${op} ${String(bound)}, got ${JSON.stringify(given)}` };
+      }
+      break;
+    default:
+      break;
+  }
+  return { path, detail: issue.message };
+}
+
 /** Validates a config object; `where` names its source in messages (a file name). */
 export function resolveConfig(input: unknown, where = "config"): ExperimentConfig {
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    let detail = issue.message;
-    if (issue.code === "unrecognized_keys") detail = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-    throw new ConfigError(`${where}: ${issuePath(issue.path)}: ${detail}`);
+    const { path, detail } = describeIssue(parsed.error.issues[0]!, input ?? {});
+    throw new ConfigError(`${where}: ${issuePath(path)}: ${detail}`);
   }
   const c = parsed.data;
   const nested = <T>(field: string, fn: () => T): T => {
     try {
       return fn();
     } catch (e) {
-      if (e instanceof DescentError) throw new ConfigError(`${where}: ${field}: ${e.message}`);
+      if (e instanceof DescentError) throw new ConfigError(`${where}: ${e.message.startsWith(`${field}`) ? "" : `${field}: `}${e.message}`);
       throw e;
     }
   };
   const model = typeof c.model === "string" ? c.model : { layers: nested("model.layers", () => validateLayerSpecs(c.model === "mlp" || c.model === "cnn" ? [] : c.model.layers, "model.layers")) };
   const augmentation = nested("augmentation", () => parseAugmentSpecs(c.augmentation, "augmentation"));
   const optimizer = { ...c.optimizer, lr: c.optimizer.lr ?? DEFAULT_LR[c.optimizer.name] ?? 1e-3 } as ExperimentConfig["optimizer"];
+  // the optimizer's own options (betas, momentum, unknown names) are checked now too, on a stand-in parameter
+  nested("optimizer", () => {
+    const { name, ...options } = optimizer;
+    createOptimizer(name as OptimizerName, { probe: new Parameter(zeros([1])) }, options as never);
+  });
+  if (c.schedule) nested("schedule", () => createSchedule(c.schedule as ScheduleSpec, optimizer.lr)); // checks its options now, not after loading the data
   return { ...c, model, augmentation, optimizer, schedule: c.schedule as ScheduleSpec | null };
 }
 
@@ -127,13 +201,18 @@ export function loadConfigFile(path: string): ExperimentConfig {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new ConfigError(`config ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : code === "EACCES" ? "permission denied" : (code ?? (e as Error).message);
+    throw new ConfigError(`config ${path}: cannot read the file (${why})`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`config ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new ConfigError(`config ${path}: expected a JSON object like { "model": "mlp", "epochs": 5 }, got ${JSON.stringify(json)}`);
   }
   return resolveConfig(json, `config ${path}`);
 }

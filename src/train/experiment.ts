@@ -11,6 +11,7 @@ import { ConfigError, NonFiniteError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveModelFiles } from "../io/modelfile.js";
+import { readCheckpoint } from "../io/checkpoint.js";
 import { loadMnist, DIGIT_CLASSES } from "../data/mnist.js";
 import { loadIdx } from "../data/idx.js";
 import { loadCsv } from "../data/csv.js";
@@ -84,11 +85,11 @@ function defaultName(config: ExperimentConfig): string {
   return config.name ?? `${model}-${config.optimizer.name}-${stamp}`;
 }
 
-function prepareRunDir(dir: string): void {
+/** Refuses a folder that already holds a run: a run is never overwritten. */
+function checkRunDirFree(dir: string): void {
   if (existsSync(dir) && existsSync(join(dir, "config.json"))) {
     throw new ConfigError(`run folder ${dir} already holds a run: choose another --out, or continue it with --resume ${dir}`);
   }
-  mkdirSync(join(dir, "checkpoints"), { recursive: true });
 }
 
 /** The newest checkpoint of a run: interrupted.ckpt if newer, else the highest epoch-N.ckpt. */
@@ -96,7 +97,7 @@ export function latestCheckpoint(dir: string): string {
   const ckDir = join(dir, "checkpoints");
   const candidates: string[] = [];
   if (existsSync(ckDir)) {
-    for (const f of readdirSync(ckDir)) if (f === "interrupted.ckpt" || /^epoch-\d+\.ckpt$/.test(f)) candidates.push(join(ckDir, f));
+    for (const f of readdirSync(ckDir)) if (f === "interrupted.ckpt" || /^(epoch|step)-\d+\.ckpt$/.test(f)) candidates.push(join(ckDir, f));
   }
   if (candidates.length === 0) throw new ConfigError(`run ${dir} has no checkpoint to resume from (looked in ${ckDir})`);
   return candidates.map((p) => ({ p, t: statSync(p).mtimeMs })).sort((a, b) => b.t - a.t)[0]!.p;
@@ -154,10 +155,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       : resolveConfig(input);
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
     dir = resolve(options.outDir ?? join("runs", defaultName(config)));
-    prepareRunDir(dir);
+    checkRunDirFree(dir);
   }
   const name = config.name ?? dir.split(/[\\/]/).pop()!;
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const started = performance.now();
 
   // data
@@ -169,7 +169,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   let { train, dev, test } = parts;
   let standardizer: Standardizer | null = null;
   if (config.standardize) {
-    standardizer = Standardizer.fit(train);
+    // a resumed run uses the statistics its checkpoint saved, never a refit
+    const saved = resumeFrom ? readCheckpoint(resumeFrom).tensors.standardizer : undefined;
+    standardizer = saved ? Standardizer.fromStateDict(saved, train.featureShape) : Standardizer.fit(train);
     [train, dev, test] = [standardizer.transform(train), standardizer.transform(dev), standardizer.transform(test)];
   }
 
@@ -182,22 +184,34 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   say(summaryText);
   const lossFn: LossFn = classification ? (out, y) => crossEntropy(out, y) : (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
   const { name: optName, ...optOptions } = config.optimizer;
-  const optimizer = createOptimizer(optName as OptimizerName, model, optOptions as never);
+  let optimizer;
+  try {
+    optimizer = createOptimizer(optName as OptimizerName, model, optOptions as never);
+  } catch (e) {
+    throw e instanceof ConfigError ? new ConfigError(`config optimizer: ${e.message}`) : e;
+  }
   const schedule = config.schedule ? createSchedule(config.schedule, config.optimizer.lr) : undefined;
+
+  // the run folder is made only now, so a config whose data or model fails leaves nothing behind
+  if (!options.resumeDir) checkRunDirFree(dir);
+  mkdirSync(join(dir, "checkpoints"), { recursive: true });
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
 
   // callbacks
   const metrics = new MetricsLog(join(dir, "metrics.jsonl"));
   const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
   const callbacks: Callback[] = [metrics, progress];
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
-  callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
+  callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
   let history: History;
   try {
     history = await fit(model as TrainableModel, {
       train, dev: dev.length > 0 ? dev : undefined, loss: lossFn, optimizer, schedule, epochs: config.epochs,
       batchSize: config.batchSize, seed: config.seed, augment: config.augmentation, regularization: penaltyOf(config),
-      clipGradNorm: config.clipGradNorm ?? undefined, callbacks, modelRng, resumeFrom, signal: options.signal,
+      clipGradNorm: config.clipGradNorm ?? undefined,
+      checkpointExtras: standardizer ? { standardizer: standardizer.stateDict() } : undefined,
+      callbacks, modelRng, resumeFrom, signal: options.signal,
       interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
     });
   } catch (e) {
