@@ -64,10 +64,15 @@ export function symmetricEigen(matrix: Float64Array, n: number): EigenResult {
   const a = Float64Array.from(matrix);
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  // converged when the off-diagonal part is negligible relative to the whole matrix: an absolute
+  // bound would stop at once on a small Hessian (entries ~1e-9 near a plateau) with wrong results
+  let total = 0;
+  for (let i = 0; i < a.length; i++) total += a[i]! ** 2;
+  const tol = 1e-30 * total;
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q]! ** 2;
-    if (off < 1e-30) break;
+    if (off <= tol) break;
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = a[p * n + q]!;

@@ -131,17 +131,24 @@ export interface CheckpointOptions {
   dir: string;
   /** write one every N epochs (default 1) */
   everyEpochs?: number;
+  /** also write step-<S>.ckpt every N optimizer steps (default: never) */
+  everySteps?: number | null;
   /** keep the last K epoch checkpoints (default 3) */
   keepLast?: number;
   /** also keep best.ckpt for the best value of this metric (default "devLoss" when there is a dev set) */
   monitor?: Monitor | null;
 }
 
-/** Writes resumable checkpoints through the context (which knows the whole training state). */
+/**
+ * Writes resumable checkpoints through the context (which knows the whole training state):
+ * epoch-<E>.ckpt every N epochs, step-<S>.ckpt every N steps when asked, the last K of each kept,
+ * and best.ckpt whenever the monitored metric improves.
+ */
 export class Checkpointing implements Callback {
   readonly name = "checkpoint";
   readonly dir: string;
   readonly everyEpochs: number;
+  readonly everySteps: number | null;
   readonly keepLast: number;
   readonly monitor: Monitor | null;
   private best: number | null = null;
@@ -149,11 +156,22 @@ export class Checkpointing implements Callback {
   constructor(options: CheckpointOptions) {
     this.dir = options.dir;
     this.everyEpochs = options.everyEpochs ?? 1;
+    this.everySteps = options.everySteps ?? null;
     this.keepLast = options.keepLast ?? 3;
     this.monitor = options.monitor === undefined ? "devLoss" : options.monitor && checkMonitor(options.monitor);
     if (!Number.isInteger(this.everyEpochs) || this.everyEpochs < 1) throw new ConfigError(`Invalid checkpoint everyEpochs: ${this.everyEpochs} (expected an integer >= 1)`);
+    if (this.everySteps !== null && (!Number.isInteger(this.everySteps) || this.everySteps < 1)) {
+      throw new ConfigError(`Invalid checkpoint everySteps: ${this.everySteps} (expected an integer >= 1)`);
+    }
     if (!Number.isInteger(this.keepLast) || this.keepLast < 1) throw new ConfigError(`Invalid checkpoint keepLast: ${this.keepLast} (expected an integer >= 1)`);
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  onBatchEnd(ctx: TrainContext): void {
+    if (this.everySteps !== null && ctx.step % this.everySteps === 0) {
+      ctx.saveCheckpoint(join(this.dir, `step-${ctx.step}.ckpt`));
+      pruneCheckpoints(this.dir, this.keepLast, /^step-(\d+)\.ckpt$/);
+    }
   }
 
   onEpochEnd(ctx: TrainContext, log: EpochLog): void {

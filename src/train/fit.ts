@@ -16,7 +16,7 @@ import type { Generator, GeneratorState } from "../tensor/random.js";
 import type { Parameter } from "../nn/parameter.js";
 import { noGrad } from "../autograd/mode.js";
 import { add } from "../ops/elementwise.js";
-import { DataLoader, type LoaderState } from "../data/loader.js";
+import { DataLoader, type Batch, type LoaderState } from "../data/loader.js";
 import type { AugmentSpec } from "../data/augment.js";
 import type { Dataset } from "../data/dataset.js";
 import type { Optimizer, OptimizerMeta } from "../optim/optimizer.js";
@@ -26,7 +26,7 @@ import { ReduceOnPlateau } from "../schedules/plateau.js";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
 import { ConfusionMatrix, countCorrect, predictClasses } from "./metrics.js";
 import type { Callback, JsonObject, Monitor } from "./callbacks.js";
-import { EarlyStopping } from "./callbacks.js";
+import { Checkpointing, EarlyStopping } from "./callbacks.js";
 
 /** What fit needs of a model (src/nn's Module has all of it). */
 export interface TrainableModel {
@@ -66,6 +66,8 @@ export interface FitOptions {
   signal?: AbortSignal | undefined;
   /** where fit writes the checkpoint when interrupted (default: none) */
   interruptCheckpoint?: string | undefined;
+  /** more tensors stored in every checkpoint, by namespace (e.g. the standardizer's statistics) */
+  checkpointExtras?: Record<string, Record<string, Tensor>> | undefined;
   /** evaluation batch size (default 500) */
   evalBatchSize?: number;
   /** messages for the user (default: console.log) */
@@ -168,6 +170,8 @@ export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOp
   const confusion = classes && options.confusion ? new ConfusionMatrix(ds.numClasses!) : undefined;
   const predictions = classes ? new Int32Array(ds.length) : undefined;
   let lossSum = 0, correct = 0, count = 0;
+  // put back the mode the caller had (a model loaded for inference stays in eval mode)
+  const wasTraining = (model as { training?: unknown }).training !== false;
   model.eval();
   try {
     noGrad(() => {
@@ -186,7 +190,7 @@ export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOp
       }
     });
   } finally {
-    model.train();
+    if (wasTraining) model.train();
   }
   return {
     loss: options.loss ? lossSum / count : undefined,
@@ -229,7 +233,11 @@ function monitorOf(log: EpochLog, monitor: Monitor): number | undefined {
 }
 
 export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
-  const { train, dev, loss: lossFn, optimizer, schedule, epochs, batchSize, callbacks = [], modelRng } = options;
+  const { train, dev, loss: lossFn, optimizer, schedule, epochs, batchSize, modelRng } = options;
+  // checkpoints are written after every other callback has run for the batch or epoch, so they hold
+  // the state those callbacks reached (early stopping's count, its stop), whatever the list's order
+  const given = options.callbacks ?? [];
+  const callbacks: Callback[] = [...given.filter((c) => !(c instanceof Checkpointing)), ...given.filter((c) => c instanceof Checkpointing)];
   const say = options.log ?? ((line: string) => console.log(line));
   const params = model.namedParameters();
   const loader = new DataLoader(train, { batchSize, shuffle: true, seed: options.seed ?? 0, augment: options.augment ?? [] });
@@ -246,7 +254,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
 
   const snapshot = (): { tensors: Record<string, Record<string, Tensor>>; state: TrainState } => {
     const opt = optimizer.stateDict();
-    const tensors: Record<string, Record<string, Tensor>> = { model: model.stateDict(), optimizer: opt.tensors };
+    const tensors: Record<string, Record<string, Tensor>> = { ...options.checkpointExtras, model: model.stateDict(), optimizer: opt.tensors };
     if (earlyStopping?.bestState) tensors.best = earlyStopping.bestState;
     const cbs: Record<string, JsonObject> = {};
     for (const c of callbacks) if (c.stateDict) cbs[c.name] = c.stateDict();
@@ -260,6 +268,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     };
   };
 
+  let finishEpoch = false;
   if (options.resumeFrom) {
     const ckpt = readCheckpoint(options.resumeFrom);
     const st = ckpt.state as TrainState;
@@ -273,10 +282,10 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     ({ epoch, step, lastEpoch, sums } = st);
     history.push(...st.history);
     stopReason = st.stopReason;
-    // a checkpoint written at an epoch's end resumes at the next epoch
-    if (loader.batchIndex >= loader.numBatches) {
-      epoch = lastEpoch + 1;
-    }
+    // a checkpoint written after an epoch's last batch but before its end (a step checkpoint, or
+    // Ctrl-C there) resumes by ending that epoch (dev evaluation, logs, callbacks) with no batches;
+    // one written at the end (the sums reset) goes on with the next epoch's batches
+    finishEpoch = loader.batchIndex >= loader.numBatches && sums.count > 0;
   }
 
   const ctx: TrainContext = {
@@ -305,7 +314,9 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     for (const c of callbacks) c.onEpochBegin?.(ctx, epoch);
     const epochStart = performance.now();
     let secondsBefore = sums.seconds;
-    for (const batch of loader) {
+    const batches: Iterable<Batch> = finishEpoch ? [] : loader;
+    finishEpoch = false;
+    for (const batch of batches) {
       if (schedule && schedule.interval === "step" && !(schedule instanceof ReduceOnPlateau)) optimizer.lr = schedule.lrAt(step);
       const lr = optimizer.lr ?? NaN;
       const out = model.forward(batch.x);
