@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
 import { OPTIMIZER_NAMES } from "../optim/optimizer.js";
-import { loadConfigFile, resolveConfig, type ExperimentConfigInput } from "../train/config.js";
+import { defaultExperiment, loadConfigFile, resolveConfig, type ExperimentConfigInput } from "../train/config.js";
 import { runExperiment } from "../train/experiment.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
 
@@ -82,7 +82,7 @@ async function train(flags: TrainFlags): Promise<void> {
       const lr = numberFlag("--lr", flags.lr, { positive: true });
       const batchSize = numberFlag("--batch-size", flags.batchSize, { integer: true, positive: true });
       const seed = numberFlag("--seed", flags.seed, { integer: true });
-      const base = flags.config ? loadConfigFile(flags.config) : resolveConfig({});
+      const base = flags.config ? loadConfigFile(flags.config) : resolveConfig(defaultExperiment(epochs));
       const overrides: ExperimentConfigInput = { ...base } as ExperimentConfigInput;
       if (flags.model) overrides.model = flags.model as "mlp" | "cnn";
       if (flags.optimizer || flags.lr) {
