@@ -1,18 +1,21 @@
 /**
  * Single-precision matrix product throughput (DESIGN.md section 7, workload G): descent's `matmul`
- * on the cpu backend beside @tensorflow/tfjs-core + @tensorflow/tfjs-backend-cpu's `tf.matMul`,
- * measured in the same process with the method of ../shared/bench/common.js benchGemm: warm-up,
- * repetitions calibrated so one sample lasts >= 0.25 s, median of several samples.
+ * on the cpu backend, with its WebAssembly SIMD kernel (the default) and with its TypeScript kernel
+ * (`new CpuBackend({ simd: false })`), beside @tensorflow/tfjs-core + @tensorflow/tfjs-backend-cpu's
+ * `tf.matMul`, measured in the same process with the method of ../shared/bench/common.js benchGemm:
+ * warm-up, repetitions calibrated so one sample lasts >= 0.25 s, median of several samples.
  *
  *   npm run bench:matmul                       # sizes 256,512,1024
  *   npm run bench:matmul -- --sizes=256,2048   # any sizes
  *   npm run bench:matmul -- --only=descent     # skip tfjs (or --only=tfjs)
  *   npm run bench:matmul -- --dtype=float64    # descent in float64 (tfjs stays float32)
  *
- * Prints one `RESULT {json}` line per (library, size), then a table with the ratio descent/tfjs.
+ * Prints one `RESULT {json}` line per (library, kernel, size), then a table with the ratios.
+ * (float64 always runs the TypeScript kernel: both descent columns then measure the same code.)
  */
 import { createRequire } from "node:module";
-import { Generator, matmul, rand, type Tensor } from "../src/index.js";
+import { loadavg } from "node:os";
+import { CpuBackend, Generator, matmul, rand, withBackend, type Tensor } from "../src/index.js";
 
 function arg(name: string, dflt: string): string {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -92,24 +95,31 @@ async function main(): Promise<void> {
   const only = arg("only", "all");
   const dtype = arg("dtype", "float32") as "float32" | "float64";
   const samples = Number(arg("samples", "5"));
-  const rows: { n: number; descent?: number; tfjs?: number }[] = [];
+  type Row = { n: number; simd?: number; ts?: number; tfjs?: number };
+  const rows: Row[] = [];
   const tfl = only === "descent" ? null : await loadTf();
+  const backends = [new CpuBackend(), new CpuBackend({ simd: false })] as const;
+  const load0 = loadavg()[0]!;
   for (const n of sizes) {
-    const row: { n: number; descent?: number; tfjs?: number } = { n };
+    const row: Row = { n };
     rows.push(row);
     const rng = new Generator(n);
     if (only !== "tfjs") {
-      const a: Tensor = rand([n, n], { rng, low: -0.5, high: 0.5, dtype });
-      const b: Tensor = rand([n, n], { rng, low: -0.5, high: 0.5, dtype });
-      // the cpu backend is synchronous: dataSync() copies C out (n^2, negligible beside 2n^3), as for tfjs
-      const fn = (): void => {
-        const c = matmul(a, b);
-        c.dataSync();
-        c.dispose();
-      };
-      const r = benchGemm(fn, n, { warmup: 2, samples, maxCallS: 4 });
-      row.descent = r.gflops_median;
-      emit({ kind: "sgemm", lib: "descent", backend: "cpu", dtype, threads: 1, ...r });
+      for (const be of backends) {
+        const [a, b] = withBackend(be, (): Tensor[] => [
+          rand([n, n], { rng, low: -0.5, high: 0.5, dtype }), rand([n, n], { rng, low: -0.5, high: 0.5, dtype }),
+        ]);
+        // the cpu backend is synchronous: dataSync() copies C out (n^2, negligible beside 2n^3), as for tfjs
+        const fn = (): void => {
+          const c = matmul(a!, b!);
+          c.dataSync();
+          c.dispose();
+        };
+        const r = benchGemm(fn, n, { warmup: 2, samples, maxCallS: 4 });
+        if (be.gemmKernel === "wasm-simd") row.simd = r.gflops_median;
+        else row.ts = r.gflops_median;
+        emit({ kind: "sgemm", lib: "descent", backend: "cpu", matmul: be.gemmKernel, dtype, threads: 1, ...r });
+      }
     }
     if (tfl) {
       const { tf, version } = tfl;
@@ -134,11 +144,13 @@ async function main(): Promise<void> {
     }
   }
   const f = (x: number | undefined): string => (x === undefined ? "—" : x.toFixed(2));
-  console.log(`\n| size | descent ${dtype} GFLOP/s | tfjs-cpu GFLOP/s | descent / tfjs |`);
-  console.log("| ---: | ---: | ---: | ---: |");
+  const ratio = (x: number | undefined, y: number | undefined): string =>
+    x !== undefined && y !== undefined ? `${(x / y).toFixed(1)}x` : "—";
+  console.log(`\nload average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`);
+  console.log(`| size | descent ${dtype} SIMD GFLOP/s | descent ${dtype} TS GFLOP/s | tfjs-cpu GFLOP/s | SIMD / TS | SIMD / tfjs |`);
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) {
-    const ratio = r.descent !== undefined && r.tfjs !== undefined ? `${(r.descent / r.tfjs).toFixed(1)}x` : "—";
-    console.log(`| ${r.n} | ${f(r.descent)} | ${f(r.tfjs)} | ${ratio} |`);
+    console.log(`| ${r.n} | ${f(r.simd)} | ${f(r.ts)} | ${f(r.tfjs)} | ${ratio(r.simd, r.ts)} | ${ratio(r.simd, r.tfjs)} |`);
   }
 }
 

@@ -13,7 +13,7 @@ export type { CreateOptions, RandomOptions } from "./tensor/creation.js";
 export { broadcastShapes, sizeOf } from "./tensor/shape.js";
 
 export type { Backend } from "./backend/backend.js";
-export { cpu, CpuBackend } from "./backend/cpu/cpu.js";
+export { cpu, CpuBackend, type CpuBackendOptions } from "./backend/cpu/cpu.js";
 export { currentBackend, withBackend } from "./backend/registry.js";
 
 export { noGrad, enableGrad, isGradEnabled } from "./autograd/mode.js";

@@ -2,6 +2,11 @@
  * The `cpu` backend: TypeScript over typed arrays, float64 capable, the reference every other
  * backend is tested against. Storage is a plain object holding one typed array; the garbage
  * collector frees it, so `dispose` only drops the reference.
+ *
+ * Matrix products: float32 runs on the WebAssembly SIMD kernel (./simd/gemm-simd.ts, compiled from
+ * wasm/gemm.ts) where the runtime supports it; float64 (the reference path of conformance and
+ * gradcheck) always runs the TypeScript kernel of ./gemm.ts. `new CpuBackend({ simd: false })`
+ * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
  */
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
 import { typedArrayFor, type DType, type TypedArray } from "../../tensor/dtype.js";
@@ -10,6 +15,7 @@ import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
 import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.js";
 import { argReduceInto, reduceInto } from "./reduce.js";
 import { gemm } from "./gemm.js";
+import { gemmSimdBatch, simdAvailable } from "./simd/gemm-simd.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
 
 interface CpuData {
@@ -24,9 +30,20 @@ function vals(id: DataId): TypedArray {
   return (id as CpuData).values;
 }
 
+export interface CpuBackendOptions {
+  /** Use the WebAssembly SIMD kernel for float32 matmul when available (default true). */
+  simd?: boolean;
+}
+
 export class CpuBackend implements Backend {
   readonly name = "cpu";
   readonly supportsFloat64 = true;
+  /** The float32 matmul kernel: "wasm-simd", or "typescript" (forced, or SIMD unavailable). */
+  readonly gemmKernel: "wasm-simd" | "typescript";
+
+  constructor(options: CpuBackendOptions = {}) {
+    this.gemmKernel = options.simd !== false && simdAvailable() ? "wasm-simd" : "typescript";
+  }
 
   upload(values: TypedArray): DataId {
     return wrap(values);
@@ -123,6 +140,10 @@ export class CpuBackend implements Backend {
     const { batch, m, n } = info;
     const out = typedArrayFor(dtype, batch * m * n);
     const av = vals(a), bv = vals(b);
+    if (this.gemmKernel === "wasm-simd" && out instanceof Float32Array && av instanceof Float32Array && bv instanceof Float32Array) {
+      gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
+      return wrap(out);
+    }
     for (let i = 0; i < batch; i++) gemm(av, info.aOffsets[i]!, bv, info.bOffsets[i]!, out, i * m * n, info);
     return wrap(out);
   }

@@ -1,5 +1,8 @@
 /**
  * CPU matrix product C = op(A) @ op(B), row-major, in the layout of BLIS/GotoBLAS, scalar code.
+ * The cpu backend runs it for float64 (the reference path) and for float32 only where WebAssembly
+ * SIMD is unavailable or `new CpuBackend({ simd: false })` asks for it; float32 otherwise runs the
+ * SIMD kernel of ./simd/gemm-simd.ts (wasm/gemm.ts), which reuses this loop nest.
  *
  * Loops, outermost first: NC columns of C; KC inner steps (pack that KC x NC block of op(B) into
  * micro-panels of NR columns, each stored p-major); MC rows (pack that MC x KC block of op(A) into
