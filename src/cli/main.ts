@@ -22,7 +22,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name("descent")
-    .description("Deep learning in TypeScript: train, compare, search, diagnose and explain neural networks.")
+    .description("Deep learning in TypeScript: train and compare neural networks, and see how they trained.")
     .version(version(), "-V, --version", "print the version")
     .showSuggestionAfterError()
     .exitOverride((err) => {
