@@ -250,7 +250,9 @@ export class ProgressDisplay implements Callback {
   }
 
   onEpochEnd(_ctx: TrainContext, log: EpochLog): void {
-    this.progress.endEpoch(log.epoch, describeEpoch(log));
+    const best = log.devAccuracy ?? log.trainAccuracy;
+    const info = best === undefined ? `loss ${(log.devLoss ?? log.trainLoss).toFixed(4)}` : `${log.devAccuracy === undefined ? "train" : "dev"} acc ${pct(best)}`;
+    this.progress.endEpoch(log.epoch, describeEpoch(log), info);
   }
 
   onTrainEnd(): void {

@@ -52,9 +52,10 @@ export class TrainingProgress {
     });
   }
 
-  endEpoch(epoch: number, line: string): void {
+  /** `line` is printed above the bars (or alone without a TTY); `info` sits beside the epoch bar. */
+  endEpoch(epoch: number, line: string, info = ""): void {
     if (this.multi) {
-      this.epochBar?.update(epoch + 1, { info: line });
+      this.epochBar?.update(epoch + 1, { info });
       this.multi.log(`${line}\n`);
     } else {
       this.log(line);
