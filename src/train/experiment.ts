@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ConfigError, NonFiniteError } from "../errors/errors.js";
+import { ConfigError, DescentError, NonFiniteError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveModelFiles } from "../io/modelfile.js";
@@ -77,6 +77,29 @@ export function modelSpecs(config: ExperimentConfig, numOutputs: number): LayerS
   const last = specs[specs.length - 1];
   if (last?.type === "linear") specs[specs.length - 1] = { ...last, outFeatures: numOutputs };
   return specs;
+}
+
+/**
+ * Builds the model and checks that it fits the data: a spec error or a last layer whose output is
+ * not [numOutputs] per sample is a config error (exit 2), found before any training.
+ */
+function buildModel(
+  specs: LayerSpec[], inputShape: number[], numOutputs: number, classification: boolean, rng: Generator, config: ExperimentConfig,
+): Sequential {
+  let model: Sequential;
+  try {
+    model = buildSequential(specs, { inputShape, rng, dtype: config.dtype });
+  } catch (e) {
+    if (e instanceof DescentError) throw new ConfigError(`model: ${e.message}`);
+    throw e;
+  }
+  const out = model.outputShape(inputShape);
+  if (out.length !== 1 || out[0] !== numOutputs) {
+    const what = classification ? `${numOutputs} class scores` : `${numOutputs} output${numOutputs === 1 ? "" : "s"}`;
+    const hint = out.length > 1 ? " (add a flatten layer before the last linear layer?)" : "";
+    throw new ConfigError(`model: the last layer gives [${out.join(", ")}] per sample; the data needs [${numOutputs}] (${what})${hint}`);
+  }
+  return model;
 }
 
 function defaultName(config: ExperimentConfig): string {
@@ -164,6 +187,10 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const all = loadData(config);
   const classification = all.labels.dtype === "int32" && all.numClasses !== undefined;
   const defaults = config.data.source === "mnist" && !config.split ? { train: 8000, dev: 1000, test: 1000 } : {};
+  // the model is built (and checked against the data) before anything is printed or trained
+  const modelRng = new Generator(config.seed);
+  const numOutputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
+  const model = buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config);
   const parts = split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify: classification && (config.split?.stratify ?? true) });
   say(parts.describe);
   let { train, dev, test } = parts;
@@ -175,11 +202,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
     [train, dev, test] = [standardizer.transform(train), standardizer.transform(dev), standardizer.transform(test)];
   }
 
-  // model, loss, optimizer, schedule
-  const modelRng = new Generator(config.seed);
-  const numOutputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
-  const specs = modelSpecs(config, numOutputs);
-  const model = buildSequential(specs, { inputShape: [...train.featureShape], rng: modelRng, dtype: config.dtype });
+  // loss, optimizer, schedule
   const summaryText = summary(model, [...train.featureShape]);
   say(summaryText);
   const lossFn: LossFn = classification ? (out, y) => crossEntropy(out, y) : (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);

@@ -128,6 +128,18 @@ describe("bad usage exits 2 with one line naming the problem", () => {
     expect(await usageError(["train", "--config", "null.json"])).toMatch(/^error: config null\.json: expected a JSON object/);
   });
 
+  it("a model that does not fit the data is refused before training, naming the layer or the fix", async () => {
+    writeConfig(dir, "noflatten.json", { model: { layers: [{ type: "conv2d", outChannels: 4, kernelSize: 3 }, { type: "linear", outFeatures: 10 }] }, epochs: 1 });
+    expect(await usageError(["train", "--config", "noflatten.json", "--out", "nf-run"])).toMatch(
+      /^error: model: the last layer gives \[4, 26, 10\] per sample; the data needs \[10\] .*add a flatten layer/,
+    );
+    expect(existsSync(join(dir, "nf-run"))).toBe(false);
+    writeConfig(dir, "infeatures.json", { model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 10, inFeatures: 100 }] }, epochs: 1 });
+    expect(await usageError(["train", "--config", "infeatures.json", "--out", "if-run"])).toMatch(
+      /^error: model: layer 1 \(linear\): inFeatures is 100, but layer 0 \(flatten\) outputs \[784\]/,
+    );
+  });
+
   it("a missing data file (CSV or IDX) names the file and leaves no run folder behind", async () => {
     writeConfig(dir, "csv.json", { data: { source: "csv", path: "nope.csv" }, epochs: 1 });
     expect(await usageError(["train", "--config", "csv.json", "--out", "csv-run"])).toMatch(/^error: .*nope\.csv.*(no such file|ENOENT)/);
