@@ -25,7 +25,7 @@ import type { Schedule, ScheduleStateDict } from "../schedules/schedules.js";
 import { ReduceOnPlateau } from "../schedules/plateau.js";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
 import { ConfusionMatrix, countCorrect, predictClasses } from "./metrics.js";
-import type { Callback, JsonObject, Monitor } from "./callbacks.js";
+import type { Callback, JsonObject } from "./callbacks.js";
 import { Checkpointing, EarlyStopping } from "./callbacks.js";
 
 /** What fit needs of a model (src/nn's Module has all of it). */
@@ -228,10 +228,6 @@ function nonFiniteMessage(step: number, epoch: number, loss: number, lastFinite:
   );
 }
 
-function monitorOf(log: EpochLog, monitor: Monitor): number | undefined {
-  return log[monitor];
-}
-
 export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
   const { train, dev, loss: lossFn, optimizer, schedule, epochs, batchSize, modelRng } = options;
   // checkpoints are written after every other callback has run for the batch or epoch, so they hold
@@ -313,7 +309,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     setEpochLr();
     for (const c of callbacks) c.onEpochBegin?.(ctx, epoch);
     const epochStart = performance.now();
-    let secondsBefore = sums.seconds;
+    const secondsBefore = sums.seconds;
     const batches: Iterable<Batch> = finishEpoch ? [] : loader;
     finishEpoch = false;
     for (const batch of batches) {
@@ -367,12 +363,11 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     history.push(log);
     lastEpoch = epoch;
     if (schedule instanceof ReduceOnPlateau) {
-      const metric = monitorOf(log, dev ? "devLoss" : "trainLoss");
+      const metric = log[dev ? "devLoss" : "trainLoss"];
       if (metric !== undefined) schedule.step(metric);
     }
     sums = { loss: 0, correct: 0, count: 0, seconds: 0 };
     epoch++;
-    secondsBefore = 0;
     for (const c of callbacks) c.onEpochEnd?.(ctx, log);
   }
   if (!interrupted) for (const c of callbacks) c.onTrainEnd?.(ctx);
