@@ -34,26 +34,20 @@ export interface BatchNormLayerOptions {
   dtype?: FloatDType;
 }
 
-abstract class BatchNormBase extends Module {
-  readonly numFeatures: number;
-  readonly momentum: number;
-  readonly eps: number;
-  readonly affine: boolean;
+/**
+ * What every normalization layer shares: γ ("weight", init 1) and β ("bias", init 0) of
+ * `affineShape` when the layer is affine (none otherwise), and their reset.
+ */
+abstract class AffineNorm extends Module {
   readonly dtype: FloatDType;
+  private readonly affineShape: readonly number[];
 
-  constructor(name: string, options: BatchNormLayerOptions) {
+  constructor(name: string, affineShape: readonly number[], affine: boolean, dtype: FloatDType | undefined) {
     super();
-    this.numFeatures = checkInt(name, "numFeatures", options.numFeatures, 1);
-    this.momentum = options.momentum ?? 0.1;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new ConfigError(`${name}: invalid momentum ${this.momentum} (expected 0 <= momentum <= 1)`);
-    this.eps = checkEps(name, options.eps ?? 1e-5);
-    this.affine = options.affine ?? true;
-    this.dtype = checkDType(name, options.dtype);
-    const c = [this.numFeatures];
-    this.registerParameter("weight", this.affine ? new Parameter(full(c, 1, { dtype: this.dtype })) : null);
-    this.registerParameter("bias", this.affine ? new Parameter(full(c, 0, { dtype: this.dtype })) : null);
-    this.registerBuffer("runningMean", full(c, 0, { dtype: this.dtype }));
-    this.registerBuffer("runningVar", full(c, 1, { dtype: this.dtype }));
+    this.dtype = checkDType(name, dtype);
+    this.affineShape = [...affineShape];
+    this.registerParameter("weight", affine ? new Parameter(full(affineShape, 1, { dtype: this.dtype })) : null);
+    this.registerParameter("bias", affine ? new Parameter(full(affineShape, 0, { dtype: this.dtype })) : null);
   }
 
   get weight(): Parameter | null {
@@ -62,6 +56,32 @@ abstract class BatchNormBase extends Module {
   get bias(): Parameter | null {
     return this.parameter("bias");
   }
+
+  protected override resetOwnParameters(_rng: Generator): void {
+    this.weight?.assign(full(this.affineShape, 1, { dtype: this.dtype }));
+    this.bias?.assign(full(this.affineShape, 0, { dtype: this.dtype }));
+  }
+}
+
+abstract class BatchNormBase extends AffineNorm {
+  readonly numFeatures: number;
+  readonly momentum: number;
+  readonly eps: number;
+  readonly affine: boolean;
+
+  constructor(name: string, options: BatchNormLayerOptions) {
+    const numFeatures = checkInt(name, "numFeatures", options.numFeatures, 1);
+    super(name, [numFeatures], options.affine ?? true, options.dtype);
+    this.numFeatures = numFeatures;
+    this.momentum = options.momentum ?? 0.1;
+    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new ConfigError(`${name}: invalid momentum ${this.momentum} (expected 0 <= momentum <= 1)`);
+    this.eps = checkEps(name, options.eps ?? 1e-5);
+    this.affine = options.affine ?? true;
+    const c = [numFeatures];
+    this.registerBuffer("runningMean", full(c, 0, { dtype: this.dtype }));
+    this.registerBuffer("runningVar", full(c, 1, { dtype: this.dtype }));
+  }
+
   get runningMean(): Tensor {
     return this.buffer("runningMean")!;
   }
@@ -95,10 +115,9 @@ abstract class BatchNormBase extends Module {
     }
   }
 
-  protected override resetOwnParameters(_rng: Generator): void {
+  protected override resetOwnParameters(rng: Generator): void {
+    super.resetOwnParameters(rng);
     const c = [this.numFeatures];
-    this.weight?.assign(full(c, 1, { dtype: this.dtype }));
-    this.bias?.assign(full(c, 0, { dtype: this.dtype }));
     this.setBuffer("runningMean", full(c, 0, { dtype: this.dtype }));
     this.setBuffer("runningVar", full(c, 1, { dtype: this.dtype }));
   }
@@ -148,30 +167,19 @@ export interface LayerNormOptions {
 }
 
 /** Normalizes each sample over its trailing `normalizedShape` dims (no running statistics). */
-export class LayerNorm extends Module {
+export class LayerNorm extends AffineNorm {
   readonly normalizedShape: number[];
   readonly eps: number;
   readonly elementwiseAffine: boolean;
-  readonly dtype: FloatDType;
 
   constructor(options: LayerNormOptions) {
-    super();
     const s = typeof options.normalizedShape === "number" ? [options.normalizedShape] : [...options.normalizedShape];
     if (s.length === 0) throw new ConfigError(`LayerNorm: invalid normalizedShape [] (expected at least one dim)`);
     s.forEach((d, i) => checkInt("LayerNorm", `normalizedShape[${i}]`, d, 1));
+    super("LayerNorm", s, options.elementwiseAffine ?? true, options.dtype);
     this.normalizedShape = s;
     this.eps = checkEps("LayerNorm", options.eps ?? 1e-5);
     this.elementwiseAffine = options.elementwiseAffine ?? true;
-    this.dtype = checkDType("LayerNorm", options.dtype);
-    this.registerParameter("weight", this.elementwiseAffine ? new Parameter(full(s, 1, { dtype: this.dtype })) : null);
-    this.registerParameter("bias", this.elementwiseAffine ? new Parameter(full(s, 0, { dtype: this.dtype })) : null);
-  }
-
-  get weight(): Parameter | null {
-    return this.parameter("weight");
-  }
-  get bias(): Parameter | null {
-    return this.parameter("bias");
   }
 
   forward(x: Tensor): Tensor {
@@ -185,11 +193,6 @@ export class LayerNorm extends Module {
       throw new ShapeError(`${this.label}: normalizedShape ${fmtShape(this.normalizedShape)} does not match the trailing dims of input ${fmtShape(inputShape)}`);
     }
     return [...inputShape];
-  }
-
-  protected override resetOwnParameters(_rng: Generator): void {
-    this.weight?.assign(full(this.normalizedShape, 1, { dtype: this.dtype }));
-    this.bias?.assign(full(this.normalizedShape, 0, { dtype: this.dtype }));
   }
 
   toSpec(): LayerSpec {
@@ -206,28 +209,17 @@ export interface InstanceNormOptions {
 }
 
 /** Normalizes each (sample, channel) plane of [N, C, H, W] over H and W. */
-export class InstanceNorm2d extends Module {
+export class InstanceNorm2d extends AffineNorm {
   readonly numFeatures: number;
   readonly eps: number;
   readonly affine: boolean;
-  readonly dtype: FloatDType;
 
   constructor(options: InstanceNormOptions) {
-    super();
-    this.numFeatures = checkInt("InstanceNorm2d", "numFeatures", options.numFeatures, 1);
+    const numFeatures = checkInt("InstanceNorm2d", "numFeatures", options.numFeatures, 1);
+    super("InstanceNorm2d", [numFeatures], options.affine ?? false, options.dtype);
+    this.numFeatures = numFeatures;
     this.eps = checkEps("InstanceNorm2d", options.eps ?? 1e-5);
     this.affine = options.affine ?? false;
-    this.dtype = checkDType("InstanceNorm2d", options.dtype);
-    const c = [this.numFeatures];
-    this.registerParameter("weight", this.affine ? new Parameter(full(c, 1, { dtype: this.dtype })) : null);
-    this.registerParameter("bias", this.affine ? new Parameter(full(c, 0, { dtype: this.dtype })) : null);
-  }
-
-  get weight(): Parameter | null {
-    return this.parameter("weight");
-  }
-  get bias(): Parameter | null {
-    return this.parameter("bias");
   }
 
   forward(x: Tensor): Tensor {
@@ -242,11 +234,6 @@ export class InstanceNorm2d extends Module {
       throw new ShapeError(`${this.label}: expected input [${this.numFeatures}, H, W] per sample, got ${fmtShape(inputShape)}`);
     }
     return [...inputShape];
-  }
-
-  protected override resetOwnParameters(_rng: Generator): void {
-    this.weight?.assign(full([this.numFeatures], 1, { dtype: this.dtype }));
-    this.bias?.assign(full([this.numFeatures], 0, { dtype: this.dtype }));
   }
 
   toSpec(): LayerSpec {
@@ -265,33 +252,23 @@ export interface GroupNormOptions {
 }
 
 /** Splits the C channels into numGroups groups and normalizes each (sample, group) together. */
-export class GroupNorm extends Module {
+export class GroupNorm extends AffineNorm {
   readonly numGroups: number;
   readonly numChannels: number;
   readonly eps: number;
   readonly affine: boolean;
-  readonly dtype: FloatDType;
 
   constructor(options: GroupNormOptions) {
-    super();
-    this.numGroups = checkInt("GroupNorm", "numGroups", options.numGroups, 1);
-    this.numChannels = checkInt("GroupNorm", "numChannels", options.numChannels, 1);
-    if (this.numChannels % this.numGroups !== 0) {
-      throw new ConfigError(`GroupNorm: numGroups ${this.numGroups} does not divide numChannels ${this.numChannels}`);
+    const numGroups = checkInt("GroupNorm", "numGroups", options.numGroups, 1);
+    const numChannels = checkInt("GroupNorm", "numChannels", options.numChannels, 1);
+    if (numChannels % numGroups !== 0) {
+      throw new ConfigError(`GroupNorm: numGroups ${numGroups} does not divide numChannels ${numChannels}`);
     }
+    super("GroupNorm", [numChannels], options.affine ?? true, options.dtype);
+    this.numGroups = numGroups;
+    this.numChannels = numChannels;
     this.eps = checkEps("GroupNorm", options.eps ?? 1e-5);
     this.affine = options.affine ?? true;
-    this.dtype = checkDType("GroupNorm", options.dtype);
-    const c = [this.numChannels];
-    this.registerParameter("weight", this.affine ? new Parameter(full(c, 1, { dtype: this.dtype })) : null);
-    this.registerParameter("bias", this.affine ? new Parameter(full(c, 0, { dtype: this.dtype })) : null);
-  }
-
-  get weight(): Parameter | null {
-    return this.parameter("weight");
-  }
-  get bias(): Parameter | null {
-    return this.parameter("bias");
   }
 
   forward(x: Tensor): Tensor {
@@ -306,11 +283,6 @@ export class GroupNorm extends Module {
       throw new ShapeError(`${this.label}: input ${fmtShape(inputShape)} has ${inputShape[0] ?? 0} channels, expected numChannels ${this.numChannels}`);
     }
     return [...inputShape];
-  }
-
-  protected override resetOwnParameters(_rng: Generator): void {
-    this.weight?.assign(full([this.numChannels], 1, { dtype: this.dtype }));
-    this.bias?.assign(full([this.numChannels], 0, { dtype: this.dtype }));
   }
 
   toSpec(): LayerSpec {
