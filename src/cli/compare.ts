@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
 import { loadConfigFile, resolveConfig } from "../train/config.js";
 import { runComparison, type Varied } from "../train/compare.js";
+import { runStamp } from "../train/experiment.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
 
 interface CompareFlags {
@@ -62,8 +63,7 @@ async function compare(flags: CompareFlags): Promise<void> {
     { ...base, ...(flags.model ? { model: flags.model } : {}), ...(epochs ? { epochs } : {}), ...(seed !== undefined ? { seed } : {}), name: undefined },
     "flags",
   );
-  const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..+$/, "");
-  const out = flags.out ?? `runs/compare-${varied}-${stamp}`;
+  const out = flags.out ?? `runs/compare-${varied}-${runStamp()}`;
   const result = await runComparison(config, varied, values, { outDir: out, ...(flags.progress ? {} : { progress: false }) });
   console.log(`\ncompare report: ${result.reportPath}`);
   for (const r of result.runs) {

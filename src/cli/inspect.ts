@@ -10,14 +10,13 @@ import { ConfigError } from "../errors/errors.js";
 import { tensor } from "../tensor/creation.js";
 import { noGrad } from "../autograd/mode.js";
 import { softmax } from "../ops/activations.js";
-import { split } from "../data/split.js";
 import { readIdx } from "../data/idx.js";
 import { parseCsv } from "../data/csv.js";
 import { writeRunReport } from "../report/index.js";
 import { resolveConfig } from "../train/config.js";
-import { loadData } from "../train/experiment.js";
+import { loadData, splitData } from "../train/experiment.js";
 import { loadSavedModel } from "../train/saved-model.js";
-import { evaluate } from "../train/fit.js";
+import { evaluate, isClassification } from "../train/fit.js";
 import { crossEntropy } from "../losses/index.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
 
@@ -64,9 +63,8 @@ export function registerInspect(program: Command): void {
         requireModel(run);
         const saved = loadSavedModel(run);
         const all = loadData(config);
-        const classification = all.labels.dtype === "int32" && all.numClasses !== undefined;
-        const defaults = config.data.source === "mnist" && !config.split ? { train: 8000, dev: 1000, test: 1000 } : {};
-        const parts = split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify: classification && (config.split?.stratify ?? true) });
+        const classification = isClassification(all);
+        const parts = splitData(config, all);
         let ds = parts[flags.split as "train" | "dev" | "test"];
         if (saved.standardizer) ds = saved.standardizer.transform(ds);
         const ev = evaluate(saved.model, ds, { confusion: true, ...(classification ? { loss: (o, y) => crossEntropy(o, y) } : {}) });

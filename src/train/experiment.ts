@@ -15,7 +15,7 @@ import { readCheckpoint } from "../io/checkpoint.js";
 import { loadMnist, DIGIT_CLASSES } from "../data/mnist.js";
 import { loadIdx } from "../data/idx.js";
 import { loadCsv } from "../data/csv.js";
-import { split } from "../data/split.js";
+import { split, type SplitResult } from "../data/split.js";
 import { Standardizer } from "../data/standardize.js";
 import { hostValues, type Dataset } from "../data/dataset.js";
 import { buildSequential, presetSpecs, summary, type LayerSpec, type Sequential } from "../nn/index.js";
@@ -25,7 +25,7 @@ import { createSchedule } from "../schedules/create.js";
 import { add } from "../ops/elementwise.js";
 import { writeRunReport } from "../report/index.js";
 import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
-import { evaluate, fit, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
+import { evaluate, fit, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
 import { resolveConfig, type ExperimentConfig } from "./config.js";
 
 export interface RunOptions {
@@ -102,10 +102,25 @@ function buildModel(
   return model;
 }
 
+/** The time now as a folder-name part: 2026-11-23T07-00-00. */
+export function runStamp(): string {
+  return new Date().toISOString().replace(/[:]/g, "-").replace(/\..+$/, "");
+}
+
 function defaultName(config: ExperimentConfig): string {
   const model = typeof config.model === "string" ? config.model : "model";
-  const stamp = new Date().toISOString().replace(/[:]/g, "-").replace(/\..+$/, "");
-  return config.name ?? `${model}-${config.optimizer.name}-${stamp}`;
+  return config.name ?? `${model}-${config.optimizer.name}-${runStamp()}`;
+}
+
+/**
+ * A config's train / dev / test split of its data: the config's sizes (8,000 / 1,000 / 1,000 for
+ * the bundled digits when it gives none), its seed, stratified for classification. The same
+ * config always gives the same split, so `descent evaluate` re-creates a run's parts exactly.
+ */
+export function splitData(config: ExperimentConfig, all: Dataset): SplitResult {
+  const defaults = config.data.source === "mnist" && !config.split ? { train: 8000, dev: 1000, test: 1000 } : {};
+  const stratify = isClassification(all) && (config.split?.stratify ?? true);
+  return split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify });
 }
 
 /** Refuses a folder that already holds a run: a run is never overwritten. */
@@ -185,13 +200,12 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
 
   // data
   const all = loadData(config);
-  const classification = all.labels.dtype === "int32" && all.numClasses !== undefined;
-  const defaults = config.data.source === "mnist" && !config.split ? { train: 8000, dev: 1000, test: 1000 } : {};
+  const classification = isClassification(all);
   // the model is built (and checked against the data) before anything is printed or trained
   const modelRng = new Generator(config.seed);
   const numOutputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
   const model = buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config);
-  const parts = split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify: classification && (config.split?.stratify ?? true) });
+  const parts = splitData(config, all);
   say(parts.describe);
   let { train, dev, test } = parts;
   let standardizer: Standardizer | null = null;

@@ -146,7 +146,10 @@ export interface TrainState {
   stopReason: string | null;
 }
 
-const isClassification = (ds: Dataset) => ds.labels.dtype === "int32" && ds.numClasses !== undefined;
+/** Whether a data set's labels are class ids (int32 with a class count). */
+export function isClassification(ds: Dataset): boolean {
+  return ds.labels.dtype === "int32" && ds.numClasses !== undefined;
+}
 
 export interface EvaluateOptions {
   loss?: LossFn;

@@ -2,45 +2,12 @@ import { describe, expect, it } from "vitest";
 import type { MatmulInfo } from "../../src/backend/backend.js";
 import { CpuBackend } from "../../src/backend/cpu/cpu.js";
 import { gemmSimd, gemmSimdBatch, simdAvailable } from "../../src/backend/cpu/simd/gemm-simd.js";
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { naive, rng } from "./helpers.js";
 
 function randomF32(size: number, r: () => number): Float32Array {
   const x = new Float32Array(size);
   for (let i = 0; i < size; i++) x[i] = r() * 2 - 1;
   return x;
-}
-
-/** Naive op(A) @ op(B) in float64, and the sum of |products| per entry (for a relative tolerance). */
-function naive(
-  a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number,
-  m: number, k: number, n: number, transA: boolean, transB: boolean,
-): { ref: Float64Array; mag: Float64Array } {
-  const ref = new Float64Array(m * n);
-  const mag = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0, t = 0;
-      for (let p = 0; p < k; p++) {
-        const x = a[aOff + (transA ? p * m + i : i * k + p)]! * b[bOff + (transB ? j * k + p : p * n + j)]!;
-        s += x;
-        t += Math.abs(x);
-      }
-      ref[i * n + j] = s;
-      mag[i * n + j] = t;
-    }
-  }
-  return { ref, mag };
 }
 
 const GUARD = 7;

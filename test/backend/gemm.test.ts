@@ -2,18 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { WindowInfo } from "../../src/backend/backend.js";
 import { gemm } from "../../src/backend/cpu/gemm.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "../../src/backend/cpu/window.js";
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { naive, rng } from "./helpers.js";
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -23,25 +12,6 @@ function randomArray(C: Ctor, size: number, r: () => number): Float32Array | Flo
   return x;
 }
 
-/** Naive op(A) @ op(B) in float64. */
-function naive(
-  a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number,
-  m: number, k: number, n: number, transA: boolean, transB: boolean,
-): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let p = 0; p < k; p++) {
-        const av = a[aOff + (transA ? p * m + i : i * k + p)]!;
-        const bv = b[bOff + (transB ? j * k + p : p * n + j)]!;
-        s += av * bv;
-      }
-      out[i * n + j] = s;
-    }
-  }
-  return out;
-}
 
 function check(C: Ctor, m: number, k: number, n: number, transA: boolean, transB: boolean, r: () => number, batch = 1): void {
   // operands sit at non-zero offsets inside larger arrays, as batched matmul passes them
@@ -52,7 +22,7 @@ function check(C: Ctor, m: number, k: number, n: number, transA: boolean, transB
   for (let t = 0; t < batch; t++) gemm(a, pad + t * m * k, b, pad + t * k * n, c, pad + t * m * n, { m, k, n, transA, transB });
   const tol = C === Float32Array ? 1e-5 * Math.max(1, Math.sqrt(k)) : 1e-12 * Math.max(1, k);
   for (let t = 0; t < batch; t++) {
-    const ref = naive(a, pad + t * m * k, b, pad + t * k * n, m, k, n, transA, transB);
+    const { ref } = naive(a, pad + t * m * k, b, pad + t * k * n, m, k, n, transA, transB);
     for (let i = 0; i < m * n; i++) {
       const got = c[pad + t * m * n + i]!;
       if (!(Math.abs(got - ref[i]!) <= tol)) {
@@ -133,7 +103,7 @@ describe("cpu gemm", () => {
     const b = new Float64Array([1, 0, 2, 1, 0, 0]);
     const c = new Float64Array(4);
     gemm(a, 0, b, 0, c, 0, { m: 2, k: 3, n: 2, transA: false, transB: false });
-    const ref = naive(a, 0, b, 0, 2, 3, 2, false, false);
+    const { ref } = naive(a, 0, b, 0, 2, 3, 2, false, false);
     expect([...c]).toEqual([...ref]);
   });
 });

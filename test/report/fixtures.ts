@@ -5,18 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-
-/** A small seeded generator (mulberry32); tests only. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Generator } from "../../src/tensor/random.js";
 
 export interface SyntheticRunOptions {
   epochs?: number;
@@ -52,7 +41,8 @@ export function writeSyntheticRun(dir: string, opts: SyntheticRunOptions = {}): 
   const perEpoch = opts.stepsPerEpoch ?? 20;
   const speed = opts.speed ?? 1;
   const lr0 = opts.lr ?? 0.01;
-  const rand = rng(opts.seed ?? 1);
+  const generator = new Generator(opts.seed ?? 1);
+  const rand = () => generator.uniform();
   const name = opts.name ?? "cnn-2026-11-23T07-00-00";
   mkdirSync(dir, { recursive: true });
 
