@@ -56,7 +56,8 @@ function sameShapes(where: string, input: Tensor, target: Tensor): void {
   }
 }
 
-function finiteNumber(where: string, name: string, v: number, ok: (v: number) => boolean, allowed: string): number {
+/** A finite number that passes `ok`, or a ConfigError naming where, the option and what is allowed. */
+export function finiteNumber(where: string, name: string, v: number, ok: (v: number) => boolean, allowed: string): number {
   if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) throw new ConfigError(`${where}: invalid ${name} ${v} (expected ${allowed})`);
   return v;
 }

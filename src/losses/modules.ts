@@ -4,9 +4,8 @@
  * They take two tensors, so they are not Modules; they have no parameters.
  */
 import type { Tensor } from "../tensor/tensor.js";
-import { ConfigError } from "../errors/errors.js";
 import {
-  binaryCrossEntropy, binaryCrossEntropyWithLogits, checkReduction, crossEntropy, focal, huber, l1, mse, rmse, smoothL1,
+  binaryCrossEntropy, binaryCrossEntropyWithLogits, checkReduction, crossEntropy, finiteNumber, focal, huber, l1, mse, rmse, smoothL1,
   type BinaryCrossEntropyOptions, type BinaryCrossEntropyWithLogitsOptions, type CrossEntropyOptions, type FocalOptions,
   type ReductionOptions,
 } from "./losses.js";
@@ -22,7 +21,7 @@ function checked<T extends ReductionOptions>(name: string, options: T): T {
 }
 
 function checkNumber(name: string, key: string, v: number | undefined, ok: (v: number) => boolean, allowed: string): void {
-  if (v !== undefined && !(Number.isFinite(v) && ok(v))) throw new ConfigError(`${name}: invalid ${key} ${v} (expected ${allowed})`);
+  if (v !== undefined) finiteNumber(name, key, v, ok, allowed);
 }
 
 /** Softmax cross-entropy from logits; see crossEntropy. */
