@@ -13,7 +13,7 @@ import { softmax } from "../ops/activations.js";
 import { readIdx } from "../data/idx.js";
 import { parseCsv } from "../data/csv.js";
 import { writeRunReport } from "../report/index.js";
-import { resolveConfig } from "../train/config.js";
+import { loadConfigFile } from "../train/config.js";
 import { loadData, splitData } from "../train/experiment.js";
 import { loadSavedModel } from "../train/saved-model.js";
 import { evaluate, isClassification } from "../train/fit.js";
@@ -23,7 +23,7 @@ import { choiceFlag, numberFlag, runAction } from "./errors.js";
 function runConfig(run: string) {
   const path = join(run, "config.json");
   if (!existsSync(path)) throw new ConfigError(`${run} is not a run folder (no config.json)`);
-  return resolveConfig(JSON.parse(readFileSync(path, "utf8")), path);
+  return loadConfigFile(path);
 }
 
 /** A run that has no model files yet (still training, interrupted or failed) cannot be used. */

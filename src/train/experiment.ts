@@ -5,7 +5,7 @@
  * a metrics log and progress, then evaluates on the test part and writes the model files,
  * summary.json and report.html. `descent train` is a thin shell over `runExperiment`.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, DescentError, NonFiniteError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
@@ -26,7 +26,7 @@ import { add } from "../ops/elementwise.js";
 import { writeRunReport } from "../report/index.js";
 import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
 import { evaluate, fit, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
-import { resolveConfig, type ExperimentConfig } from "./config.js";
+import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
 
 export interface RunOptions {
   /** the run folder (default runs/<name>-<timestamp>); an existing non-empty folder is refused */
@@ -183,7 +183,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
     dir = resolve(options.resumeDir);
     const configPath = join(dir, "config.json");
     if (!existsSync(configPath)) throw new ConfigError(`--resume ${options.resumeDir}: no config.json there (is it a run folder?)`);
-    config = resolveConfig(JSON.parse(readFileSync(configPath, "utf8")), configPath);
+    config = loadConfigFile(configPath);
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
     resumeFrom = latestCheckpoint(dir);
     say(`resuming ${dir} from ${resumeFrom}`);
