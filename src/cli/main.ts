@@ -2,28 +2,19 @@
  * The `descent` command line. It only parses arguments, calls the library and prints; every
  * command lives in its own file and is registered here.
  */
-import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { DESCENT_VERSION } from "../io/version.js";
 import { registerConformance } from "./conformance.js";
 import { registerTrain } from "./train.js";
 import { registerCompare } from "./compare.js";
 import { registerInspect } from "./inspect.js";
-
-function version(): string {
-  // package.json sits three levels above dist/src/cli/main.js
-  try {
-    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  } catch {
-    return "unknown";
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name("descent")
     .description("Deep learning in TypeScript: train and compare neural networks, and see how they trained.")
-    .version(version(), "-V, --version", "print the version")
+    .version(DESCENT_VERSION, "-V, --version", "print the version")
     .showSuggestionAfterError()
     .exitOverride((err) => {
       // commander's own usage errors exit 2 (bad usage); --help and --version exit 0
