@@ -12,6 +12,7 @@ import { FileFormatError } from "../errors/errors.js";
 import { assertDType } from "../tensor/dtype.js";
 import { isTensorValue } from "./values.js";
 import { KIND_EVALUATORS, type CaseResult, type ConformanceCase } from "./kinds/index.js";
+import { parseJson } from "../io/json.js";
 
 export const FORMAT = "descent-conformance/1";
 
@@ -29,12 +30,13 @@ export function findCaseFiles(path: string): string[] {
 }
 
 export function readCase(file: string): ConformanceCase {
-  let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
+    text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new FileFormatError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new FileFormatError(`${file}: cannot read the file (${(e as Error).message})`);
   }
+  const parsed = parseJson(text, { source: file });
   const c = parsed as Partial<ConformanceCase>;
   if (typeof c !== "object" || c === null) throw new FileFormatError(`${file}: expected a JSON object`);
   if (c.format !== FORMAT) throw new FileFormatError(`${file}: format is ${JSON.stringify(c.format)}, expected "${FORMAT}"`);

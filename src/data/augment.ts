@@ -22,6 +22,7 @@ import { ConfigError, DTypeError, ShapeError, fmtShape } from "../errors/errors.
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { hostTensor, hostValues } from "./dataset.js";
+import { preview } from "../errors/values.js";
 
 /** Random flips: each axis asked for flips with probability p (default 0.5). */
 export interface RandomFlipSpec {
@@ -77,12 +78,12 @@ function parseSpec(raw: unknown, where: string): AugmentSpec {
   const num = (key: string, check: (v: number) => boolean, expect: string, optional: boolean): number | undefined => {
     const v = s[key];
     if (v === undefined && optional) return undefined;
-    if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) throw new ConfigError(`${where}: invalid ${key} ${JSON.stringify(v) ?? "undefined"} (expected ${expect})`);
+    if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) throw new ConfigError(`${where}: invalid ${key} ${preview(v) ?? "undefined"} (expected ${expect})`);
     return v;
   };
   const bool = (key: string): boolean | undefined => {
     const v = s[key];
-    if (v !== undefined && typeof v !== "boolean") throw new ConfigError(`${where}: invalid ${key} ${JSON.stringify(v)} (expected true or false)`);
+    if (v !== undefined && typeof v !== "boolean") throw new ConfigError(`${where}: invalid ${key} ${preview(v)} (expected true or false)`);
     return v;
   };
   const allow = (keys: string[]): void => {
@@ -115,7 +116,7 @@ function parseSpec(raw: unknown, where: string): AugmentSpec {
       const d = s["degrees"];
       if (Array.isArray(d)) {
         if (d.length !== 2 || !d.every((x) => typeof x === "number" && Number.isFinite(x)) || d[0] > d[1]) {
-          throw new ConfigError(`${where}: invalid degrees ${JSON.stringify(d)} (expected a number >= 0 or [min, max])`);
+          throw new ConfigError(`${where}: invalid degrees ${preview(d)} (expected a number >= 0 or [min, max])`);
         }
         return withFill({ type, degrees: [d[0] as number, d[1] as number] as const });
       }
@@ -129,7 +130,7 @@ function parseSpec(raw: unknown, where: string): AugmentSpec {
         sigma: num("sigma", (x) => x >= 0, "a number >= 0 (pixels)", false)!,
       });
     default:
-      throw new ConfigError(`${where}: unknown augmentation type ${JSON.stringify(type)} (expected randomFlip, randomCrop, randomRotation or elastic)`);
+      throw new ConfigError(`${where}: unknown augmentation type ${preview(type)} (expected randomFlip, randomCrop, randomRotation or elastic)`);
   }
 }
 

@@ -10,11 +10,11 @@
  * Categorical labels map to ids in sorted order of their names (numbers compared as numbers), so
  * the mapping does not depend on row order; pass `classNames` to fix it yourself.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { parse } from "csv-parse/sync";
 import { ConfigError, FileFormatError } from "../errors/errors.js";
-import { createDataset, hostTensor, type Dataset } from "./dataset.js";
+import { MAX_CLASSES, createDataset, hostTensor, type Dataset } from "./dataset.js";
 
 export type CsvLabelType = "categorical" | "integer" | "float";
 
@@ -40,6 +40,9 @@ export interface CsvOptions {
   missingValues?: readonly string[];
 }
 
+/** The largest finite float32: features and targets are stored as float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 const DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"];
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -48,18 +51,30 @@ interface Row {
   info: { lines: number };
 }
 
+/**
+ * The largest CSV text descent reads, plain or after decompression: 256 MiB. The whole text is
+ * parsed in memory (a JavaScript string holds at most about 512 M characters), so a larger file, or
+ * a .gz that inflates past it, is refused instead of ending in an out-of-memory error.
+ */
+export const MAX_CSV_BYTES = 256 * 1024 * 1024;
+
 /** Loads a CSV file (plain or .gz) as a dataset; see CsvOptions. */
 export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
   let bytes: Uint8Array;
+  const limit = `${MAX_CSV_BYTES / 1024 / 1024} MiB, the most descent reads as CSV text (MAX_CSV_BYTES)`;
   try {
+    const size = statSync(path).size;
+    if (!path.endsWith(".gz") && size > MAX_CSV_BYTES) throw new FileFormatError(`${path}: the file has ${size} bytes, more than ${limit}`);
     bytes = readFileSync(path);
   } catch (e) {
+    if (e instanceof FileFormatError) throw e;
     throw new FileFormatError(`${path}: cannot read the file (${(e as Error).message})`);
   }
   if (path.endsWith(".gz")) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: MAX_CSV_BYTES });
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw new FileFormatError(`${path}: decompresses to more than ${limit}`);
       throw new FileFormatError(`${path}: damaged gzip data (${(e as Error).message})`);
     }
   }
@@ -153,8 +168,8 @@ export function parseCsv(text: string, options: CsvOptions & { file?: string } =
         if (!/^[+-]?\d+$/.test(s) || !Number.isSafeInteger(v)) {
           throw new FileFormatError(`${file}:${data[r]!.info.lines}: ${colName(labelCol)}: label "${s}" is not an integer class id`);
         }
-        if (v < 0 || (options.numClasses !== undefined && v >= options.numClasses)) {
-          const range = options.numClasses === undefined ? "class ids must be >= 0" : `expected [0, ${options.numClasses})`;
+        if (v < 0 || v >= (options.numClasses ?? MAX_CLASSES)) {
+          const range = options.numClasses === undefined ? `class ids must lie in [0, ${MAX_CLASSES})` : `expected [0, ${options.numClasses})`;
           throw new FileFormatError(`${file}:${data[r]!.info.lines}: ${colName(labelCol)}: label ${v} is out of range (${range})`);
         }
         y[r] = v;
@@ -190,7 +205,7 @@ function parseNumber(s: string, missing: Set<string>, where: () => string): numb
   if (missing.has(s)) throw new FileFormatError(`${where()}: missing value${s === "" ? "" : ` "${s}"`}`);
   if (!NUMBER.test(s)) throw new FileFormatError(`${where()}: "${s}" is not a number`);
   const v = Number(s);
-  if (!Number.isFinite(v)) throw new FileFormatError(`${where()}: ${s} is beyond the range of a number`);
+  if (!(Math.abs(v) <= FLOAT32_MAX)) throw new FileFormatError(`${where()}: ${s} is beyond the range of float32 (at most ${FLOAT32_MAX} in size)`);
   return v;
 }
 

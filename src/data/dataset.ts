@@ -75,6 +75,12 @@ export function hostTensor(values: TypedArray, shape: readonly number[], backend
 }
 
 /**
+ * The most classes a dataset may have. Far above any classification this library trains, it stops a
+ * damaged file (an integer label of 2^31) from building a class table of gigabytes.
+ */
+export const MAX_CLASSES = 65_536;
+
+/**
  * A dataset from an inputs tensor [N, ...] and a labels tensor [N] or [N, k]. Int32 labels are
  * class ids: they must lie in [0, numClasses), where numClasses defaults to classNames.length or
  * to max(label) + 1.
@@ -105,7 +111,9 @@ export function createDataset(inputs: Tensor, labels: Tensor, options: DatasetOp
       throw new ConfigError(`${where}: ${classNames.length} class names for numClasses ${numClasses}`);
     }
     numClasses ??= classNames?.length ?? max + 1;
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new ConfigError(`${where}: invalid numClasses ${numClasses}`);
+    if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > MAX_CLASSES) {
+      throw new ConfigError(`${where}: invalid numClasses ${numClasses} (expected 1 to ${MAX_CLASSES})`);
+    }
     if (max >= numClasses) {
       const i = y.indexOf(max);
       throw new ConfigError(`${where}: label ${i} is ${max}, out of range for ${numClasses} classes [0, ${numClasses})`);

@@ -9,14 +9,18 @@
  *   then:     prod(dims) values    row-major, each of the type's size
  *
  * Every error is a FileFormatError naming the file and the byte offset where the problem is (for a
- * .gz file, offsets are in the decompressed bytes). Parsing is split from file reading so that
+ * .gz file, offsets are in the decompressed bytes). A .gz is inflated with the length its header
+ * declares as the bound, and pixels that are not finite float32 values are refused. Parsing is split from file reading so that
  * `parseIdx` also serves bytes from elsewhere (a fetch in the browser, a test).
  */
 import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
+import { constants as zlibConstants, gunzipSync, type ZlibOptions } from "node:zlib";
 import { FileFormatError, fmtShape } from "../errors/errors.js";
 import { sizeOf } from "../tensor/shape.js";
 import { createDataset, hostTensor, type Dataset } from "./dataset.js";
+
+/** The largest finite float32 (pixels are stored as float32). */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 export type IdxType = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";
 
@@ -120,15 +124,66 @@ export function readIdx(path: string): IdxArray {
   } catch (e) {
     throw new FileFormatError(`${path}: cannot read the file (${(e as Error).message})`);
   }
-  if (path.endsWith(".gz") || (bytes[0] === 0x1f && bytes[1] === 0x8b)) {
+  if (path.endsWith(".gz") || (bytes[0] === 0x1f && bytes[1] === 0x8b)) return parseIdx(inflateIdx(bytes, path), `${path} (decompressed)`);
+  return parseIdx(bytes, path);
+}
+
+/** The most bytes an IDX file may hold once decompressed (2 GiB). */
+export const MAX_IDX_BYTES = 2 ** 31;
+
+/** Deflate expands at most about 1032:1; a header declaring more than that cannot be honest. */
+const MAX_INFLATE_RATIO = 1032;
+
+/**
+ * Gunzips an IDX file with a limit taken from its own header: the header is inflated first (from a
+ * growing prefix of the compressed bytes), its shape gives the exact decompressed length, and the
+ * whole file is inflated with that length as the bound, so a small .gz that would inflate to
+ * gigabytes is refused before the memory is taken.
+ */
+function inflateIdx(gz: Uint8Array, path: string): Uint8Array {
+  const gunzip = (input: Uint8Array, options: ZlibOptions): Buffer => {
     try {
-      bytes = gunzipSync(bytes);
+      return gunzipSync(input, options);
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new FileFormatError(`${path}: decompresses to more than the ${options.maxOutputLength} bytes its IDX header declares (wrong dimensions in the header?)`);
+      }
       throw new FileFormatError(`${path}: damaged gzip data (${(e as Error).message})`);
     }
-    return parseIdx(bytes, `${path} (decompressed)`);
+  };
+  let head: Uint8Array = new Uint8Array(0);
+  for (let take = 256; ; take *= 4) {
+    const prefix = gz.subarray(0, take);
+    head = gunzip(prefix, { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATE_RATIO * prefix.length + 1024 });
+    const needed = head.length < 4 ? 4 : 4 + 4 * head[3]!;
+    if (head.length >= needed || take >= gz.length) break;
   }
-  return parseIdx(bytes, path);
+  const declared = declaredLength(head);
+  if (declared === null) {
+    // the whole stream ends within the header: a strict inflate names a damaged stream, else parseIdx
+    // names what is wrong with the header, at its offset
+    const needed = head.length < 4 ? 4 : 4 + 4 * head[3]!;
+    return head.length < needed ? gunzip(gz, { maxOutputLength: 4 + 4 * 255 }) : head;
+  }
+  if (declared > MAX_IDX_BYTES) {
+    throw new FileFormatError(`${path} (decompressed): byte offset 4: the header declares ${declared} bytes, more than the ${MAX_IDX_BYTES} descent reads`);
+  }
+  if (declared > MAX_INFLATE_RATIO * gz.length + 1024) {
+    throw new FileFormatError(`${path}: the IDX header declares ${declared} bytes, more than ${gz.length} compressed bytes can hold: the file is truncated`);
+  }
+  return gunzip(gz, { maxOutputLength: Math.max(declared, 1) });
+}
+
+/** The total length an IDX header declares (header + data), or null when the header is damaged or incomplete. */
+function declaredLength(head: Uint8Array): number | null {
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0) return null;
+  const kind = TYPE_CODES[head[2]!];
+  const ndims = head[3]!;
+  if (kind === undefined || ndims === 0 || head.length < 4 + 4 * ndims) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let d = 0; d < ndims; d++) count *= view.getUint32(4 + 4 * d, false);
+  return 4 + 4 * ndims + count * kind.bytes;
 }
 
 /** The ten Fashion-MNIST classes, by label id. */
@@ -192,7 +247,15 @@ export function idxDataset(images: IdxArray, labels: IdxArray, options: IdxDatas
   const x = new Float32Array(images.values.length);
   const divisor = images.type === "uint8" && options.scale !== false ? 255 : 1;
   const src = images.values;
-  for (let i = 0; i < x.length; i++) x[i] = src[i]! / divisor;
+  for (let i = 0; i < x.length; i++) {
+    const v = src[i]! / divisor;
+    // float pixels become float32: NaN, infinity or a float64 beyond float32 would train on garbage
+    if (!(Math.abs(v) <= FLOAT32_MAX)) {
+      const where = images.dataOffset + i * src.BYTES_PER_ELEMENT;
+      fail(options.images, where, `pixel ${i} is ${v}, not a finite float32 value`);
+    }
+    x[i] = v;
+  }
   return createDataset(hostTensor(x, shape), hostTensor(y, [n]), {
     numClasses,
     classNames: options.classNames ?? Array.from({ length: numClasses }, (_, i) => String(i)),

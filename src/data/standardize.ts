@@ -19,6 +19,7 @@
  * data leak it into training and make the dev/test error optimistic.
  */
 import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
+import { preview } from "../errors/values.js";
 import { fromValues } from "../tensor/creation.js";
 import { sameShape, sizeOf } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -38,6 +39,17 @@ export interface StandardizerJSON {
   readonly perChannel: boolean;
   readonly mean: readonly number[];
   readonly std: readonly number[];
+}
+
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+/** The smallest normal float32: a std below it turns ordinary inputs into infinities. */
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+/** Refuses std values that are not finite, or too small to divide by (see FLOAT32_MIN_NORMAL). */
+function checkStd(std: Float32Array, where: string): void {
+  const i = std.findIndex((v) => !(v >= FLOAT32_MIN_NORMAL) || !Number.isFinite(v));
+  if (i >= 0) throw new ConfigError(`${where}: std[${i}] is ${std[i]}; std values must be finite and at least ${FLOAT32_MIN_NORMAL} (the smallest normal float32)`);
 }
 
 export class Standardizer {
@@ -83,7 +95,7 @@ export class Standardizer {
     const std = new Float32Array(channels);
     for (let j = 0; j < channels; j++) {
       const s = Math.sqrt(sq[j]! / m);
-      std[j] = s <= eps || !Number.isFinite(s) ? 1 : s;
+      std[j] = s <= eps || s < FLOAT32_MIN_NORMAL || !Number.isFinite(s) ? 1 : s;
     }
     return new Standardizer(Object.freeze([...ds.featureShape]), perChannel, Float32Array.from(mean), std);
   }
@@ -155,8 +167,11 @@ export class Standardizer {
       }
     }
     const s = Float32Array.from(hostValues(std));
-    if (s.some((v) => !(v > 0) || !Number.isFinite(v))) throw new ConfigError("Standardizer.loadStateDict: std values must be finite and positive");
-    this.meanValues = Float32Array.from(hostValues(mean));
+    checkStd(s, "Standardizer.loadStateDict");
+    const m = Float32Array.from(hostValues(mean));
+    const i = m.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) throw new ConfigError(`Standardizer.loadStateDict: mean[${i}] is ${m[i]}, not a finite number`);
+    this.meanValues = m;
     this.stdValues = s;
   }
 
@@ -195,14 +210,14 @@ export class Standardizer {
     const perChannel = j!.perChannel === true;
     const size = perChannel ? (shape![0] ?? bad("perChannel needs a channel dimension")) : sizeOf(shape!);
     const nums = (v: unknown, name: string): Float32Array => {
-      if (!Array.isArray(v) || v.length !== size || !v.every((x) => typeof x === "number" && Number.isFinite(x))) {
-        return bad(`${name} must be ${size} finite numbers`);
-      }
+      if (!Array.isArray(v) || v.length !== size) return bad(`${name} must be ${size} numbers`);
+      const i = v.findIndex((x) => typeof x !== "number" || !(Math.abs(x) <= FLOAT32_MAX));
+      if (i >= 0) bad(`${name}[${i}] is ${preview(v[i])}, not a float32 number (finite, at most ${FLOAT32_MAX} in size)`);
       return Float32Array.from(v as number[]);
     };
     const mean = nums(j!.mean, "mean");
     const std = nums(j!.std, "std");
-    if (std.some((v) => !(v > 0))) bad("std values must be positive");
+    checkStd(std, "Standardizer.fromJSON");
     return new Standardizer(Object.freeze([...shape!]), perChannel, mean, std);
   }
 }

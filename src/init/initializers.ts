@@ -23,6 +23,7 @@ import type { FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { full, rand, randn } from "../tensor/creation.js";
+import { preview } from "../errors/values.js";
 
 /** Options every initializer takes. */
 export interface InitOptions {
@@ -77,7 +78,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
       return 3 / 4;
     default:
       nonlinearity satisfies never;
-      throw new ConfigError(`calculateGain: unknown nonlinearity ${JSON.stringify(nonlinearity)}`);
+      throw new ConfigError(`calculateGain: unknown nonlinearity ${preview(nonlinearity)}`);
   }
 }
 
@@ -232,7 +233,7 @@ export function initialize(
     }
     default:
       s satisfies never;
-      throw new ConfigError(`initialize: unknown initializer ${JSON.stringify(spec)} (expected one of ${INIT_NAMES.join(", ")})`);
+      throw new ConfigError(`initialize: unknown initializer ${preview(spec)} (expected one of ${INIT_NAMES.join(", ")})`);
   }
 }
 
@@ -240,7 +241,7 @@ export function initialize(
 export function validateInitSpec(value: unknown, where: string): InitSpec {
   const type = typeof value === "string" ? value : typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
   if (typeof type !== "string" || !(INIT_NAMES as readonly string[]).includes(type)) {
-    throw new ConfigError(`${where}: invalid initializer ${JSON.stringify(value)} (expected one of ${INIT_NAMES.join(", ")})`);
+    throw new ConfigError(`${where}: invalid initializer ${preview(value)} (expected one of ${INIT_NAMES.join(", ")})`);
   }
   if (type === "constant" && (typeof value !== "object" || typeof (value as { value?: unknown }).value !== "number")) {
     throw new ConfigError(`${where}: initializer "constant" needs a number "value"`);

@@ -18,6 +18,8 @@ import { readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, FileFormatError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { preview, withinDepth } from "../errors/values.js";
+import { MAX_JSON_DEPTH, parseJson } from "./json.js";
 import { readSafetensors, writeSafetensors } from "./safetensors.js";
 
 /** The checkpoint format version this descent writes, and the newest it reads. */
@@ -47,6 +49,10 @@ export function writeCheckpoint(path: string, contents: CheckpointContents): voi
     }
     for (const [name, t] of Object.entries(contents.tensors[ns]!)) flat.push([`${ns}.${name}`, t]);
   }
+  // the metadata wraps the state in one more object, and a reader refuses JSON deeper than MAX_JSON_DEPTH
+  if (!withinDepth(contents.state, MAX_JSON_DEPTH - 1)) {
+    throw new ConfigError(`writeCheckpoint ${path}: state nests deeper than ${MAX_JSON_DEPTH - 1} levels (or is cyclic)`);
+  }
   checkJsonExact(contents.state, "state", path);
   const descent = JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, namespaces, state: contents.state });
   writeSafetensors(path, Object.fromEntries(flat), { [METADATA_KEY]: descent });
@@ -62,29 +68,24 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   if (raw === undefined) {
     fail(`not a descent checkpoint: the safetensors metadata has no "${METADATA_KEY}" entry (it holds ${tensorCount(tensors)} tensors; is it a model weights file?)`);
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(raw!);
-  } catch (e) {
-    return fail(`checkpoint metadata "${METADATA_KEY}" is not valid JSON: ${(e as Error).message}`);
-  }
+  const header = parseJson(raw!, { source: `${path}: checkpoint metadata "${METADATA_KEY}"` });
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     return fail(`checkpoint metadata "${METADATA_KEY}" is not a JSON object`);
   }
   const h = header as Record<string, unknown>;
   if (h["format"] !== CHECKPOINT_FORMAT) {
-    fail(`not a descent checkpoint: metadata format is ${JSON.stringify(h["format"])}, expected "${CHECKPOINT_FORMAT}"`);
+    fail(`not a descent checkpoint: metadata format is ${preview(h["format"])}, expected "${CHECKPOINT_FORMAT}"`);
   }
   const version = h["version"];
   if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
-    return fail(`checkpoint format version ${JSON.stringify(version)} is not a version number (this descent reads 1..${CHECKPOINT_VERSION})`);
+    return fail(`checkpoint format version ${preview(version)} is not a version number (this descent reads 1..${CHECKPOINT_VERSION})`);
   }
   if (version > CHECKPOINT_VERSION) {
     fail(`checkpoint format version ${version} was written by a newer descent; this version reads up to ${CHECKPOINT_VERSION}: upgrade descent`);
   }
   const namespaces = h["namespaces"];
   if (!Array.isArray(namespaces) || !namespaces.every((ns) => typeof ns === "string" && ns !== "" && !ns.includes("."))) {
-    return fail(`checkpoint metadata "namespaces" must be an array of names, found ${JSON.stringify(namespaces)}`);
+    return fail(`checkpoint metadata "namespaces" must be an array of names, found ${preview(namespaces)}`);
   }
   if (!("state" in h)) fail(`checkpoint metadata has no "state"`);
 

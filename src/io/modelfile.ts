@@ -16,6 +16,8 @@ import { join } from "node:path";
 import { ConfigError, FileFormatError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "./atomic.js";
+import { preview } from "../errors/values.js";
+import { parseJson } from "./json.js";
 import { readSafetensors, writeSafetensors } from "./safetensors.js";
 import { DESCENT_VERSION } from "./version.js";
 
@@ -84,12 +86,7 @@ export function readArchitecture(path: string): ModelArchitecture {
   } catch (e) {
     return fail(`cannot read the model architecture: ${(e as Error).message}`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return fail(`not valid JSON: ${(e as Error).message}`);
-  }
+  const parsed = parseJson(text, { source: path });
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return fail(`expected a JSON object (a descent model architecture), found ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed}`);
   }
@@ -111,11 +108,11 @@ export function readArchitecture(path: string): ModelArchitecture {
   if (!Array.isArray(arch["layers"])) fail(`the architecture has no "layers" array`);
   const inputShape = arch["inputShape"];
   if (inputShape !== undefined && !(Array.isArray(inputShape) && inputShape.every((d) => Number.isInteger(d) && d >= 0))) {
-    fail(`"inputShape" must be an array of non-negative integers, found ${JSON.stringify(inputShape)}`);
+    fail(`"inputShape" must be an array of non-negative integers, found ${preview(inputShape)}`);
   }
   const classes = arch["classes"];
   if (classes !== undefined && !Array.isArray(classes)) {
-    fail(`"classes" must be an array, found ${JSON.stringify(classes)}`);
+    fail(`"classes" must be an array, found ${preview(classes)}`);
   }
   return arch as ModelArchitecture;
 }

@@ -30,6 +30,8 @@ import { fromValues } from "../tensor/creation.js";
 import type { DType, TypedArray } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "./atomic.js";
+import { preview } from "../errors/values.js";
+import { parseJson } from "./json.js";
 
 /** Every dtype name the format defines, in the reference's enum order (the writer sorts by it). */
 const FORMAT_DTYPES = [
@@ -163,15 +165,7 @@ export function decodeSafetensors(bytes: Uint8Array, options: DecodeSafetensorsO
   } catch {
     return fail(`header (bytes 8..${8 + n}) is not valid UTF-8`);
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const where = pos ? ` at file byte ${8 + Number(pos[1])}` : "";
-    return fail(`header (bytes 8..${8 + n}) is not valid JSON${where}: ${msg}`);
-  }
+  const header = parseJson(text, { source: `${src}: header (bytes 8..${8 + n})`, maxChars: MAX_HEADER_BYTES, offset: 8, unit: "file byte" });
   if (!isPlainObject(header)) fail(`header is JSON but not an object (found ${describe(header)})`);
   const head = header as Record<string, unknown>;
 
@@ -240,10 +234,10 @@ function readEntry(name: string, info: unknown, fail: (what: string) => never): 
     return fail(`${where}: unknown dtype "${dtype}" (safetensors dtypes are ${FORMAT_DTYPES.join(", ")})`);
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    return fail(`${where}: "shape" must be an array of non-negative integers, found ${JSON.stringify(shape)}`);
+    return fail(`${where}: "shape" must be an array of non-negative integers, found ${preview(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    return fail(`${where}: "data_offsets" must be [begin, end] with non-negative integers, found ${JSON.stringify(offsets)}`);
+    return fail(`${where}: "data_offsets" must be [begin, end] with non-negative integers, found ${preview(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) return fail(`${where}: data_offsets [${begin},${end}] end before they begin`);

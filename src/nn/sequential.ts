@@ -17,8 +17,11 @@ import { ELU, LeakyReLU, PReLU, ReLU, Sigmoid, Softmax, Tanh } from "./activatio
 import { AvgPool2d, Conv2d, Dropout, Flatten, GlobalAvgPool2d, Linear, MaxPool2d } from "./layers.js";
 import { Module, withContext } from "./module.js";
 import { BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm } from "./normalization.js";
+import { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS, specElements } from "./budget.js";
 import { validateLayerSpecs, type LayerSpec } from "./specs.js";
+import { sizeOf } from "../tensor/shape.js";
 import { checkDType } from "./util.js";
+import { preview } from "../errors/values.js";
 
 /** A module that can write itself as a LayerSpec (every built-in layer). */
 export interface SpecLayer {
@@ -115,6 +118,12 @@ export interface BuildOptions {
   rng: Generator;
   /** dtype of parameters and buffers (default float32) */
   dtype?: FloatDType | undefined;
+  /**
+   * The most values (parameters and buffers) the model may allocate, checked layer by layer before
+   * each is built (default MAX_MODEL_ELEMENTS); `budgetReason` says where the bound comes from.
+   */
+  maxElements?: number | undefined;
+  budgetReason?: string | undefined;
 }
 
 /**
@@ -128,18 +137,33 @@ export function buildSequential(specs: readonly LayerSpec[], options: BuildOptio
   const { rng } = options;
   const inputShape = [...options.inputShape];
   if (!Array.isArray(options.inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new ConfigError(`buildSequential: invalid inputShape ${JSON.stringify(options.inputShape)} (expected positive integers, without the batch dim)`);
+    throw new ConfigError(`buildSequential: invalid inputShape ${preview(options.inputShape)} (expected positive integers, without the batch dim)`);
   }
+  if (sizeOf(inputShape) > MAX_SAMPLE_ELEMENTS) {
+    throw new ConfigError(`buildSequential: inputShape ${fmtShape(inputShape)} has more than ${MAX_SAMPLE_ELEMENTS} values per sample`);
+  }
+  const budget = options.maxElements ?? MAX_MODEL_ELEMENTS;
+  const reason = options.budgetReason ?? `the limit for one model (${MAX_MODEL_ELEMENTS})`;
   const layers: Module[] = [];
   let shape = inputShape;
+  let allocated = 0;
   list.forEach((spec, i) => {
     const here = `layer ${i} (${spec.type})`;
     const before = i === 0 ? `the input shape ${fmtShape(inputShape)}` : `layer ${i - 1} (${list[i - 1]!.type}) outputs ${fmtShape(shape)}`;
     let layer: Module;
     try {
+      // sizes come from a config or a file: count what the layer allocates before building it
+      const needs = specElements(spec, shape);
+      allocated += needs;
+      if (allocated > budget) {
+        throw new ConfigError(`needs ${needs} weight values, ${allocated} with the layers before it: more than ${reason}`);
+      }
       layer = layerFromSpec(spec, shape, { rng, dtype, before });
       layers.push(layer);
       shape = layer.outputShape(shape);
+      if (sizeOf(shape) > MAX_SAMPLE_ELEMENTS) {
+        throw new ConfigError(`outputs ${fmtShape(shape)} per sample, more than ${MAX_SAMPLE_ELEMENTS} values`);
+      }
     } catch (e) {
       throw withContext(e, here);
     }
@@ -228,6 +252,6 @@ function layerFromSpec(spec: LayerSpec, shape: readonly number[], ctx: { rng: Ge
       return new Softmax({ ...opt("dim", spec.dim) });
     default:
       spec satisfies never;
-      throw new ConfigError(`buildSequential: unknown layer type ${JSON.stringify((spec as { type: unknown }).type)}`);
+      throw new ConfigError(`buildSequential: unknown layer type ${preview((spec as { type: unknown }).type)}`);
   }
 }

@@ -7,11 +7,13 @@
  * `validateLayerSpecs` is a plain structural check (no zod) for specs read from JSON: it names the
  * layer index, the field, the value and what is allowed. Semantic checks that need shapes (a
  * kernel larger than its input, a Linear whose inFeatures disagrees with the layer before) happen
- * in buildSequential.
+ * in buildSequential. Integer fields are bounded by MAX_LAYER_SIZE, so sizes read from a file are
+ * refused before anything is allocated.
  */
 import { ConfigError } from "../errors/errors.js";
 import { validateInitSpec, type InitSpec } from "../init/initializers.js";
 import type { Padding, Pair } from "../ops/conv.js";
+import { preview } from "../errors/values.js";
 
 export type LayerSpec =
   | { type: "linear"; outFeatures: number; inFeatures?: number; bias?: boolean; weightInit?: InitSpec; biasInit?: InitSpec }
@@ -98,6 +100,21 @@ function fieldOk(kind: FieldKind, v: unknown, where: string): boolean {
   }
 }
 
+/**
+ * The largest size (width, channel count, kernel, padding, ...) a spec may give. Far above any model
+ * this library trains, it stops a damaged or hostile file (a layer claiming 2^28 outputs) before
+ * anything is allocated; buildSequential then bounds the elements the whole model allocates.
+ */
+export const MAX_LAYER_SIZE = 1 << 20;
+
+/** The largest absolute integer in an integer-valued field (0 for other kinds). */
+function largestInteger(kind: FieldKind, v: unknown): number {
+  if (kind !== "int" && kind !== "pair" && kind !== "padding" && kind !== "intList") return 0;
+  let largest = 0;
+  for (const x of Array.isArray(v) ? v : [v]) if (typeof x === "number") largest = Math.max(largest, Math.abs(x));
+  return largest;
+}
+
 const KIND_TEXT: Record<FieldKind, string> = {
   int: "an integer", number: "a finite number", bool: "true or false", pair: "an integer or [h, w]",
   padding: 'an integer, [h, w], "same" or "valid"', intList: "a list of integers", init: "an initializer",
@@ -112,11 +129,11 @@ export function validateLayerSpecs(value: unknown, where = "layers"): LayerSpec[
   if (!Array.isArray(value)) throw new ConfigError(`${where}: expected a list of layer specs, got ${typeof value}`);
   value.forEach((spec: unknown, i) => {
     if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
-      throw new ConfigError(`${where}: layer ${i} is ${JSON.stringify(spec)}, expected an object with a "type"`);
+      throw new ConfigError(`${where}: layer ${i} is ${preview(spec)}, expected an object with a "type"`);
     }
     const type = (spec as { type?: unknown }).type;
     if (typeof type !== "string" || !(LAYER_TYPES as readonly string[]).includes(type)) {
-      throw new ConfigError(`${where}: layer ${i} has type ${JSON.stringify(type)} (expected one of ${LAYER_TYPES.join(", ")})`);
+      throw new ConfigError(`${where}: layer ${i} has type ${preview(type)} (expected one of ${LAYER_TYPES.join(", ")})`);
     }
     const fields = FIELDS[type as LayerType];
     const at = `${where}: layer ${i} (${type})`;
@@ -128,7 +145,9 @@ export function validateLayerSpecs(value: unknown, where = "layers"): LayerSpec[
         throw new ConfigError(`${at}: unknown field "${k}" (allowed: ${allowed.length ? allowed.join(", ") : "none"})`);
       }
       if (v === undefined) continue;
-      if (!fieldOk(f[0], v, `${at}: ${k}`)) throw new ConfigError(`${at}: ${k} is ${JSON.stringify(v)} (expected ${KIND_TEXT[f[0]]})`);
+      if (!fieldOk(f[0], v, `${at}: ${k}`)) throw new ConfigError(`${at}: ${k} is ${preview(v)} (expected ${KIND_TEXT[f[0]]})`);
+      const size = largestInteger(f[0], v);
+      if (size > MAX_LAYER_SIZE) throw new ConfigError(`${at}: ${k} is ${size}, over the limit of ${MAX_LAYER_SIZE} for a layer size`);
     }
     for (const [k, [, required]] of Object.entries(fields)) {
       if (required && (spec as Record<string, unknown>)[k] === undefined) throw new ConfigError(`${at}: missing required field "${k}"`);
@@ -161,6 +180,6 @@ export function presetSpecs(name: "mlp" | "cnn"): LayerSpec[] {
       ];
     default:
       name satisfies never;
-      throw new ConfigError(`presetSpecs: unknown preset ${JSON.stringify(name)} (expected "mlp" or "cnn")`);
+      throw new ConfigError(`presetSpecs: unknown preset ${preview(name)} (expected "mlp" or "cnn")`);
   }
 }

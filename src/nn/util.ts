@@ -6,16 +6,17 @@
 import { ConfigError } from "../errors/errors.js";
 import type { Pair } from "../ops/conv.js";
 import type { FloatDType } from "../tensor/dtype.js";
+import { preview } from "../errors/values.js";
 
 export function checkInt(layer: string, name: string, v: number, min: number): number {
-  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${layer}: invalid ${name} ${JSON.stringify(v)} (expected an integer >= ${min})`);
+  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${layer}: invalid ${name} ${preview(v)} (expected an integer >= ${min})`);
   return v;
 }
 
 export function checkPair(layer: string, name: string, v: Pair, min: number): [number, number] {
   const p: [number, number] = typeof v === "number" ? [v, v] : Array.isArray(v) && v.length === 2 ? [v[0], v[1]] : [NaN, NaN];
   if (!p.every((x) => Number.isInteger(x) && x >= min)) {
-    throw new ConfigError(`${layer}: invalid ${name} ${JSON.stringify(v)} (expected an integer >= ${min} or a pair of them)`);
+    throw new ConfigError(`${layer}: invalid ${name} ${preview(v)} (expected an integer >= ${min} or a pair of them)`);
   }
   return p;
 }
@@ -27,7 +28,7 @@ export function checkEps(layer: string, eps: number): number {
 
 export function checkDType(layer: string, dtype: string | undefined): FloatDType {
   const d = dtype ?? "float32";
-  if (d !== "float32" && d !== "float64") throw new ConfigError(`${layer}: invalid dtype ${JSON.stringify(dtype)} (expected "float32" or "float64")`);
+  if (d !== "float32" && d !== "float64") throw new ConfigError(`${layer}: invalid dtype ${preview(dtype)} (expected "float32" or "float64")`);
   return d;
 }
 

@@ -19,6 +19,7 @@ import {
 } from "./transforms.js";
 import { checkBoolean, checkNonNegative } from "./validate.js";
 import { ConfigError } from "../errors/errors.js";
+import { preview } from "../errors/values.js";
 
 export interface CommonOptimizerOptions {
   lr?: number | LrFn;
@@ -140,7 +141,7 @@ export interface AdamOptions extends CommonOptimizerOptions {
 
 function adamCore(options: AdamOptions): GradientTransformation {
   const betas = options.betas ?? [0.9, 0.999];
-  if (!Array.isArray(betas) || betas.length !== 2) throw new ConfigError(`Invalid betas: ${JSON.stringify(betas)} (expected [beta1, beta2])`);
+  if (!Array.isArray(betas) || betas.length !== 2) throw new ConfigError(`Invalid betas: ${preview(betas)} (expected [beta1, beta2])`);
   const o: Parameters<typeof scaleByAdam>[0] = { beta1: betas[0], beta2: betas[1] };
   if (options.eps !== undefined) o.eps = options.eps;
   if (options.amsgrad !== undefined) o.amsgrad = options.amsgrad;

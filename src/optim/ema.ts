@@ -21,6 +21,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { listParameters, makeState, type GradientTransformation, type NamedParameters, type OptState, type TensorTree } from "./base.js";
 import { traceEma } from "./transforms.js";
 import { checkBoolean, checkDecay, checkNumber } from "./validate.js";
+import { preview } from "../errors/values.js";
 
 export interface EmaOptions {
   /** The decay β, 0 <= β < 1 (e.g. 0.9 for a loss curve, 0.999 for weights). */
@@ -169,7 +170,7 @@ export class WeightEma {
 
   loadStateDict(dict: WeightEmaStateDict): void {
     const { meta, tensors } = dict;
-    if (meta?.format !== "descent-weight-ema/1") throw new ConfigError(`WeightEma.loadStateDict: not a weight-average state (format ${JSON.stringify(meta?.format)})`);
+    if (meta?.format !== "descent-weight-ema/1") throw new ConfigError(`WeightEma.loadStateDict: not a weight-average state (format ${preview(meta?.format)})`);
     if (meta.beta !== this.beta || meta.biasCorrection !== this.biasCorrection) {
       throw new ConfigError(`WeightEma.loadStateDict: saved with beta ${meta.beta}, biasCorrection ${meta.biasCorrection}; this one has beta ${this.beta}, biasCorrection ${this.biasCorrection}`);
     }
@@ -177,7 +178,7 @@ export class WeightEma {
     const missing = names.filter((n) => !(n in tensors));
     const extra = Object.keys(tensors).filter((n) => !names.includes(n));
     if (missing.length > 0 || extra.length > 0) {
-      throw new ConfigError(`WeightEma.loadStateDict: the state is for other parameters: missing ${JSON.stringify(missing)}; extra ${JSON.stringify(extra)}`);
+      throw new ConfigError(`WeightEma.loadStateDict: the state is for other parameters: missing ${preview(missing)}; extra ${preview(extra)}`);
     }
     const v: Record<string, Tensor> = {};
     for (const [n, p] of this.params) {

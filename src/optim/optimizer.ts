@@ -33,6 +33,7 @@ import {
 } from "./alias.js";
 import { clipByGlobalNorm, clipByValue } from "./clip.js";
 import { checkKeys, checkLr } from "./validate.js";
+import { preview } from "../errors/values.js";
 
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -155,7 +156,7 @@ export class Optimizer {
   /** Restores a stateDict() of an optimizer built the same way over the same parameter names. */
   loadStateDict(dict: OptimizerStateDict): void {
     const meta = dict.meta as Partial<OptimizerMeta> | undefined;
-    if (!meta || meta.format !== FORMAT) throw new ConfigError(`loadStateDict: not an optimizer state (format ${JSON.stringify(meta?.format)}, expected "${FORMAT}")`);
+    if (!meta || meta.format !== FORMAT) throw new ConfigError(`loadStateDict: not an optimizer state (format ${preview(meta?.format)}, expected "${FORMAT}")`);
     if (!Array.isArray(meta.paramNames) || !meta.state || typeof meta.stepCount !== "number") throw new ConfigError("loadStateDict: the meta part is incomplete (paramNames, state, stepCount)");
     if (meta.optimizer !== this.name) throw new ConfigError(`loadStateDict: the state is from optimizer "${meta.optimizer}", this one is "${this.name}"`);
     const ours = new Set(this.paramNames);
@@ -242,11 +243,11 @@ function restore(template: OptState, saved: StateSkeleton, path: string[], tenso
   if (typeof saved !== "object" || saved === null) throw mismatch("no state");
   if (!sameKeys(template.inner, saved.inner ?? {})) throw mismatch(`inner transforms ${Object.keys(saved.inner ?? {}).join(", ")}, expected ${Object.keys(template.inner).join(", ")}`);
   if (!Array.isArray(saved.slots) || [...saved.slots].sort().join() !== Object.keys(template.slots).sort().join()) {
-    throw mismatch(`slots ${JSON.stringify(saved.slots)}, expected ${JSON.stringify(Object.keys(template.slots))}`);
+    throw mismatch(`slots ${preview(saved.slots)}, expected ${preview(Object.keys(template.slots))}`);
   }
   if (!sameKeys(template.counts, saved.counts ?? {})) throw mismatch("step counts for other parameters");
   for (const k of Object.keys(template.scalars)) if (typeof saved.scalars?.[k] !== "number") throw mismatch(`no scalar "${k}"`);
-  for (const v of Object.values(saved.counts)) if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw mismatch(`a step count ${JSON.stringify(v)}`);
+  for (const v of Object.values(saved.counts)) if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw mismatch(`a step count ${preview(v)}`);
   const slots: Record<string, Record<string, Tensor>> = {};
   for (const [slot, tree] of Object.entries(template.slots)) {
     slots[slot] = {};
@@ -332,7 +333,7 @@ function selectorFn(sel: ParamSelector, where: string): (name: string, p: Tensor
     const re = new RegExp((sel as { pattern: string }).pattern);
     return (n) => re.test(n);
   }
-  throw new ConfigError(`${where}: invalid select ${JSON.stringify(sel)} (expected a RegExp, { pattern }, a list of names, "biasAndNorm" or a function)`);
+  throw new ConfigError(`${where}: invalid select ${preview(sel)} (expected a RegExp, { pattern }, a list of names, "biasAndNorm" or a function)`);
 }
 
 function buildNamed(name: OptimizerName, options: object): GradientTransformation {

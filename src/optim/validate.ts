@@ -4,6 +4,7 @@
  * `Invalid beta1: 1.2 (expected 0 <= beta1 < 1)`. NaN fails every check.
  */
 import { ConfigError } from "../errors/errors.js";
+import { preview } from "../errors/values.js";
 
 type Bound = { min?: number; max?: number; minOpen?: boolean; maxOpen?: boolean; integer?: boolean };
 
@@ -51,11 +52,7 @@ export function checkKeys(where: string, options: object, allowed: readonly stri
   }
 }
 
+/** A value as messages print it: short JSON, bounded whatever the value (see errors/values.ts). */
 export function fmt(value: unknown): string {
-  if (typeof value === "number" || typeof value === "boolean" || value === undefined || value === null) return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
+  return preview(value);
 }

@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { parseJson } from "../io/json.js";
 
 /** One optimizer step: `{"type":"step",...}`. Absent or non-numeric fields are null. */
 export interface StepRecord {
@@ -113,9 +114,9 @@ function readJsonFile(dir: string, file: string, data: Pick<RunData, "missing" |
     return null;
   }
   try {
-    return JSON.parse(text) as unknown;
+    return parseJson(text, { source: file });
   } catch (e) {
-    data.problems.push(`${file}: not valid JSON (${errorText(e)})`);
+    data.problems.push(errorText(e));
     return null;
   }
 }
@@ -136,10 +137,10 @@ export function parseMetrics(
     const where = `${file} line ${i + 1}`;
     let rec: unknown;
     try {
-      rec = JSON.parse(line);
+      rec = parseJson(line, { source: where });
     } catch (e) {
       const tail = i === lines.length - 1 ? ", the last line: the run may have been cut off while writing it" : "";
-      problems.push(`${where}: not valid JSON (${errorText(e)})${tail}`);
+      problems.push(`${errorText(e)}${tail}`);
       continue;
     }
     if (!isObject(rec)) {

@@ -9,6 +9,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { ConfigError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { pruneCheckpoints } from "../io/checkpoint.js";
@@ -37,6 +38,19 @@ function checkMonitor(monitor: string): Monitor {
     throw new ConfigError(`Invalid monitor: "${monitor}" (expected one of ${MONITORS.join(", ")})`);
   }
   return monitor as Monitor;
+}
+
+/** The states the built-in callbacks save, checked when a checkpoint gives them back. */
+const EARLY_STOPPING_STATE = z.strictObject({ best: z.number().nullable(), bestEpoch: z.number().int().min(-1), wait: z.number().int().nonnegative() });
+const CHECKPOINT_STATE = z.strictObject({ best: z.number().nullable() });
+
+function parseCallbackState<T>(name: string, schema: z.ZodType<T>, state: JsonObject): T {
+  const parsed = schema.safeParse(state);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${name}.loadStateDict: ${issue.path.map(String).join(".") || "state"}: ${issue.message}`);
+  }
+  return parsed.data;
 }
 
 /** Accuracies improve upward, losses downward. */
@@ -111,9 +125,10 @@ export class EarlyStopping implements Callback {
   }
 
   loadStateDict(state: JsonObject): void {
-    this.best = (state.best as number | null) ?? null;
-    this.bestEpoch = (state.bestEpoch as number) ?? -1;
-    this.wait = (state.wait as number) ?? 0;
+    const s = parseCallbackState("earlyStopping", EARLY_STOPPING_STATE, state);
+    this.best = s.best;
+    this.bestEpoch = s.bestEpoch;
+    this.wait = s.wait;
   }
 
   /** The best epoch's weights, for checkpoints (null until an epoch has ended). */
@@ -192,7 +207,7 @@ export class Checkpointing implements Callback {
   }
 
   loadStateDict(state: JsonObject): void {
-    this.best = (state.best as number | null) ?? null;
+    this.best = parseCallbackState("checkpoint", CHECKPOINT_STATE, state).best;
   }
 }
 

@@ -15,6 +15,8 @@ import { Parameter } from "../nn/parameter.js";
 import { zeros } from "../tensor/creation.js";
 import { SCHEDULE_TYPES, createSchedule, type ScheduleSpec } from "../schedules/create.js";
 import { parseAugmentSpecs, type AugmentSpec } from "../data/augment.js";
+import { preview, withinDepth } from "../errors/values.js";
+import { MAX_JSON_DEPTH, parseJson } from "../io/json.js";
 
 const positiveInt = z.number().int().positive();
 const part = z.number().nonnegative();
@@ -138,16 +140,16 @@ function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[
       return { path, detail: `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}` };
     case "invalid_type":
       if (given === undefined) return { path, detail: `missing (expected ${article(issue.expected)})` };
-      return { path, detail: `expected ${article(issue.expected)}, got ${JSON.stringify(given)}` };
+      return { path, detail: `expected ${article(issue.expected)}, got ${preview(given)}` };
     case "invalid_value":
-      if (given === undefined) return { path, detail: `missing (expected ${issue.values.length > 1 ? `one of ${oneOf(issue.values)}` : JSON.stringify(issue.values[0])})` };
-      if (issue.values.length > 1) return { path, detail: `${JSON.stringify(given)} is not one of ${oneOf(issue.values)}` };
-      return { path, detail: `expected ${JSON.stringify(issue.values[0])}, got ${JSON.stringify(given)}` };
+      if (given === undefined) return { path, detail: `missing (expected ${issue.values.length > 1 ? `one of ${oneOf(issue.values)}` : preview(issue.values[0])})` };
+      if (issue.values.length > 1) return { path, detail: `${preview(given)} is not one of ${oneOf(issue.values)}` };
+      return { path, detail: `expected ${preview(issue.values[0])}, got ${preview(given)}` };
     case "invalid_union": {
       const options = (issue as { options?: unknown[] }).options;
       if ("discriminator" in issue && Array.isArray(options)) {
         if (given === undefined) return { path, detail: `missing (expected one of ${oneOf(options)})` };
-        return { path, detail: `${JSON.stringify(given)} is not one of ${oneOf(options)}` };
+        return { path, detail: `${preview(given)} is not one of ${oneOf(options)}` };
       }
       // an alternative that rejects the kind of value given (a string where an object is expected)
       // only adds "or ..."; the one that takes this kind of value says what is wrong with it
@@ -156,7 +158,7 @@ function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[
         if (errs.length !== 1 || !e || e.path.length !== 0) return undefined;
         if (e.code === "invalid_type") return article(e.expected);
         if (e.code === "invalid_value" && (e.values.length === 1 || !e.values.some((v) => typeof v === typeof given))) {
-          return e.values.length > 1 ? `one of ${oneOf(e.values)}` : JSON.stringify(e.values[0]);
+          return e.values.length > 1 ? `one of ${oneOf(e.values)}` : preview(e.values[0]);
         }
         return undefined;
       };
@@ -167,7 +169,7 @@ function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[
         const alt = others.length > 0 ? ` (or ${others.join(" or ")})` : "";
         return { path: inner.path, detail: `${inner.detail}${inner.path.length === path.length ? alt : ""}` };
       }
-      if (branches.length === 0 && others.length > 0) return { path, detail: `expected ${others.join(" or ")}, got ${JSON.stringify(given)}` };
+      if (branches.length === 0 && others.length > 0) return { path, detail: `expected ${others.join(" or ")}, got ${preview(given)}` };
       break;
     }
     case "too_small":
@@ -175,7 +177,7 @@ function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[
       if (issue.origin === "number" && typeof given === "number") {
         const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
         const op = issue.code === "too_small" ? (issue.inclusive ? ">=" : ">") : issue.inclusive ? "<=" : "<";
-        return { path, detail: `expected a number ${op} ${String(bound)}, got ${JSON.stringify(given)}` };
+        return { path, detail: `expected a number ${op} ${String(bound)}, got ${preview(given)}` };
       }
       break;
     default:
@@ -186,6 +188,8 @@ function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[
 
 /** Validates a config object; `where` names its source in messages (a file name). */
 export function resolveConfig(input: unknown, where = "config"): ExperimentConfig {
+  // zod, the nested validators and the messages all recurse into the value: bound it first
+  if (!withinDepth(input, MAX_JSON_DEPTH)) throw new ConfigError(`${where}: nested deeper than ${MAX_JSON_DEPTH} levels (or cyclic)`);
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) {
     const { path, detail } = describeIssue(parsed.error.issues[0]!, input ?? {});
@@ -222,14 +226,9 @@ export function loadConfigFile(path: string): ExperimentConfig {
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a folder" : code === "EACCES" ? "permission denied" : (code ?? (e as Error).message);
     throw new ConfigError(`config ${path}: cannot read the file (${why})`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`config ${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJson(text, { source: `config ${path}` });
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new ConfigError(`config ${path}: expected a JSON object like { "model": "mlp", "epochs": 5 }, got ${JSON.stringify(json)}`);
+    throw new ConfigError(`config ${path}: expected a JSON object like { "model": "mlp", "epochs": 5 }, got ${preview(json)}`);
   }
   return resolveConfig(json, `config ${path}`);
 }

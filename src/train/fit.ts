@@ -23,7 +23,9 @@ import type { Optimizer, OptimizerMeta } from "../optim/optimizer.js";
 import { clipGradNorm } from "../optim/clip.js";
 import type { Schedule, ScheduleStateDict } from "../schedules/schedules.js";
 import { ReduceOnPlateau } from "../schedules/plateau.js";
-import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
+import { writeCheckpoint } from "../io/checkpoint.js";
+import { withContext } from "../nn/module.js";
+import { readTrainCheckpoint } from "./state.js";
 import { ConfusionMatrix, countCorrect, predictClasses } from "./metrics.js";
 import type { Callback, JsonObject } from "./callbacks.js";
 import { Checkpointing, EarlyStopping } from "./callbacks.js";
@@ -269,14 +271,18 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
 
   let finishEpoch = false;
   if (options.resumeFrom) {
-    const ckpt = readCheckpoint(options.resumeFrom);
-    const st = ckpt.state as TrainState;
-    model.loadStateDict(ckpt.tensors.model ?? {});
-    optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });
-    if (schedule && st.schedule) schedule.loadStateDict(st.schedule);
-    if (modelRng && st.modelRng) modelRng.setState(st.modelRng);
-    loader.setState(st.loader);
-    for (const c of callbacks) if (c.loadStateDict && st.callbacks[c.name]) c.loadStateDict(st.callbacks[c.name]!);
+    // the state is validated as it is read; what the parts refuse names the file too
+    const { checkpoint: ckpt, state: st } = readTrainCheckpoint(options.resumeFrom);
+    try {
+      model.loadStateDict(ckpt.tensors.model ?? {});
+      optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });
+      if (schedule && st.schedule) schedule.loadStateDict(st.schedule);
+      if (modelRng && st.modelRng) modelRng.setState(st.modelRng);
+      loader.setState(st.loader);
+      for (const c of callbacks) if (c.loadStateDict && st.callbacks[c.name]) c.loadStateDict(st.callbacks[c.name]!);
+    } catch (e) {
+      throw withContext(e, options.resumeFrom);
+    }
     if (earlyStopping && ckpt.tensors.best) earlyStopping.bestState = ckpt.tensors.best;
     ({ epoch, step, lastEpoch, sums } = st);
     history.push(...st.history);

@@ -71,7 +71,7 @@ describe("Standardizer", () => {
     other.loadStateDict(st.stateDict());
     expect(hostValues(other.transform(test).inputs)).toEqual(expected);
     expect(() => other.loadStateDict({ mean: tensor([0, 0]), std: tensor([1, 1]) })).toThrow(/mean has shape \[2\], expected \[3\]/);
-    expect(() => Standardizer.fromJSON({ type: "standardizer", featureShape: [3], mean: [0, 0, 0], std: [1, 0, 1] })).toThrow(/std values must be positive/);
+    expect(() => Standardizer.fromJSON({ type: "standardizer", featureShape: [3], mean: [0, 0, 0], std: [1, 0, 1] })).toThrow(/std\[1\] is 0; std values must be finite and at least/);
   });
 
   it("inverts its transform and refuses inputs of another shape", () => {

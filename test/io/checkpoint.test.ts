@@ -123,7 +123,7 @@ describe("foreign, newer and damaged checkpoints", () => {
 
   it("metadata that is not a descent checkpoint header", () => {
     const bad: [string, string][] = [
-      ["{not json", "is not valid JSON"],
+      ["{not json", "not valid JSON"],
       ["[1]", "is not a JSON object"],
       [JSON.stringify({ format: "other", version: 1 }), `metadata format is "other"`],
       [JSON.stringify({ format: "descent-checkpoint", version: "1" }), `version "1" is not a version number`],
