@@ -36,6 +36,8 @@ export interface CsvOptions {
   header?: boolean;
   /** Field delimiter (default ","). */
   delimiter?: string;
+  /** The most bytes of CSV text to read, plain or decompressed (default MAX_CSV_BYTES, 256 MiB). */
+  maxBytes?: number;
   /** Field values that mean "missing" (default "", "NA", "N/A", "NaN", "null", "?"); refused with their line. */
   missingValues?: readonly string[];
 }
@@ -61,10 +63,11 @@ export const MAX_CSV_BYTES = 256 * 1024 * 1024;
 /** Loads a CSV file (plain or .gz) as a dataset; see CsvOptions. */
 export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
   let bytes: Uint8Array;
-  const limit = `${MAX_CSV_BYTES / 1024 / 1024} MiB, the most descent reads as CSV text (MAX_CSV_BYTES)`;
+  const max = options.maxBytes ?? MAX_CSV_BYTES;
+  const limit = `${max} bytes, the most descent reads as CSV text (maxBytes)`;
   try {
     const size = statSync(path).size;
-    if (!path.endsWith(".gz") && size > MAX_CSV_BYTES) throw new FileFormatError(`${path}: the file has ${size} bytes, more than ${limit}`);
+    if (!path.endsWith(".gz") && size > max) throw new FileFormatError(`${path}: the file has ${size} bytes, more than ${limit}`);
     bytes = readFileSync(path);
   } catch (e) {
     if (e instanceof FileFormatError) throw e;
@@ -72,7 +75,7 @@ export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
   }
   if (path.endsWith(".gz")) {
     try {
-      bytes = gunzipSync(bytes, { maxOutputLength: MAX_CSV_BYTES });
+      bytes = gunzipSync(bytes, { maxOutputLength: max });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw new FileFormatError(`${path}: decompresses to more than ${limit}`);
       throw new FileFormatError(`${path}: damaged gzip data (${(e as Error).message})`);

@@ -3,13 +3,13 @@
  * standardization, the batch loader, and augmentation.
  */
 export {
-  createDataset, subset, takeRows, withRole, classCounts, describeDataset,
+  createDataset, subset, takeRows, withRole, classCounts, describeDataset, MAX_CLASSES,
 } from "./dataset.js";
 export type { Dataset, DatasetOptions, DatasetRole } from "./dataset.js";
 export { loadMnist, DIGIT_CLASSES } from "./mnist.js";
-export { loadIdx, readIdx, parseIdx, idxDataset, FASHION_MNIST_CLASSES } from "./idx.js";
+export { loadIdx, readIdx, parseIdx, idxDataset, FASHION_MNIST_CLASSES, MAX_IDX_BYTES } from "./idx.js";
 export type { IdxArray, IdxType, IdxDatasetOptions } from "./idx.js";
-export { loadCsv, parseCsv } from "./csv.js";
+export { loadCsv, parseCsv, MAX_CSV_BYTES } from "./csv.js";
 export type { CsvOptions, CsvLabelType } from "./csv.js";
 export { split, defaultSplitRatios } from "./split.js";
 export type { SplitOptions, SplitRatios, SplitResult } from "./split.js";

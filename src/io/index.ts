@@ -9,3 +9,5 @@ export type { CheckpointContents, LoadedCheckpoint } from "./checkpoint.js";
 export { saveModelFiles, loadModelFiles, readArchitecture, MODEL_FORMAT } from "./modelfile.js";
 export type { ModelArchitecture, ModelFiles } from "./modelfile.js";
 export { DESCENT_VERSION } from "./version.js";
+export { parseJson, MAX_JSON_DEPTH, MAX_JSON_CHARS } from "./json.js";
+export type { ParseJsonOptions } from "./json.js";

@@ -11,4 +11,6 @@ export type { RunOptions, RunResult } from "./experiment.js";
 export { runComparison } from "./compare.js";
 export type { Varied, ComparisonResult } from "./compare.js";
 export { loadSavedModel } from "./saved-model.js";
+export { parseTrainState, readTrainCheckpoint } from "./state.js";
+export type { TrainState } from "./fit.js";
 export type { SavedModel } from "./saved-model.js";
