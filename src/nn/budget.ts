@@ -36,7 +36,7 @@ export function specElements(spec: LayerSpec, shape: readonly number[]): number 
     }
     case "batchNorm1d":
     case "batchNorm2d":
-      return (spec.affine === false ? 2 : 4) * channels;
+      return (spec.affine === false ? 2 : 4) * channels + 1;
     case "layerNorm":
       return spec.elementwiseAffine === false ? 0 : 2 * sizeOf(spec.normalizedShape ?? shape);
     case "instanceNorm2d":

@@ -1,7 +1,7 @@
 /** Public exports of src/nn: Module, layers, Sequential and its specs, summary, regularization. */
 export { Parameter } from "./parameter.js";
 export { Module, functionalCall } from "./module.js";
-export type { WindowGeometry } from "./module.js";
+export type { WindowGeometry, LoadReport } from "./module.js";
 export { Linear, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Dropout } from "./layers.js";
 export type { LinearOptions, Conv2dOptions as Conv2dLayerOptions, Pool2dLayerOptions, FlattenOptions, DropoutLayerOptions } from "./layers.js";
 export { ReLU, LeakyReLU, PReLU, ELU, Sigmoid, Tanh, Softmax } from "./activations.js";

@@ -19,7 +19,12 @@ import { Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/creation.js";
 import { Parameter } from "./parameter.js";
 
-/** A snapshot of a tensor's value that does not follow later `assign`s (storage is immutable). */
+/** What a loadStateDict skipped: the model's entries the dict lacked, the dict's entries the model lacks. */
+export interface LoadReport {
+  missing: string[];
+  unexpected: string[];
+}
+
 /** Kernel, stride and dilation of a conv or pool layer along [H, W]. */
 export interface WindowGeometry {
   kernel: [number, number];
@@ -27,6 +32,7 @@ export interface WindowGeometry {
   dilation: [number, number];
 }
 
+/** A snapshot of a tensor's value that does not follow later `assign`s (storage is immutable). */
 function snapshot(t: Tensor): Tensor {
   return new Tensor(t.backend, t.dataId, t.shape, t.dtype);
 }
@@ -181,9 +187,11 @@ export abstract class Module {
    * Loads a stateDict: parameters get their values through Parameter.assign (so optimizers keep
    * referring to the same objects), buffers are replaced. Values of another float dtype are cast.
    * strict (default): a missing or unexpected entry is an error naming every such entry; shapes
-   * must always match. Nothing is changed when an error is thrown.
+   * must always match. Nothing is changed when an error is thrown. Returns what was skipped, as
+   * PyTorch's load_state_dict does: the model's entries the dict lacks (`missing`, left as they are)
+   * and the dict's entries the model has no place for (`unexpected`), both empty after a strict load.
    */
-  loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
+  loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadReport {
     const strict = options.strict ?? true;
     const params = new Map(this.namedParameters());
     const buffers = new Map<string, [Module, string, Tensor]>();
@@ -230,6 +238,7 @@ export abstract class Module {
     }
     if (wrong.length) throw new ShapeError(`loadStateDict (${this.label}): ${wrong.join("; ")}`);
     for (const step of plan) step();
+    return { missing, unexpected };
   }
 
   /** Draws fresh parameters (and resets buffers) in this module and every descendant. */

@@ -5,14 +5,21 @@
  *   y = (x − μ) / √(σ² + eps) · γ + β      (σ² the biased variance of the normalized group)
  *
  * Batch norm is the one with state. In training, μ and σ² are the batch's per-channel statistics
- * and the running statistics (buffers `runningMean`, `runningVar`) move toward them:
+ * and the running statistics move toward them, with t the number of training batches seen so far
+ * (this one included):
  *
- *   running ← (1 − momentum)·running + momentum·batch     (the batch variance unbiased, n/(n−1))
+ *   running ← (1 − f)·running + f·batch     (the batch variance unbiased, n/(n−1))
+ *   f = momentum, or 1/t with momentum null (the cumulative average of every batch, as PyTorch)
  *
  * In evaluation the running statistics are used instead, so a single example gets the same
  * output whatever batch it is in. The buffers are immutable tensors that the layer replaces.
+ * Their state-dict keys are PyTorch's (`running_mean`, `running_var`, `num_batches_tracked`, an
+ * int32 scalar), so a state dict moves between descent and torch.nn.BatchNorm{1,2}d both ways.
  */
 import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
+import { noGrad } from "../autograd/mode.js";
+import { add, div, mul, sub } from "../ops/elementwise.js";
+import { cast } from "../ops/movement.js";
 import { batchNorm, groupNorm, instanceNorm, layerNorm } from "../ops/norm.js";
 import { full } from "../tensor/creation.js";
 import type { FloatDType } from "../tensor/dtype.js";
@@ -25,8 +32,8 @@ import { checkDType, checkEps, checkInt } from "./util.js";
 
 export interface BatchNormLayerOptions {
   numFeatures: number;
-  /** weight of the current batch in the running statistics (default 0.1) */
-  momentum?: number;
+  /** weight of the current batch in the running statistics (default 0.1); null: the cumulative average */
+  momentum?: number | null;
   /** added to the variance before the square root (default 1e-5) */
   eps?: number;
   /** learnable γ and β (default true) */
@@ -63,9 +70,15 @@ abstract class AffineNorm extends Module {
   }
 }
 
+/** The buffer names, PyTorch's. */
+const RUNNING_MEAN = "running_mean";
+const RUNNING_VAR = "running_var";
+const NUM_BATCHES_TRACKED = "num_batches_tracked";
+
 abstract class BatchNormBase extends AffineNorm {
   readonly numFeatures: number;
-  readonly momentum: number;
+  /** The weight of each batch in the running statistics; null for their cumulative average. */
+  readonly momentum: number | null;
   readonly eps: number;
   readonly affine: boolean;
 
@@ -73,35 +86,62 @@ abstract class BatchNormBase extends AffineNorm {
     const numFeatures = checkInt(name, "numFeatures", options.numFeatures, 1);
     super(name, [numFeatures], options.affine ?? true, options.dtype);
     this.numFeatures = numFeatures;
-    this.momentum = options.momentum ?? 0.1;
-    if (!(this.momentum >= 0 && this.momentum <= 1)) throw new ConfigError(`${name}: invalid momentum ${this.momentum} (expected 0 <= momentum <= 1)`);
+    this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) {
+      throw new ConfigError(`${name}: invalid momentum ${this.momentum} (expected 0 <= momentum <= 1, or null for the cumulative average)`);
+    }
     this.eps = checkEps(name, options.eps ?? 1e-5);
     this.affine = options.affine ?? true;
-    const c = [numFeatures];
-    this.registerBuffer("runningMean", full(c, 0, { dtype: this.dtype }));
-    this.registerBuffer("runningVar", full(c, 1, { dtype: this.dtype }));
+    this.registerBuffer(RUNNING_MEAN, null);
+    this.registerBuffer(RUNNING_VAR, null);
+    this.registerBuffer(NUM_BATCHES_TRACKED, null);
+    this.resetBuffers();
   }
 
   get runningMean(): Tensor {
-    return this.buffer("runningMean")!;
+    return this.buffer(RUNNING_MEAN)!;
   }
   get runningVar(): Tensor {
-    return this.buffer("runningVar")!;
+    return this.buffer(RUNNING_VAR)!;
+  }
+  /** The number of training batches the running statistics have seen (an int32 scalar). */
+  get numBatchesTracked(): Tensor {
+    return this.buffer(NUM_BATCHES_TRACKED)!;
   }
 
   protected abstract checkInput(x: readonly number[], perSample: boolean): void;
 
   forward(x: Tensor): Tensor {
     this.checkInput(x.shape, false);
+    const cumulative = this.momentum === null;
+    // with momentum null the op's update (f = 1) returns the batch statistics, averaged in below
     const r = batchNorm(x, {
       weight: this.param("weight"), bias: this.param("bias"), runningMean: this.runningMean, runningVar: this.runningVar,
-      training: this.training, momentum: this.momentum, eps: this.eps,
+      training: this.training, momentum: this.momentum ?? 1, eps: this.eps,
     });
     if (this.training) {
-      this.setBuffer("runningMean", r.runningMean);
-      this.setBuffer("runningVar", r.runningVar);
+      const tracked = add(this.numBatchesTracked, 1);
+      this.setBuffer(NUM_BATCHES_TRACKED, tracked);
+      if (cumulative) {
+        noGrad(() => {
+          const f = div(1, cast(tracked, this.dtype));
+          const average = (old: Tensor, batch: Tensor) => add(mul(old, sub(1, f)), mul(batch, f));
+          this.setBuffer(RUNNING_MEAN, average(this.runningMean, r.runningMean!));
+          this.setBuffer(RUNNING_VAR, average(this.runningVar, r.runningVar!));
+        });
+      } else {
+        this.setBuffer(RUNNING_MEAN, r.runningMean);
+        this.setBuffer(RUNNING_VAR, r.runningVar);
+      }
     }
     return r.output;
+  }
+
+  private resetBuffers(): void {
+    const c = [this.numFeatures];
+    this.setBuffer(RUNNING_MEAN, full(c, 0, { dtype: this.dtype }));
+    this.setBuffer(RUNNING_VAR, full(c, 1, { dtype: this.dtype }));
+    this.setBuffer(NUM_BATCHES_TRACKED, full([], 0, { dtype: "int32" }));
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
@@ -117,9 +157,7 @@ abstract class BatchNormBase extends AffineNorm {
 
   protected override resetOwnParameters(rng: Generator): void {
     super.resetOwnParameters(rng);
-    const c = [this.numFeatures];
-    this.setBuffer("runningMean", full(c, 0, { dtype: this.dtype }));
-    this.setBuffer("runningVar", full(c, 1, { dtype: this.dtype }));
+    this.resetBuffers();
   }
 
   protected specFields() {

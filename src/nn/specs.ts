@@ -25,8 +25,8 @@ export type LayerSpec =
   | { type: "avgPool2d"; kernelSize: Pair; stride?: Pair; padding?: Pair }
   | { type: "globalAvgPool2d" }
   | { type: "flatten"; startDim?: number; endDim?: number }
-  | { type: "batchNorm1d"; numFeatures?: number; momentum?: number; eps?: number; affine?: boolean }
-  | { type: "batchNorm2d"; numFeatures?: number; momentum?: number; eps?: number; affine?: boolean }
+  | { type: "batchNorm1d"; numFeatures?: number; momentum?: number | null; eps?: number; affine?: boolean }
+  | { type: "batchNorm2d"; numFeatures?: number; momentum?: number | null; eps?: number; affine?: boolean }
   | { type: "layerNorm"; normalizedShape?: number[]; eps?: number; elementwiseAffine?: boolean }
   | { type: "instanceNorm2d"; numFeatures?: number; eps?: number; affine?: boolean }
   | { type: "groupNorm"; numGroups: number; numChannels?: number; eps?: number; affine?: boolean }
@@ -47,7 +47,7 @@ export const LAYER_TYPES = [
   "instanceNorm2d", "groupNorm", "dropout", "relu", "leakyRelu", "prelu", "elu", "sigmoid", "tanh", "softmax",
 ] as const satisfies readonly LayerType[];
 
-type FieldKind = "int" | "number" | "bool" | "pair" | "padding" | "intList" | "init";
+type FieldKind = "int" | "number" | "numberOrNull" | "bool" | "pair" | "padding" | "intList" | "init";
 
 /** The fields each type allows (required ones marked), for the structural check. */
 const FIELDS: { [T in LayerType]: Record<string, [FieldKind, boolean]> } = {
@@ -61,8 +61,8 @@ const FIELDS: { [T in LayerType]: Record<string, [FieldKind, boolean]> } = {
   avgPool2d: { kernelSize: ["pair", true], stride: ["pair", false], padding: ["pair", false] },
   globalAvgPool2d: {},
   flatten: { startDim: ["int", false], endDim: ["int", false] },
-  batchNorm1d: { numFeatures: ["int", false], momentum: ["number", false], eps: ["number", false], affine: ["bool", false] },
-  batchNorm2d: { numFeatures: ["int", false], momentum: ["number", false], eps: ["number", false], affine: ["bool", false] },
+  batchNorm1d: { numFeatures: ["int", false], momentum: ["numberOrNull", false], eps: ["number", false], affine: ["bool", false] },
+  batchNorm2d: { numFeatures: ["int", false], momentum: ["numberOrNull", false], eps: ["number", false], affine: ["bool", false] },
   layerNorm: { normalizedShape: ["intList", false], eps: ["number", false], elementwiseAffine: ["bool", false] },
   instanceNorm2d: { numFeatures: ["int", false], eps: ["number", false], affine: ["bool", false] },
   groupNorm: { numGroups: ["int", true], numChannels: ["int", false], eps: ["number", false], affine: ["bool", false] },
@@ -83,6 +83,8 @@ function fieldOk(kind: FieldKind, v: unknown, where: string): boolean {
       return isInt(v);
     case "number":
       return typeof v === "number" && Number.isFinite(v);
+    case "numberOrNull":
+      return v === null || (typeof v === "number" && Number.isFinite(v));
     case "bool":
       return typeof v === "boolean";
     case "pair":
@@ -116,7 +118,7 @@ function largestInteger(kind: FieldKind, v: unknown): number {
 }
 
 const KIND_TEXT: Record<FieldKind, string> = {
-  int: "an integer", number: "a finite number", bool: "true or false", pair: "an integer or [h, w]",
+  int: "an integer", number: "a finite number", numberOrNull: "a finite number or null", bool: "true or false", pair: "an integer or [h, w]",
   padding: 'an integer, [h, w], "same" or "valid"', intList: "a list of integers", init: "an initializer",
 };
 

@@ -26,8 +26,8 @@ describe("Module traversal", () => {
     class Net extends Sequential {}
     const net = new Net([features, new Flatten(), new Linear({ inFeatures: 8, outFeatures: 2, rng })]);
     expect(net.namedParameters().map(([n]) => n)).toEqual(["0.0.weight", "0.0.bias", "0.1.weight", "0.1.bias", "2.weight", "2.bias"]);
-    expect(net.namedBuffers().map(([n]) => n)).toEqual(["0.1.runningMean", "0.1.runningVar"]);
-    expect(Object.keys(net.stateDict())).toEqual([...net.namedParameters().map(([n]) => n), "0.1.runningMean", "0.1.runningVar"]);
+    expect(net.namedBuffers().map(([n]) => n)).toEqual(["0.1.running_mean", "0.1.running_var", "0.1.num_batches_tracked"]);
+    expect(Object.keys(net.stateDict())).toEqual([...net.namedParameters().map(([n]) => n), "0.1.running_mean", "0.1.running_var", "0.1.num_batches_tracked"]);
     expect(net.namedModules().map(([n]) => n)).toEqual(["", "0", "0.0", "0.1", "0.2", "1", "2"]);
     expect(features.at(0).path).toBe("0.0");
     expect(net.parameters()).toHaveLength(6);
@@ -67,7 +67,7 @@ describe("stateDict", () => {
     expect(values(b.forward(x))).not.toEqual(values(a.forward(x)));
     b.loadStateDict(dict);
     expect(values(b.forward(x))).toEqual(values(a.forward(x)));
-    expect(values(b.stateDict()["1.runningMean"]!)).toEqual(values(a.stateDict()["1.runningMean"]!));
+    expect(values(b.stateDict()["1.running_mean"]!)).toEqual(values(a.stateDict()["1.running_mean"]!));
   });
 
   it("a saved dict is a snapshot: later updates do not change it", () => {
@@ -243,7 +243,8 @@ describe("batch norm through the layer API matches the batchNorm conformance cas
       const layer = new Layer({ numFeatures: C, momentum: c.attrs.momentum, eps: c.attrs.eps, dtype });
       layer.loadStateDict({
         weight: toTensor(c.inputs.weight, dtype, "weight"), bias: toTensor(c.inputs.bias, dtype, "bias"),
-        runningMean: toTensor(c.inputs.state.runningMean, dtype, "rm"), runningVar: toTensor(c.inputs.state.runningVar, dtype, "rv"),
+        running_mean: toTensor(c.inputs.state.runningMean, dtype, "rm"), running_var: toTensor(c.inputs.state.runningVar, dtype, "rv"),
+        num_batches_tracked: layer.numBatchesTracked,
       });
       layer.train(c.attrs.training);
       const y = layer.forward(x);
