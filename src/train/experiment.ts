@@ -39,6 +39,7 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** draw progress bars (default: when stderr is a TTY) */
   progress?: boolean;
+  /** stops training after the batch in progress and saves a checkpoint; a string reason is shown as the message */
   signal?: AbortSignal | undefined;
   /** write report.html (default true) */
   report?: boolean;
@@ -241,6 +242,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
   callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
+  const onAbort = () => progress.message(typeof options.signal?.reason === "string" ? options.signal.reason : "stopping after this batch...");
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
   let history: History;
   try {
     history = await fit(model as TrainableModel, {
@@ -252,9 +256,10 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
     });
   } catch (e) {
-    progress.onTrainEnd();
     if (e instanceof NonFiniteError) metrics.event(-1, -1, `stopped: ${e.message}`);
     throw e;
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
   }
   if (history.stopReason) metrics.event(history.epochs.length - 1, history.epochs.at(-1)?.step ?? 0, history.stopReason);
   if (history.interrupted) {
