@@ -275,6 +275,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
     architecture: {
       layers: model.specs(), inputShape: [...train.featureShape],
       ...(classNames ? { classes: [...classNames] } : {}),
+      ...(all.featureNames ? { features: [...all.featureNames] } : {}),
       ...(standardizer ? { standardizer: standardizer.toJSON() } : {}),
     },
     stateDict: model.stateDict(),

@@ -15,6 +15,8 @@ export interface SavedModel {
   model: Sequential;
   inputShape: number[];
   classes: string[] | null;
+  /** the names of the input features (a model trained on a CSV file), in input order */
+  featureNames: string[] | null;
   standardizer: Standardizer | null;
 }
 
@@ -28,11 +30,17 @@ export function loadSavedModel(dir: string, name = "model"): SavedModel {
   const model = buildSequential(layers, { inputShape, rng: new Generator(0), dtype });
   model.loadStateDict(stateDict as Record<string, Tensor>);
   model.eval();
-  const arch = architecture as { classes?: string[]; standardizer?: unknown };
+  const arch = architecture as { classes?: string[]; features?: unknown; standardizer?: unknown };
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const features = arch.features;
+  if (features !== undefined && !(Array.isArray(features) && features.length === size && features.every((f) => typeof f === "string"))) {
+    throw new ConfigError(`${where}: features: expected ${size} feature names (one per input value)`);
+  }
   return {
     model,
     inputShape,
     classes: arch.classes ?? null,
+    featureNames: (features as string[] | undefined) ?? null,
     standardizer: arch.standardizer ? Standardizer.fromJSON(arch.standardizer) : null,
   };
 }
