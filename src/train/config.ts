@@ -13,7 +13,7 @@ import { LAYER_TYPES, validateLayerSpecs, type LayerSpec } from "../nn/specs.js"
 import { OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { Parameter } from "../nn/parameter.js";
 import { zeros } from "../tensor/creation.js";
-import { SCHEDULE_TYPES, createSchedule, type ScheduleSpec } from "../schedules/create.js";
+import { SCHEDULE_TYPES, createSchedule, withRunLength, type ScheduleSpec } from "../schedules/create.js";
 import { parseAugmentSpecs, type AugmentSpec } from "../data/augment.js";
 
 const positiveInt = z.number().int().positive();
@@ -94,7 +94,8 @@ export interface ExperimentConfig extends Omit<Parsed, "model" | "schedule" | "a
  * What `descent train` runs without a config: the W2 CNN on the bundled digits, trained with a
  * recipe that reaches 97%+ test accuracy in a few minutes on 2 cores: Adam 1e-3 in batches of 32,
  * random crops with 2 pixels of padding (small shifts, which keep a digit a digit), a cosine
- * learning-rate decay over the run, and early stopping on the dev loss.
+ * learning-rate decay over the run (its tMax left out, so it follows the epochs, also when a
+ * resumed run is given more), and early stopping on the dev loss.
  */
 export function defaultExperiment(epochs = 15): ExperimentConfigInput {
   return {
@@ -102,7 +103,7 @@ export function defaultExperiment(epochs = 15): ExperimentConfigInput {
     batchSize: 32,
     epochs,
     augmentation: [{ type: "randomCrop", padding: 2 }],
-    schedule: { type: "cosine", tMax: epochs },
+    schedule: { type: "cosine" },
     earlyStopping: { monitor: "devLoss", patience: 4 },
   };
 }
@@ -208,7 +209,8 @@ export function resolveConfig(input: unknown, where = "config"): ExperimentConfi
     const { name, ...options } = optimizer;
     createOptimizer(name as OptimizerName, { probe: new Parameter(zeros([1])) }, options as never);
   });
-  if (c.schedule) nested("schedule", () => createSchedule(c.schedule as ScheduleSpec, optimizer.lr)); // checks its options now, not after loading the data
+  // checks its options now, not after loading the data (a length it leaves out follows the epochs)
+  if (c.schedule) nested("schedule", () => createSchedule(withRunLength(c.schedule as ScheduleSpec, { epochs: c.epochs, stepsPerEpoch: 1 }), optimizer.lr));
   return { ...c, model, augmentation, optimizer, schedule: c.schedule as ScheduleSpec | null };
 }
 
