@@ -4,9 +4,11 @@
  * validated with a zod schema; an error names the field (`optimizer.lr`) and what is allowed.
  * Nested specs (layers, schedules, augmentations, optimizer options) are checked by the library's
  * own validators, whose messages are prefixed with the field they came from.
- * `resolveConfig` fills every default, so the config.json written to a run is complete.
+ * `resolveConfig` fills every default, so the config.json written to a run is complete; a config
+ * file's relative data paths are read from the file's own folder and stored absolute.
  */
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { LAYER_TYPES, validateLayerSpecs, type LayerSpec } from "../nn/specs.js";
@@ -233,5 +235,23 @@ export function loadConfigFile(path: string): ExperimentConfig {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new ConfigError(`config ${path}: expected a JSON object like { "model": "mlp", "epochs": 5 }, got ${JSON.stringify(json)}`);
   }
-  return resolveConfig(json, `config ${path}`);
+  return resolveDataPaths(resolveConfig(json, `config ${path}`), dirname(resolve(path)));
+}
+
+/**
+ * The config with its data files' relative paths made absolute against `dir` (the folder of the
+ * config file that names them), so a run's config.json names the same files from any folder.
+ */
+export function resolveDataPaths(config: ExperimentConfig, dir: string): ExperimentConfig {
+  const d = config.data;
+  switch (d.source) {
+    case "mnist":
+      return config;
+    case "idx":
+      return { ...config, data: { ...d, images: resolve(dir, d.images), labels: resolve(dir, d.labels) } };
+    case "csv":
+      return { ...config, data: { ...d, path: resolve(dir, d.path) } };
+    default:
+      return d satisfies never;
+  }
 }

@@ -141,3 +141,10 @@ export function runInTerminal(
     });
   });
 }
+
+/** Writes a small CSV of 150 flowers (features a, b, c, d; label "species" of 3 classes) to `path`. */
+export function writeFlowersCsv(path: string): void {
+  const species = ["setosa", "versicolor", "virginica"];
+  const rows = Array.from({ length: 150 }, (_, i) => [...[0, 1, 2, 3].map((j) => (j === i % 3 ? 2 : 0) + ((i * 7 + j * 3) % 10) / 10), species[i % 3]].join(","));
+  writeFileSync(path, ["a,b,c,d,species", ...rows].join("\n"));
+}

@@ -4,7 +4,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig } from "./helpers.js";
+import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
 
 let dir: string;
 let run: string;
@@ -124,9 +124,7 @@ describe("descent predict on a model trained on a CSV file", () => {
 
   beforeAll(async () => {
     csvDir = tempDir("predict-csv");
-    const species = ["setosa", "versicolor", "virginica"];
-    const rows = Array.from({ length: 150 }, (_, i) => [...[0, 1, 2, 3].map((j) => (j === i % 3 ? 2 : 0) + ((i * 7 + j * 3) % 10) / 10), species[i % 3]].join(","));
-    writeFileSync(join(csvDir, "flowers.csv"), ["a,b,c,d,species", ...rows].join("\n"));
+    writeFlowersCsv(join(csvDir, "flowers.csv"));
     writeConfig(csvDir, "flowers.json", {
       data: { source: "csv", path: "flowers.csv", label: "species" }, standardize: true,
       model: { layers: [{ type: "linear", outFeatures: 3 }] }, epochs: 1, batchSize: 10,

@@ -3,10 +3,10 @@
  * line, --json, flags over the config, a run folder never overwritten, --resume continuing a run
  * exactly, and Ctrl-C saving a checkpoint that --resume finishes from.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, lines, runCli, SMALL, spawnCli, tempDir, writeConfig } from "./helpers.js";
+import { ensureBuilt, lines, runCli, SMALL, spawnCli, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
 
 let dir: string;
 
@@ -219,5 +219,25 @@ describe("--resume RUN --epochs N past the run's epochs", () => {
       expect(r.stdout).toBe("");
       expect(lines(r.stderr)).toEqual(["error: --resume cos-fixed: nothing to do: the run has trained 1 epoch and --epochs is the total (1); give --epochs 2 or more to train longer"]);
     }
+  });
+});
+
+describe("relative data paths in a config", () => {
+  it("are read from the config file's folder and stored absolute, so evaluate works from any folder", async () => {
+    const project = join(dir, "project");
+    mkdirSync(join(project, "data"), { recursive: true });
+    mkdirSync(join(project, "configs"), { recursive: true });
+    writeFlowersCsv(join(project, "data", "flowers.csv"));
+    writeConfig(join(project, "configs"), "flowers.json", {
+      data: { source: "csv", path: "../data/flowers.csv", label: "species" }, model: { layers: [{ type: "linear", outFeatures: 3 }] }, epochs: 1, batchSize: 10,
+    });
+    const r = await runCli(["train", "--config", join("project", "configs", "flowers.json"), "--out", "flowers"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const config = readJson(join(dir, "flowers", "config.json"));
+    expect(config.data.path).toBe(join(project, "data", "flowers.csv"));
+    const elsewhere = tempDir("elsewhere");
+    const ev = await runCli(["evaluate", join(dir, "flowers"), "--split", "test"], elsewhere);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(lines(ev.stdout).at(-1)).toMatch(/^test accuracy: \d+\.\d%$/);
   });
 });
