@@ -3,19 +3,15 @@
  * run folder. evaluate re-creates the run's split (same data, same seed) and measures the saved
  * model on one part; predict classifies new samples; report regenerates report.html.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
-import { tensor } from "../tensor/creation.js";
-import { noGrad } from "../autograd/mode.js";
-import { softmax } from "../ops/activations.js";
-import { readIdx } from "../data/idx.js";
-import { parseCsv } from "../data/csv.js";
 import { writeRunReport } from "../report/index.js";
 import { loadConfigFile } from "../train/config.js";
 import { loadData, splitData } from "../train/experiment.js";
 import { loadSavedModel } from "../train/saved-model.js";
+import { predictSamples, readSamples } from "../train/predict.js";
 import { evaluate, isClassification } from "../train/fit.js";
 import { crossEntropy } from "../losses/index.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
@@ -32,21 +28,6 @@ function requireModel(run: string): void {
   if (!existsSync(join(run, "model.json"))) {
     throw new ConfigError(`${run} has no trained model (no model.json): the run did not finish; continue it with descent train --resume ${run}`);
   }
-}
-
-/** The numbers of a JSON file of samples: an array, nested to any depth, of numbers only. */
-function jsonSamples(file: string): Float32Array {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!Array.isArray(json)) throw new ConfigError(`${file}: expected a JSON array of samples, each an array of numbers (nested arrays are fine)`);
-  const flat = json.flat(Infinity) as unknown[];
-  const bad = flat.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
-  if (bad >= 0) throw new ConfigError(`${file}: value ${bad} is ${JSON.stringify(flat[bad])}, not a finite number`);
-  return Float32Array.from(flat as number[]);
 }
 
 export function registerInspect(program: Command): void {
@@ -80,41 +61,22 @@ export function registerInspect(program: Command): void {
 
   program
     .command("predict")
-    .description("classify samples from a file with a trained run's model")
+    .description("classify samples from a file with a trained run's model (or print a regression model's outputs)")
     .argument("<run>", "a run folder")
-    .argument("<file>", "samples: an IDX images file (.gz too), a CSV of feature rows (no label column), or a JSON array")
+    .argument("<file>", "samples: a JSON array of samples of the model's input shape, CSV feature rows (with a header, the model's feature columns are picked by name), or an IDX images file (.gz too)")
     .option("--top <k>", "show the k most likely classes", "1")
-    .addHelpText("after", "\nExamples:\n  $ npx descent predict runs/exp1 t10k-images-idx3-ubyte.gz\n  $ npx descent predict runs/exp1 samples.json")
+    .addHelpText("after", "\nExamples:\n  $ npx descent predict runs/exp1 t10k-images-idx3-ubyte.gz\n  $ npx descent predict runs/exp1 samples.json\n  $ npx descent predict runs/iris new-flowers.csv --top 2")
     .action((run: string, file: string, flags: { top: string }) =>
       runAction(() => {
         const top = numberFlag("--top", flags.top, { integer: true, positive: true })!;
         requireModel(run);
         if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
         const saved = loadSavedModel(run);
-        const shape = saved.inputShape;
-        const size = shape.reduce((a, b) => a * b, 1);
-        let values: Float32Array;
-        if (/\.json$/i.test(file)) {
-          values = jsonSamples(file);
-        } else if (/\.csv(\.gz)?$/i.test(file)) {
-          values = Float32Array.from(parseCsv(readFileSync(file, "utf8"), { file, label: -1, labelType: "float", header: false }).inputs.dataSync());
-        } else {
-          const idx = readIdx(file);
-          values = Float32Array.from(idx.values, (v) => (idx.values instanceof Uint8Array ? v / 255 : v));
-        }
-        if (values.length % size !== 0) {
-          throw new ConfigError(`${file}: ${values.length} values do not make whole samples of shape [${shape.join(",")}] (${size} values each)`);
-        }
-        const n = values.length / size;
-        let x = tensor(values, { shape: [n, ...shape] });
-        if (saved.standardizer) x = saved.standardizer.transformTensor(x);
-        const probs = noGrad(() => softmax(saved.model.forward(x), 1)).dataSync();
-        const c = probs.length / n;
-        const k = Math.min(c, top);
-        for (let i = 0; i < n; i++) {
-          const row = Array.from(probs.subarray(i * c, (i + 1) * c)).map((p, j) => [j, p] as const).sort((a, b) => b[1] - a[1]).slice(0, k);
-          console.log(`${i}: ${row.map(([j, p]) => `${saved.classes?.[j] ?? j} (${(100 * p).toFixed(1)}%)`).join(", ")}`);
-        }
+        const predictions = predictSamples(saved, readSamples(file, saved), top);
+        predictions.forEach((p, i) => {
+          const shown = p.classes ? p.classes.map((c) => `${c.name} (${(100 * c.probability).toFixed(1)}%)`) : p.outputs!.map((v) => v.toPrecision(6));
+          console.log(`${i}: ${shown.join(", ")}`);
+        });
       }),
     );
 

@@ -61,8 +61,8 @@ async function train(flags: TrainFlags): Promise<void> {
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
-    log("\nstopping after this batch (Ctrl-C again to quit at once)...");
-    controller.abort();
+    // printed by the run above its progress bars
+    controller.abort("stopping after this batch (Ctrl-C again to quit at once)...");
   };
   process.on("SIGINT", onSigint);
   try {

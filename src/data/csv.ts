@@ -62,8 +62,18 @@ export const MAX_CSV_BYTES = 256 * 1024 * 1024;
 
 /** Loads a CSV file (plain or .gz) as a dataset; see CsvOptions. */
 export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
+  return parseCsv(readCsvText(path, options.maxBytes), { ...options, file: path });
+}
+
+/** Loads the feature rows of a CSV file (plain or .gz) with no labels; see parseCsvFeatures. */
+export function loadCsvFeatures(path: string, options: Omit<CsvFeatureOptions, "file">): { values: Float32Array; rows: number } {
+  return parseCsvFeatures(readCsvText(path, MAX_CSV_BYTES), { ...options, file: path });
+}
+
+/** The text of a CSV file, plain or .gz, refused past `maxBytes` (default MAX_CSV_BYTES). */
+function readCsvText(path: string, maxBytes: number | undefined): string {
   let bytes: Uint8Array;
-  const max = options.maxBytes ?? MAX_CSV_BYTES;
+  const max = maxBytes ?? MAX_CSV_BYTES;
   const limit = `${max} bytes, the most descent reads as CSV text (maxBytes)`;
   try {
     const size = statSync(path).size;
@@ -81,7 +91,7 @@ export function loadCsv(path: string, options: CsvOptions = {}): Dataset {
       throw new FileFormatError(`${path}: damaged gzip data (${(e as Error).message})`);
     }
   }
-  return parseCsv(new TextDecoder("utf-8").decode(bytes), { ...options, file: path });
+  return new TextDecoder("utf-8").decode(bytes);
 }
 
 /** Parses CSV text as a dataset; `file` names it in errors (default "<csv>"). */
@@ -90,21 +100,7 @@ export function parseCsv(text: string, options: CsvOptions & { file?: string } =
   const hasHeader = options.header ?? true;
   const labelType = options.labelType ?? "categorical";
   const missing = new Set(options.missingValues ?? DEFAULT_MISSING);
-  let rows: Row[];
-  try {
-    rows = parse(text, {
-      delimiter: options.delimiter ?? ",",
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      trim: true,
-      bom: true,
-    }) as unknown as Row[];
-  } catch (e) {
-    const lines = (e as { lines?: unknown }).lines;
-    const where = typeof lines === "number" ? `${file}:${lines}` : file;
-    throw new FileFormatError(`${where}: ${(e as Error).message}`);
-  }
+  const rows = parseRecords(text, file, options.delimiter);
   const first = rows[0];
   if (first === undefined) throw new FileFormatError(`${file}: no rows`);
   const width = first.record.length;
@@ -202,6 +198,68 @@ export function parseCsv(text: string, options: CsvOptions & { file?: string } =
     default:
       throw new ConfigError(`${file}: unknown labelType "${labelType as string}" (expected categorical, integer or float)`);
   }
+}
+
+/** csv-parse's records with their line numbers; a syntax error names the file and line. */
+function parseRecords(text: string, file: string, delimiter = ","): Row[] {
+  try {
+    return parse(text, { delimiter, info: true, relax_column_count: true, skip_empty_lines: true, trim: true, bom: true }) as unknown as Row[];
+  } catch (e) {
+    const lines = (e as { lines?: unknown }).lines;
+    const where = typeof lines === "number" ? `${file}:${lines}` : file;
+    throw new FileFormatError(`${where}: ${(e as Error).message}`);
+  }
+}
+
+export interface CsvFeatureOptions {
+  /** names the file in errors (default "<csv>") */
+  file?: string;
+  /** the number of values each row must give */
+  size: number;
+  /**
+   * The columns to read, by header name (a model's feature names). Without them, every column
+   * is a feature. A header is recognised by a first row that is not all numbers.
+   */
+  featureNames?: readonly string[] | undefined;
+  delimiter?: string;
+}
+
+/**
+ * The feature rows of a CSV file with no labels (samples to predict), row-major: `size` numbers
+ * per row, each row named by its line in errors. With a header and `featureNames`, the columns
+ * are picked by name, so a file with the label column or its columns in another order reads too.
+ */
+export function parseCsvFeatures(text: string, options: CsvFeatureOptions): { values: Float32Array; rows: number } {
+  const file = options.file ?? "<csv>";
+  const records = parseRecords(text, file, options.delimiter);
+  const first = records[0];
+  if (first === undefined) throw new FileFormatError(`${file}: no rows`);
+  const hasHeader = first.record.some((v) => !NUMBER.test(v) && !DEFAULT_MISSING.includes(v));
+  const data = hasHeader ? records.slice(1) : records;
+  if (data.length === 0) throw new FileFormatError(`${file}: a header but no data rows`);
+  let columns: number[] | null = null;
+  if (hasHeader && options.featureNames && options.featureNames.length === options.size) {
+    columns = options.featureNames.map((name) => {
+      const i = first.record.indexOf(name);
+      if (i < 0) throw new FileFormatError(`${file}:${first.info.lines}: no column named "${name}" (the model reads ${options.featureNames!.join(", ")}; the header has ${first.record.join(", ")})`);
+      return i;
+    });
+  }
+  const missing = new Set(DEFAULT_MISSING);
+  const { size } = options;
+  const values = new Float32Array(data.length * size);
+  data.forEach(({ record, info }, r) => {
+    const where = `${file}:${info.lines}`;
+    const cols = columns ?? record.map((_, i) => i);
+    if (!columns && record.length !== size) {
+      throw new FileFormatError(`${where}: row ${r + 1} has ${record.length} value${record.length === 1 ? "" : "s"}; the model takes ${size} per sample`);
+    }
+    cols.forEach((c, j) => {
+      if (c >= record.length) throw new FileFormatError(`${where}: row ${r + 1} has ${record.length} fields, no column ${c + 1}`);
+      values[r * size + j] = parseNumber(record[c]!, missing, () => `${where}: column ${c + 1}`);
+    });
+  });
+  return { values, rows: data.length };
 }
 
 function parseNumber(s: string, missing: Set<string>, where: () => string): number {

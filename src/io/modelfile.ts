@@ -3,7 +3,8 @@
  *
  *   <name>.json           the architecture, one JSON object:
  *                         { "format": "descent-model/1", "layers": [...LayerSpec...], "inputShape": [...],
- *                           "classes"?: [...], "standardizer"?: {...}, "createdBy": "descent <version>" }
+ *                           "classes"?: [...], "features"?: [...], "standardizer"?: {...},
+ *                           "createdBy": "descent <version>" }
  *   <name>.safetensors    the state dict: parameters and buffers keyed by dotted names
  *
  * The weights are written first and the architecture last, each atomically, so a complete
@@ -30,6 +31,8 @@ export interface ModelArchitecture {
   layers: unknown[];
   inputShape?: number[];
   classes?: unknown[];
+  /** the input features' names (a model trained on a CSV file) */
+  features?: unknown[];
   standardizer?: unknown;
   createdBy?: string;
   [key: string]: unknown;

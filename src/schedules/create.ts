@@ -20,6 +20,8 @@ import {
 } from "./schedules.js";
 
 type WithoutLr<T> = Omit<T, "lr0"> & { lr0?: number };
+/** A length that a config may leave out: it is then the run's length (see withRunLength). */
+type WithoutLength<T, K extends keyof T> = Omit<T, K> & { [P in K]?: T[P] };
 
 export type ScheduleSpec =
   | ({ type: "constant" } & WithoutLr<ConstantOptions>)
@@ -27,9 +29,9 @@ export type ScheduleSpec =
   | ({ type: "exponential" } & WithoutLr<ExponentialOptions>)
   | ({ type: "step" } & WithoutLr<StepDecayOptions>)
   | ({ type: "multiStep" } & WithoutLr<MultiStepOptions>)
-  | ({ type: "cosine" } & WithoutLr<CosineOptions>)
-  | ({ type: "warmupCosine" } & WithoutLr<WarmupCosineOptions>)
-  | ({ type: "oneCycle" } & WithoutLr<OneCycleOptions>)
+  | ({ type: "cosine" } & WithoutLength<WithoutLr<CosineOptions>, "tMax">)
+  | ({ type: "warmupCosine" } & WithoutLength<WithoutLr<WarmupCosineOptions>, "totalEpochs">)
+  | ({ type: "oneCycle" } & WithoutLength<WithoutLr<OneCycleOptions>, "totalSteps">)
   | ({ type: "reduceOnPlateau" } & WithoutLr<ReduceOnPlateauOptions>)
   | { type: "warmup"; warmupEpochs: number; then: ScheduleSpec; lr0?: number };
 
@@ -52,6 +54,60 @@ const KEYS: Record<ScheduleType, readonly string[]> = {
   reduceOnPlateau: ["lr0", "mode", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLr", "eps"],
 };
 
+/**
+ * The schedules whose length can follow the run: the field, and the unit it counts in by default
+ * (an "interval" in the spec changes the unit).
+ */
+const LENGTHS = {
+  cosine: { key: "tMax", interval: "epoch" },
+  warmupCosine: { key: "totalEpochs", interval: "epoch" },
+  oneCycle: { key: "totalSteps", interval: "step" },
+} as const;
+
+/** A run's length: its epochs and the optimizer steps of one epoch. */
+export interface RunLength {
+  epochs: number;
+  stepsPerEpoch: number;
+}
+
+/**
+ * The spec with the length it leaves out filled from the run: cosine's tMax, warmupCosine's
+ * totalEpochs and oneCycle's totalSteps become the run's length in epochs or steps (per the
+ * interval), and a warm-up's "then" gets the run's length less the warm-up. So a schedule written
+ * without its length follows the run's epochs, also when a resumed run is given more of them.
+ */
+export function withRunLength(spec: ScheduleSpec, run: RunLength): ScheduleSpec {
+  const units = (interval: unknown, fallback: "epoch" | "step") => ((interval ?? fallback) === "step" ? run.epochs * run.stepsPerEpoch : run.epochs);
+  if (spec.type === "warmup") {
+    if (typeof spec.then !== "object" || spec.then === null) return spec;
+    const warmup = spec.warmupEpochs;
+    return { ...spec, then: fillLength(spec.then, (interval, fallback) => Math.max(units(interval, fallback) - warmup, 0)) };
+  }
+  return fillLength(spec, units);
+}
+
+function fillLength(spec: ScheduleSpec, units: (interval: unknown, fallback: "epoch" | "step") => number): ScheduleSpec {
+  if (spec.type !== "cosine" && spec.type !== "warmupCosine" && spec.type !== "oneCycle") return spec;
+  const { key, interval } = LENGTHS[spec.type];
+  const given = (spec as Record<string, unknown>)[key];
+  return given === undefined ? { ...spec, [key]: units(spec.interval, interval) } : spec;
+}
+
+/**
+ * The length a spec gives itself (explicitly) in epochs or steps, with its unit, or null when it
+ * has none or leaves it to the run; for a warm-up, the warm-up plus its "then".
+ */
+export function explicitLength(spec: ScheduleSpec): { key: string; value: number; unit: "epoch" | "step" } | null {
+  if (spec.type === "warmup") {
+    const inner = typeof spec.then === "object" && spec.then !== null ? explicitLength(spec.then) : null;
+    return inner && { key: `then.${inner.key}`, value: inner.value + spec.warmupEpochs, unit: inner.unit };
+  }
+  if (spec.type !== "cosine" && spec.type !== "warmupCosine" && spec.type !== "oneCycle") return null;
+  const { key, interval } = LENGTHS[spec.type];
+  const value = (spec as Record<string, unknown>)[key];
+  return typeof value === "number" ? { key, value, unit: (spec.interval ?? interval) === "step" ? "step" : "epoch" } : null;
+}
+
 /** Builds a schedule from its spec; `defaultLr` (the optimizer's lr) stands in for a missing lr0. */
 export function createSchedule(spec: ScheduleSpec, defaultLr?: number): Schedule {
   if (typeof spec !== "object" || spec === null) throw new ConfigError(`createSchedule: expected a spec object like { "type": "exponential", "gamma": 0.95 }, got ${fmt(spec)}`);
@@ -61,6 +117,11 @@ export function createSchedule(spec: ScheduleSpec, defaultLr?: number): Schedule
   checkKeys(`createSchedule("${type}")`, rest, [...KEYS[type], "interval"]);
   const lr0 = spec.lr0 ?? defaultLr;
   if (lr0 === undefined) throw new ConfigError(`createSchedule("${type}"): no lr0 (give it in the spec, or the optimizer's lr as the default)`);
+  const length = (key: string): number => {
+    const v = (spec as Record<string, unknown>)[key];
+    if (v === undefined) throw new ConfigError(`createSchedule("${type}"): no ${key} (in a config it may be left out: it is then the run's length)`);
+    return v as number;
+  };
   switch (spec.type) {
     case "constant":
       return constantSchedule({ ...spec, lr0 });
@@ -73,11 +134,11 @@ export function createSchedule(spec: ScheduleSpec, defaultLr?: number): Schedule
     case "multiStep":
       return multiStepDecay({ ...spec, lr0 });
     case "cosine":
-      return cosineAnnealing({ ...spec, lr0 });
+      return cosineAnnealing({ ...spec, lr0, tMax: length("tMax") });
     case "warmupCosine":
-      return warmupCosine({ ...spec, lr0 });
+      return warmupCosine({ ...spec, lr0, totalEpochs: length("totalEpochs") });
     case "oneCycle":
-      return oneCycle({ ...spec, lr0 });
+      return oneCycle({ ...spec, lr0, totalSteps: length("totalSteps") });
     case "reduceOnPlateau":
       return new ReduceOnPlateau({ ...spec, lr0 });
     case "warmup": {

@@ -8,5 +8,5 @@ export type {
 } from "./schedules.js";
 export { ReduceOnPlateau, reduceOnPlateau } from "./plateau.js";
 export type { ReduceOnPlateauOptions } from "./plateau.js";
-export { createSchedule, SCHEDULE_TYPES } from "./create.js";
-export type { ScheduleSpec, ScheduleType } from "./create.js";
+export { createSchedule, SCHEDULE_TYPES, withRunLength, explicitLength } from "./create.js";
+export type { ScheduleSpec, ScheduleType, RunLength } from "./create.js";

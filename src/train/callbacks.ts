@@ -113,6 +113,8 @@ export class EarlyStopping implements Callback {
   }
 
   onTrainEnd(ctx: TrainContext): void {
+    // an interrupted run resumes from its checkpoint and a failed one ends: only a finished run restores
+    if (ctx.outcome !== "finished") return;
     if (this.restoreBest && this.bestWeights && this.bestEpoch !== ctx.lastEpoch) {
       ctx.model.loadStateDict(this.bestWeights);
       ctx.log(`restored the weights of epoch ${this.bestEpoch + 1} (best ${this.monitor} ${this.best?.toPrecision(4)})`);
@@ -234,7 +236,7 @@ export class MetricsLog implements Callback {
   }
 }
 
-/** Terminal progress: bars on a TTY, one line per epoch otherwise. */
+/** Terminal progress: bars on a terminal's stderr, and one line per epoch through `log`. */
 export class ProgressDisplay implements Callback {
   readonly name = "progress";
   private readonly progress: TrainingProgress;

@@ -23,8 +23,8 @@ export function namedSchedule(name: string, epochs: number): ScheduleSpec | null
     case "exponential": return { type: "exponential", gamma: 0.95 };
     case "inverseTime": return { type: "inverseTime", decayRate: 1 };
     case "step": return { type: "step", stepSize: Math.max(1, Math.floor(epochs / 3)), gamma: 0.5 };
-    case "cosine": return { type: "cosine", tMax: epochs };
-    case "warmupCosine": return { type: "warmupCosine", warmupEpochs: Math.max(1, Math.floor(epochs / 5)), totalEpochs: epochs };
+    case "cosine": return { type: "cosine" };
+    case "warmupCosine": return { type: "warmupCosine", warmupEpochs: Math.max(1, Math.floor(epochs / 5)) };
     default:
       throw new ConfigError(`Unknown schedule "${name}" (expected constant, exponential, inverseTime, step, cosine or warmupCosine)`);
   }

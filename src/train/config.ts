@@ -4,16 +4,18 @@
  * validated with a zod schema; an error names the field (`optimizer.lr`) and what is allowed.
  * Nested specs (layers, schedules, augmentations, optimizer options) are checked by the library's
  * own validators, whose messages are prefixed with the field they came from.
- * `resolveConfig` fills every default, so the config.json written to a run is complete.
+ * `resolveConfig` fills every default, so the config.json written to a run is complete; a config
+ * file's relative data paths are read from the file's own folder and stored absolute.
  */
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { LAYER_TYPES, validateLayerSpecs, type LayerSpec } from "../nn/specs.js";
 import { OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { Parameter } from "../nn/parameter.js";
 import { zeros } from "../tensor/creation.js";
-import { SCHEDULE_TYPES, createSchedule, type ScheduleSpec } from "../schedules/create.js";
+import { SCHEDULE_TYPES, createSchedule, withRunLength, type ScheduleSpec } from "../schedules/create.js";
 import { parseAugmentSpecs, type AugmentSpec } from "../data/augment.js";
 import { preview, withinDepth } from "../errors/values.js";
 import { MAX_JSON_DEPTH, parseJson } from "../io/json.js";
@@ -96,7 +98,8 @@ export interface ExperimentConfig extends Omit<Parsed, "model" | "schedule" | "a
  * What `descent train` runs without a config: the W2 CNN on the bundled digits, trained with a
  * recipe that reaches 97%+ test accuracy in a few minutes on 2 cores: Adam 1e-3 in batches of 32,
  * random crops with 2 pixels of padding (small shifts, which keep a digit a digit), a cosine
- * learning-rate decay over the run, and early stopping on the dev loss.
+ * learning-rate decay over the run (its tMax left out, so it follows the epochs, also when a
+ * resumed run is given more), and early stopping on the dev loss.
  */
 export function defaultExperiment(epochs = 15): ExperimentConfigInput {
   return {
@@ -104,7 +107,7 @@ export function defaultExperiment(epochs = 15): ExperimentConfigInput {
     batchSize: 32,
     epochs,
     augmentation: [{ type: "randomCrop", padding: 2 }],
-    schedule: { type: "cosine", tMax: epochs },
+    schedule: { type: "cosine" },
     earlyStopping: { monitor: "devLoss", patience: 4 },
   };
 }
@@ -212,7 +215,8 @@ export function resolveConfig(input: unknown, where = "config"): ExperimentConfi
     const { name, ...options } = optimizer;
     createOptimizer(name as OptimizerName, { probe: new Parameter(zeros([1])) }, options as never);
   });
-  if (c.schedule) nested("schedule", () => createSchedule(c.schedule as ScheduleSpec, optimizer.lr)); // checks its options now, not after loading the data
+  // checks its options now, not after loading the data (a length it leaves out follows the epochs)
+  if (c.schedule) nested("schedule", () => createSchedule(withRunLength(c.schedule as ScheduleSpec, { epochs: c.epochs, stepsPerEpoch: 1 }), optimizer.lr));
   return { ...c, model, augmentation, optimizer, schedule: c.schedule as ScheduleSpec | null };
 }
 
@@ -230,5 +234,23 @@ export function loadConfigFile(path: string): ExperimentConfig {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new ConfigError(`config ${path}: expected a JSON object like { "model": "mlp", "epochs": 5 }, got ${preview(json)}`);
   }
-  return resolveConfig(json, `config ${path}`);
+  return resolveDataPaths(resolveConfig(json, `config ${path}`), dirname(resolve(path)));
+}
+
+/**
+ * The config with its data files' relative paths made absolute against `dir` (the folder of the
+ * config file that names them), so a run's config.json names the same files from any folder.
+ */
+export function resolveDataPaths(config: ExperimentConfig, dir: string): ExperimentConfig {
+  const d = config.data;
+  switch (d.source) {
+    case "mnist":
+      return config;
+    case "idx":
+      return { ...config, data: { ...d, images: resolve(dir, d.images), labels: resolve(dir, d.labels) } };
+    case "csv":
+      return { ...config, data: { ...d, path: resolve(dir, d.path) } };
+    default:
+      return d satisfies never;
+  }
 }

@@ -21,7 +21,7 @@ import { hostValues, type Dataset } from "../data/dataset.js";
 import { buildSequential, presetSpecs, summary, type LayerSpec, type Sequential } from "../nn/index.js";
 import { crossEntropy, mse, l1Penalty, l2Penalty } from "../losses/index.js";
 import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
-import { createSchedule } from "../schedules/create.js";
+import { createSchedule, explicitLength, withRunLength, type ScheduleSpec } from "../schedules/create.js";
 import { add } from "../ops/elementwise.js";
 import { writeRunReport } from "../report/index.js";
 import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
@@ -39,6 +39,7 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** draw progress bars (default: when stderr is a TTY) */
   progress?: boolean;
+  /** stops training after the batch in progress and saves a checkpoint; a string reason is shown as the message */
   signal?: AbortSignal | undefined;
   /** write report.html (default true) */
   report?: boolean;
@@ -141,6 +142,40 @@ export function latestCheckpoint(dir: string): string {
   return candidates.map((p) => ({ p, t: statSync(p).mtimeMs })).sort((a, b) => b.t - a.t)[0]!.p;
 }
 
+/**
+ * A resumed run must have epochs left: --epochs at or below the epochs already done, or a run
+ * that early stopping ended, has nothing to do, and says so.
+ */
+function checkSomethingToDo(run: string, checkpoint: string, epochs: number): void {
+  const state = readCheckpoint(checkpoint).state as { lastEpoch?: unknown; stopReason?: unknown };
+  const done = typeof state.lastEpoch === "number" ? state.lastEpoch + 1 : 0;
+  if (typeof state.stopReason === "string") {
+    throw new ConfigError(`--resume ${run}: nothing to do: the run stopped after ${done} epoch${done === 1 ? "" : "s"} (${state.stopReason}); start a new run to train further`);
+  }
+  if (epochs <= done) {
+    throw new ConfigError(`--resume ${run}: nothing to do: the run has trained ${done} epoch${done === 1 ? "" : "s"} and --epochs is the total (${epochs}); give --epochs ${done + 1} or more to train longer`);
+  }
+}
+
+/**
+ * A schedule that gives its own length must cover the run: a resumed run given epochs past it
+ * would follow the schedule past its end (a cosine back up from its minimum), and a oneCycle
+ * shorter than the run stops it mid-way. A length left out follows the run (withRunLength).
+ */
+function checkScheduleLength(spec: ScheduleSpec, epochs: number, stepsPerEpoch: number, resumeDir: string | undefined): void {
+  const length = explicitLength(spec);
+  if (!length) return;
+  const needed = length.unit === "step" ? epochs * stepsPerEpoch : epochs;
+  const ends = spec.type === "oneCycle" || (spec.type === "warmup" && spec.then.type === "oneCycle");
+  if (needed <= length.value || (!resumeDir && !ends)) return;
+  const unit = `${length.unit}${needed === 1 ? "" : "s"}`;
+  const where = resumeDir ? `--resume ${resumeDir}: ` : "";
+  const file = resumeDir ? `"schedule" in ${join(resumeDir, "config.json")}` : `the config's "schedule"`;
+  throw new ConfigError(
+    `${where}the schedule's ${length.key} is ${length.value} ${length.unit}s, but the run needs ${needed} ${unit}; ` +
+      `to train this long, set ${length.key} to ${needed} or more in ${file}, or remove it (then the schedule follows the run's epochs)`,
+  );
+}
 
 function penaltyOf(config: ExperimentConfig): Penalty | undefined {
   const { l1, l2, l2Form } = config.regularization;
@@ -186,6 +221,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
     config = loadConfigFile(configPath);
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
     resumeFrom = latestCheckpoint(dir);
+    checkSomethingToDo(options.resumeDir, resumeFrom, config.epochs);
     say(`resuming ${dir} from ${resumeFrom}`);
   } else {
     config = input && typeof input === "object" && "data" in input && "optimizer" in input && "epochs" in input
@@ -227,7 +263,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   } catch (e) {
     throw e instanceof ConfigError ? new ConfigError(`config optimizer: ${e.message}`) : e;
   }
-  const schedule = config.schedule ? createSchedule(config.schedule, config.optimizer.lr) : undefined;
+  const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
+  if (config.schedule) checkScheduleLength(config.schedule, config.epochs, stepsPerEpoch, options.resumeDir);
+  const schedule = config.schedule ? createSchedule(withRunLength(config.schedule, { epochs: config.epochs, stepsPerEpoch }), config.optimizer.lr) : undefined;
 
   // the run folder is made only now, so a config whose data or model fails leaves nothing behind
   if (!options.resumeDir) checkRunDirFree(dir);
@@ -241,6 +279,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
   callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
+  const onAbort = () => progress.message(typeof options.signal?.reason === "string" ? options.signal.reason : "stopping after this batch...");
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
   let history: History;
   try {
     history = await fit(model as TrainableModel, {
@@ -252,9 +293,10 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
     });
   } catch (e) {
-    progress.onTrainEnd();
     if (e instanceof NonFiniteError) metrics.event(-1, -1, `stopped: ${e.message}`);
     throw e;
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
   }
   if (history.stopReason) metrics.event(history.epochs.length - 1, history.epochs.at(-1)?.step ?? 0, history.stopReason);
   if (history.interrupted) {
@@ -270,6 +312,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
     architecture: {
       layers: model.specs(), inputShape: [...train.featureShape],
       ...(classNames ? { classes: [...classNames] } : {}),
+      ...(all.featureNames ? { features: [...all.featureNames] } : {}),
       ...(standardizer ? { standardizer: standardizer.toJSON() } : {}),
     },
     stateDict: model.stateDict(),

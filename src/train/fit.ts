@@ -107,6 +107,9 @@ export interface History {
   finalEpoch: number;
 }
 
+/** "running" until the loop ends; then whether it finished (or stopped early), was interrupted, or threw. */
+export type TrainOutcome = "running" | "finished" | "interrupted" | "failed";
+
 export interface TrainContext {
   readonly model: TrainableModel;
   readonly optimizer: Optimizer;
@@ -119,6 +122,8 @@ export interface TrainContext {
   readonly batchInEpoch: number;
   /** the last epoch that finished (-1 before the first) */
   readonly lastEpoch: number;
+  /** how training ended, once it has: onTrainEnd runs for every outcome */
+  readonly outcome: TrainOutcome;
   stop(reason: string): void;
   log(line: string): void;
   /** writes a checkpoint of the complete training state, atomically */
@@ -300,6 +305,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     batchesPerEpoch: loader.numBatches,
     get batchInEpoch() { return loader.batchIndex; },
     get lastEpoch() { return lastEpoch; },
+    get outcome() { return outcome; },
     stop: (reason) => { stopReason ??= reason; },
     log: say,
     saveCheckpoint: (path) => writeCheckpoint(path, snapshot()),
@@ -312,74 +318,84 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   };
 
   model.train();
-  for (const c of callbacks) c.onTrainBegin?.(ctx);
   let interrupted = false;
-  while (epoch < epochs && stopReason === null) {
-    setEpochLr();
-    for (const c of callbacks) c.onEpochBegin?.(ctx, epoch);
-    const epochStart = performance.now();
-    const secondsBefore = sums.seconds;
-    const batches: Iterable<Batch> = finishEpoch ? [] : loader;
-    finishEpoch = false;
-    for (const batch of batches) {
-      if (schedule && schedule.interval === "step" && !(schedule instanceof ReduceOnPlateau)) optimizer.lr = schedule.lrAt(step);
-      const lr = optimizer.lr ?? NaN;
-      const out = model.forward(batch.x);
-      let loss = lossFn(out, batch.y);
-      const m = batch.indices.length;
-      const penalty = options.regularization?.(model, m);
-      if (penalty) loss = add(loss, penalty);
-      const value = loss.item();
-      if (!Number.isFinite(value)) {
-        throw new NonFiniteError(nonFiniteMessage(step, epoch, value, lastFinite, lr, lastNorms, recentLosses));
+  let outcome: TrainOutcome = "running";
+  // onTrainEnd runs however the loop ends (an interrupt, a non-finite loss), so a callback that
+  // holds a resource (the progress display's terminal) always lets it go
+  try {
+    for (const c of callbacks) c.onTrainBegin?.(ctx);
+    while (epoch < epochs && stopReason === null) {
+      setEpochLr();
+      for (const c of callbacks) c.onEpochBegin?.(ctx, epoch);
+      const epochStart = performance.now();
+      const secondsBefore = sums.seconds;
+      const batches: Iterable<Batch> = finishEpoch ? [] : loader;
+      finishEpoch = false;
+      for (const batch of batches) {
+        if (schedule && schedule.interval === "step" && !(schedule instanceof ReduceOnPlateau)) optimizer.lr = schedule.lrAt(step);
+        const lr = optimizer.lr ?? NaN;
+        const out = model.forward(batch.x);
+        let loss = lossFn(out, batch.y);
+        const m = batch.indices.length;
+        const penalty = options.regularization?.(model, m);
+        if (penalty) loss = add(loss, penalty);
+        const value = loss.item();
+        if (!Number.isFinite(value)) {
+          throw new NonFiniteError(nonFiniteMessage(step, epoch, value, lastFinite, lr, lastNorms, recentLosses));
+        }
+        loss.backward();
+        const norms = gradNorms(params);
+        if (options.clipGradNorm !== undefined) clipGradNorm(params.map(([, p]) => p), options.clipGradNorm);
+        optimizer.step();
+        optimizer.zeroGrad();
+        lastFinite = value;
+        lastNorms = norms.byName;
+        recentLosses.push(value);
+        if (recentLosses.length > 20) recentLosses.shift();
+        sums.loss += value * m;
+        sums.count += m;
+        if (classes) sums.correct += countCorrect(predictClasses(out), batch.y.dataSync());
+        const log: StepLog = { epoch, step, loss: value, lr, gradNorm: norms.total, batchSize: m };
+        step++;
+        for (const c of callbacks) c.onBatchEnd?.(ctx, log);
+        // let signal handlers (Ctrl-C) run between batches
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (options.signal?.aborted) {
+          sums.seconds = secondsBefore + (performance.now() - epochStart) / 1000;
+          if (options.interruptCheckpoint) ctx.saveCheckpoint(options.interruptCheckpoint);
+          interrupted = true;
+          break;
+        }
       }
-      loss.backward();
-      const norms = gradNorms(params);
-      if (options.clipGradNorm !== undefined) clipGradNorm(params.map(([, p]) => p), options.clipGradNorm);
-      optimizer.step();
-      optimizer.zeroGrad();
-      lastFinite = value;
-      lastNorms = norms.byName;
-      recentLosses.push(value);
-      if (recentLosses.length > 20) recentLosses.shift();
-      sums.loss += value * m;
-      sums.count += m;
-      if (classes) sums.correct += countCorrect(predictClasses(out), batch.y.dataSync());
-      const log: StepLog = { epoch, step, loss: value, lr, gradNorm: norms.total, batchSize: m };
-      step++;
-      for (const c of callbacks) c.onBatchEnd?.(ctx, log);
-      // let signal handlers (Ctrl-C) run between batches
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (options.signal?.aborted) {
-        sums.seconds = secondsBefore + (performance.now() - epochStart) / 1000;
-        if (options.interruptCheckpoint) ctx.saveCheckpoint(options.interruptCheckpoint);
-        interrupted = true;
-        break;
+      if (interrupted) break;
+      const seconds = secondsBefore + (performance.now() - epochStart) / 1000;
+      const log: EpochLog = {
+        epoch, step, trainLoss: sums.loss / Math.max(sums.count, 1), lr: optimizer.lr ?? NaN, seconds,
+        samplesPerSecond: sums.count / Math.max(seconds, 1e-9),
+      };
+      if (classes) log.trainAccuracy = sums.correct / Math.max(sums.count, 1);
+      if (dev) {
+        const ev = evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
+        if (ev.loss !== undefined) log.devLoss = ev.loss;
+        if (ev.accuracy !== undefined) log.devAccuracy = ev.accuracy;
       }
+      history.push(log);
+      lastEpoch = epoch;
+      if (schedule instanceof ReduceOnPlateau) {
+        const metric = log[dev ? "devLoss" : "trainLoss"];
+        if (metric !== undefined) schedule.step(metric);
+      }
+      sums = { loss: 0, correct: 0, count: 0, seconds: 0 };
+      epoch++;
+      for (const c of callbacks) c.onEpochEnd?.(ctx, log);
     }
-    if (interrupted) break;
-    const seconds = secondsBefore + (performance.now() - epochStart) / 1000;
-    const log: EpochLog = {
-      epoch, step, trainLoss: sums.loss / Math.max(sums.count, 1), lr: optimizer.lr ?? NaN, seconds,
-      samplesPerSecond: sums.count / Math.max(seconds, 1e-9),
-    };
-    if (classes) log.trainAccuracy = sums.correct / Math.max(sums.count, 1);
-    if (dev) {
-      const ev = evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
-      if (ev.loss !== undefined) log.devLoss = ev.loss;
-      if (ev.accuracy !== undefined) log.devAccuracy = ev.accuracy;
-    }
-    history.push(log);
-    lastEpoch = epoch;
-    if (schedule instanceof ReduceOnPlateau) {
-      const metric = log[dev ? "devLoss" : "trainLoss"];
-      if (metric !== undefined) schedule.step(metric);
-    }
-    sums = { loss: 0, correct: 0, count: 0, seconds: 0 };
-    epoch++;
-    for (const c of callbacks) c.onEpochEnd?.(ctx, log);
+    outcome = interrupted ? "interrupted" : "finished";
+  } catch (e) {
+    outcome = "failed";
+    throw e;
+  } finally {
+    for (const c of callbacks) c.onTrainEnd?.(ctx);
   }
-  if (!interrupted) for (const c of callbacks) c.onTrainEnd?.(ctx);
-  const restored = earlyStopping && earlyStopping.restoreBest && earlyStopping.bestEpoch >= 0 ? earlyStopping.bestEpoch : lastEpoch;
+  const restored = !interrupted && earlyStopping && earlyStopping.restoreBest && earlyStopping.bestEpoch >= 0 ? earlyStopping.bestEpoch : lastEpoch;
   return { epochs: history, stopReason, interrupted, finalEpoch: restored };
 }

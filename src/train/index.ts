@@ -1,6 +1,6 @@
 /** Public exports of src/train: the fit loop, callbacks, metrics, experiments and comparisons. */
 export { fit, evaluate } from "./fit.js";
-export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainableModel, LossFn, Penalty, Evaluation, EvaluateOptions } from "./fit.js";
+export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainOutcome, TrainableModel, LossFn, Penalty, Evaluation, EvaluateOptions } from "./fit.js";
 export { EarlyStopping, Checkpointing, MetricsLog, ProgressDisplay, describeEpoch } from "./callbacks.js";
 export type { Callback, EarlyStoppingOptions, CheckpointOptions, Monitor } from "./callbacks.js";
 export { ConfusionMatrix, predictClasses } from "./metrics.js";
@@ -14,3 +14,5 @@ export { loadSavedModel } from "./saved-model.js";
 export { parseTrainState, readTrainCheckpoint } from "./state.js";
 export type { TrainState } from "./fit.js";
 export type { SavedModel } from "./saved-model.js";
+export { readSamples, predictSamples } from "./predict.js";
+export type { Prediction } from "./predict.js";

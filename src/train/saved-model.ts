@@ -24,6 +24,8 @@ export interface SavedModel {
   model: Sequential;
   inputShape: number[];
   classes: string[] | null;
+  /** the names of the input features (a model trained on a CSV file), in input order */
+  featureNames: string[] | null;
   standardizer: Standardizer | null;
 }
 
@@ -72,7 +74,12 @@ export function loadSavedModel(dir: string, name = "model"): SavedModel {
   if (standardizer && (standardizer.featureShape.length !== inputShape.length || standardizer.featureShape.some((d, i) => d !== inputShape[i]))) {
     fail(`the standardizer was fitted on samples of [${standardizer.featureShape.join(",")}], but "inputShape" is [${inputShape.join(",")}]`);
   }
-  return { model, inputShape, classes, standardizer };
+  const size = sizeOf(inputShape);
+  const features = architecture["features"];
+  if (features !== undefined && !(Array.isArray(features) && features.length === size && features.every((f) => typeof f === "string"))) {
+    fail(`"features": expected ${size} feature names (one per input value), found ${preview(features)}`);
+  }
+  return { model, inputShape, classes, featureNames: (features as string[] | undefined) ?? null, standardizer };
 }
 
 /** Class names: distinct strings, one per output of a model whose output is one score per class. */

@@ -98,3 +98,53 @@ export function writeConfig(dir: string, name: string, config: unknown): string 
   writeFileSync(join(dir, name), typeof config === "string" ? config : JSON.stringify(config, null, 2));
   return name;
 }
+
+export interface TerminalResult {
+  code: number | null;
+  /** everything the terminal received, escape sequences included */
+  output: string;
+}
+
+/**
+ * Runs a shell command in a real pseudo-terminal (util-linux `script`), `cols` x `rows`, as a
+ * user's terminal would run it: stdout and stderr are the terminal, and a "\x03" written to
+ * it is a Ctrl-C (the terminal sends SIGINT to the command). `keys` types `send` once the
+ * output matches `when` (and `delayMs` more). The command is killed after `timeoutMs` (code
+ * null): a hang.
+ */
+export function runInTerminal(
+  command: string, cwd: string, options: { cols?: number; rows?: number; keys?: { when: RegExp; send: string; delayMs?: number }[]; timeoutMs?: number } = {},
+): Promise<TerminalResult> {
+  const { cols = 100, rows = 30, keys = [], timeoutMs = 90_000 } = options;
+  return new Promise((resolvePromise, reject) => {
+    const shell = `stty cols ${cols} rows ${rows}; exec ${command}`;
+    const child = spawn("script", ["-qfec", shell, "/dev/null"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, TERM: "xterm-256color", NO_COLOR: "1" }, detached: true });
+    let output = "";
+    const pending = [...keys];
+    child.stdout!.on("data", (d: Buffer) => {
+      output += d.toString();
+      while (pending.length > 0 && pending[0]!.when.test(output)) {
+        const key = pending.shift()!;
+        setTimeout(() => child.stdin!.write(key.send), key.delayMs ?? 0);
+      }
+    });
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      process.kill(-child.pid!, "SIGKILL");
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: timedOut ? null : code, output });
+    });
+  });
+}
+
+/** Writes a small CSV of 150 flowers (features a, b, c, d; label "species" of 3 classes) to `path`. */
+export function writeFlowersCsv(path: string): void {
+  const species = ["setosa", "versicolor", "virginica"];
+  const rows = Array.from({ length: 150 }, (_, i) => [...[0, 1, 2, 3].map((j) => (j === i % 3 ? 2 : 0) + ((i * 7 + j * 3) % 10) / 10), species[i % 3]].join(","));
+  writeFileSync(path, ["a,b,c,d,species", ...rows].join("\n"));
+}

@@ -4,7 +4,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig } from "./helpers.js";
+import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
 
 let dir: string;
 let run: string;
@@ -70,26 +70,102 @@ describe("descent predict RUN FILE", () => {
     }
   });
 
-  it("a file that does not hold whole samples, or is not JSON, is bad usage naming the file", async () => {
+  it("a sample of the wrong shape, an empty file, or a file that is not JSON is bad usage naming the file and the sample", async () => {
     writeFileSync(join(dir, "short.json"), JSON.stringify([[1, 2, 3]]));
     writeFileSync(join(dir, "broken.json"), "[[1, 2,");
-    writeFileSync(join(dir, "words.json"), JSON.stringify([["a"]]));
-    const [short, broken, words, missing, top] = await Promise.all([
+    writeFileSync(join(dir, "words.json"), JSON.stringify([[Array.from({ length: 28 }, () => Array.from({ length: 28 }, (_, j) => (j === 5 ? "a" : 0)))]]));
+    writeFileSync(join(dir, "empty.json"), "[]");
+    // two whole images and a third one row short: the old reader cut these 2,324 values into other samples
+    const image = Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => 0));
+    writeFileSync(join(dir, "ragged.json"), JSON.stringify([[image], [image], [image.slice(1)]]));
+    const [short, broken, words, missing, top, empty, ragged] = await Promise.all([
       runCli(["predict", "run", "short.json"], dir),
       runCli(["predict", "run", "broken.json"], dir),
       runCli(["predict", "run", "words.json"], dir),
       runCli(["predict", "run", "missing.json"], dir),
       runCli(["predict", "run", "short.json", "--top", "zero"], dir),
+      runCli(["predict", "run", "empty.json"], dir),
+      runCli(["predict", "run", "ragged.json"], dir),
     ]);
-    expect(short.stderr.trim()).toBe("error: short.json: 3 values do not make whole samples of shape [1,28,28] (784 values each)");
+    expect(short.stderr.trim()).toBe("error: short.json: sample 0 is an array of 3, expected an array of 1 (the model takes samples of shape [1,28,28])");
     expect(broken.stderr.trim()).toMatch(/^error: broken\.json: not valid JSON \(.+\)$/);
-    expect(words.stderr.trim()).toBe('error: words.json: value 0 is "a", not a finite number');
+    expect(words.stderr.trim()).toBe('error: words.json: sample 0[0][0][5] is "a", not a finite number');
     expect(missing.stderr.trim()).toBe("error: missing.json: no such file");
     expect(top.stderr.trim()).toBe('error: --top: "zero" is not a positive integer');
-    for (const r of [short, broken, words, missing, top]) {
+    expect(empty.stderr.trim()).toBe("error: empty.json: no samples (an empty array); expected each sample an array of shape [1,28,28]");
+    expect(ragged.stderr.trim()).toBe("error: ragged.json: sample 2 at [0] is an array of 27, expected an array of 28 (the model takes samples of shape [1,28,28])");
+    for (const r of [short, broken, words, missing, top, empty, ragged]) {
       expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
       expect(lines(r.stderr)).toHaveLength(1);
     }
+  });
+
+  it("reads an IDX images file of 28x28 items; items of another shape are refused", async () => {
+    const idx = (dims: number[]) => {
+      const header = Buffer.alloc(4 + 4 * dims.length);
+      header.writeUInt8(0x08, 2);
+      header.writeUInt8(dims.length, 3);
+      dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+      return Buffer.concat([header, Buffer.alloc(dims.reduce((a, b) => a * b, 1), 128)]);
+    };
+    writeFileSync(join(dir, "three-images-idx3-ubyte"), idx([3, 28, 28]));
+    writeFileSync(join(dir, "wide-idx3-ubyte"), idx([2, 28, 14]));
+    const [ok, wide] = await Promise.all([runCli(["predict", "run", "three-images-idx3-ubyte"], dir), runCli(["predict", "run", "wide-idx3-ubyte"], dir)]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(lines(ok.stdout).map((l) => l.split(":")[0])).toEqual(["0", "1", "2"]);
+    expect(wide.code).toBe(2);
+    expect(wide.stderr.trim()).toBe("error: wide-idx3-ubyte: the items have shape [28,14]; the model takes samples of shape [1,28,28]");
+  });
+});
+
+describe("descent predict on a model trained on a CSV file", () => {
+  let csvDir: string;
+
+  beforeAll(async () => {
+    csvDir = tempDir("predict-csv");
+    writeFlowersCsv(join(csvDir, "flowers.csv"));
+    writeConfig(csvDir, "flowers.json", {
+      data: { source: "csv", path: "flowers.csv", label: "species" }, standardize: true,
+      model: { layers: [{ type: "linear", outFeatures: 3 }] }, epochs: 1, batchSize: 10,
+    });
+    const r = await runCli(["train", "--config", "flowers.json", "--out", "run"], csvDir);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it("reads rows with or without a header; a header picks the model's columns by name, so the training file itself reads", async () => {
+    writeFileSync(join(csvDir, "plain.csv"), "2,0,0,0\n0,0,2,0\n");
+    writeFileSync(join(csvDir, "header.csv"), "d,c,b,a\n0,0,0,2\n0,2,0,0\n");
+    const [plain, header, training] = await Promise.all([
+      runCli(["predict", "run", "plain.csv", "--top", "3"], csvDir),
+      runCli(["predict", "run", "header.csv", "--top", "3"], csvDir),
+      runCli(["predict", "run", "flowers.csv"], csvDir),
+    ]);
+    for (const r of [plain, header, training]) expect(r.code, r.stderr).toBe(0);
+    expect(lines(plain.stdout)).toHaveLength(2);
+    for (const l of lines(plain.stdout)) expect(l).toMatch(/^\d: (setosa|versicolor|virginica) \(\d+\.\d%\)(, (setosa|versicolor|virginica) \(\d+\.\d%\)){2}$/);
+    // the same two samples, columns reordered by the header
+    expect(header.stdout).toBe(plain.stdout);
+    expect(lines(training.stdout)).toHaveLength(150);
+  });
+
+  it("a row with the wrong number of values, or a header without the model's columns, is bad usage naming the line", async () => {
+    writeFileSync(join(csvDir, "short.csv"), "1,2,3,4\n1,2,3\n");
+    writeFileSync(join(csvDir, "other.csv"), "a,b,c,e\n1,2,3,4\n");
+    const [short, other] = await Promise.all([runCli(["predict", "run", "short.csv"], csvDir), runCli(["predict", "run", "other.csv"], csvDir)]);
+    expect(short.code).toBe(2);
+    expect(short.stderr.trim()).toBe("error: short.csv:2: row 2 has 3 values; the model takes 4 per sample");
+    expect(other.code).toBe(2);
+    expect(other.stderr.trim()).toBe('error: other.csv:1: no column named "d" (the model reads a, b, c, d; the header has a, b, c, e)');
+
+    // 3 MNIST images for a 4-feature model, and [] : refused, not 588 predictions or none
+    const images = join(dir, "three-images-idx3-ubyte");
+    writeFileSync(join(csvDir, "empty.json"), "[]");
+    const [idx, empty] = await Promise.all([runCli(["predict", "run", images], csvDir), runCli(["predict", "run", "empty.json"], csvDir)]);
+    expect(idx.code).toBe(2);
+    expect(idx.stderr.trim()).toBe(`error: ${images}: the items have shape [28,28]; the model takes samples of shape [4]`);
+    expect(empty.code).toBe(2);
+    expect(empty.stdout).toBe("");
   });
 });
 

@@ -3,10 +3,10 @@
  * line, --json, flags over the config, a run folder never overwritten, --resume continuing a run
  * exactly, and Ctrl-C saving a checkpoint that --resume finishes from.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, lines, runCli, SMALL, spawnCli, tempDir, writeConfig } from "./helpers.js";
+import { ensureBuilt, lines, runCli, SMALL, spawnCli, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
 
 let dir: string;
 
@@ -177,5 +177,67 @@ describe("Ctrl-C", () => {
     expect(lines(resumed.stdout).at(-1)).toMatch(/^test accuracy: \d+\.\d%$/);
     expect(epochLines(run).map((m) => m.epoch)).toEqual([0, 1, 2]);
     expect(readFileSync(join(run, "model.safetensors")).equals(readFileSync(join(dir, "ctrlc-straight", "model.safetensors")))).toBe(true);
+  });
+});
+
+describe("--resume RUN --epochs N past the run's epochs", () => {
+  const tiny = { split: { train: 300, dev: 100, test: 100 }, model: "mlp", epochs: 1, batchSize: 50, optimizer: { name: "adam", lr: 0.001 } };
+
+  it("a schedule without its length follows the run: the cosine stretches to N epochs, so the extra epochs train", async () => {
+    writeConfig(dir, "cos.json", { ...tiny, schedule: { type: "cosine" } });
+    const first = await runCli(["train", "--config", "cos.json", "--out", "cos"], dir);
+    expect(first.code, first.stderr).toBe(0);
+    const run = join(dir, "cos");
+    const resumed = await runCli(["train", "--resume", "cos", "--epochs", "2"], dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const lrs = (metricLines(run).filter((m) => m.type === "epoch") as unknown as { lr: number }[]).map((m) => m.lr);
+    // epoch 1 of a cosine over 1 epoch has lr0; epoch 2, over 2 epochs, lr0·(1 + cos(π/2))/2 = lr0/2
+    expect(lrs[0]).toBeCloseTo(0.001, 12);
+    expect(lrs[1]).toBeCloseTo(0.0005, 9);
+    const config = readJson(join(run, "config.json"));
+    expect(config.epochs).toBe(2);
+    expect(config.schedule).toEqual({ type: "cosine" });
+  });
+
+  it("a schedule with an explicit shorter length is refused, saying how to extend it; config.json is untouched", async () => {
+    writeConfig(dir, "cos-fixed.json", { ...tiny, schedule: { type: "cosine", tMax: 1 } });
+    const first = await runCli(["train", "--config", "cos-fixed.json", "--out", "cos-fixed"], dir);
+    expect(first.code, first.stderr).toBe(0);
+    const before = readFileSync(join(dir, "cos-fixed", "config.json"), "utf8");
+    const r = await runCli(["train", "--resume", "cos-fixed", "--epochs", "3"], dir);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      `error: --resume cos-fixed: the schedule's tMax is 1 epochs, but the run needs 3 epochs; to train this long, set tMax to 3 or more in "schedule" in ${join("cos-fixed", "config.json")}, or remove it (then the schedule follows the run's epochs)`,
+    ]);
+    expect(readFileSync(join(dir, "cos-fixed", "config.json"), "utf8")).toBe(before);
+  });
+
+  it("--epochs at or below the epochs done says there is nothing to do", async () => {
+    const [same, none] = await Promise.all([runCli(["train", "--resume", "cos-fixed", "--epochs", "1"], dir), runCli(["train", "--resume", "cos-fixed"], dir)]);
+    for (const r of [same, none]) {
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(lines(r.stderr)).toEqual(["error: --resume cos-fixed: nothing to do: the run has trained 1 epoch and --epochs is the total (1); give --epochs 2 or more to train longer"]);
+    }
+  });
+});
+
+describe("relative data paths in a config", () => {
+  it("are read from the config file's folder and stored absolute, so evaluate works from any folder", async () => {
+    const project = join(dir, "project");
+    mkdirSync(join(project, "data"), { recursive: true });
+    mkdirSync(join(project, "configs"), { recursive: true });
+    writeFlowersCsv(join(project, "data", "flowers.csv"));
+    writeConfig(join(project, "configs"), "flowers.json", {
+      data: { source: "csv", path: "../data/flowers.csv", label: "species" }, model: { layers: [{ type: "linear", outFeatures: 3 }] }, epochs: 1, batchSize: 10,
+    });
+    const r = await runCli(["train", "--config", join("project", "configs", "flowers.json"), "--out", "flowers"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const config = readJson(join(dir, "flowers", "config.json"));
+    expect(config.data.path).toBe(join(project, "data", "flowers.csv"));
+    const elsewhere = tempDir("elsewhere");
+    const ev = await runCli(["evaluate", join(dir, "flowers"), "--split", "test"], elsewhere);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(lines(ev.stdout).at(-1)).toMatch(/^test accuracy: \d+\.\d%$/);
   });
 });

@@ -8,6 +8,7 @@ import {
   ConfigError, constantSchedule, cosineAnnealing, createOptimizer, createSchedule, exponentialDecay, inverseTimeDecay, linearWarmup,
   multiStepDecay, oneCycle, Parameter, ReduceOnPlateau, SCHEDULE_TYPES, stepDecay, tensor, type Schedule,
 } from "../../src/index.js";
+import { explicitLength, withRunLength } from "../../src/schedules/create.js";
 
 const lrs = (s: Schedule, n: number): number[] => Array.from({ length: n }, (_, t) => s.lrAt(t));
 const close = (got: number[], want: number[]): void => {
@@ -114,5 +115,25 @@ describe("createSchedule", () => {
     expect(() => createSchedule({ type: "exponential", gamma: 0.9, decay: 1 } as never, 1)).toThrow('unknown option "decay"');
     expect(() => createSchedule({ type: "exponential", gamma: 0.9 })).toThrow("no lr0");
     expect(createSchedule({ type: "cosine", tMax: 10, interval: "step" }, 1).interval).toBe("step");
+  });
+});
+
+describe("withRunLength", () => {
+  it("fills a length left out from the run, in epochs or steps per the interval, and keeps one given", () => {
+    const run = { epochs: 10, stepsPerEpoch: 7 };
+    expect(withRunLength({ type: "cosine" }, run)).toEqual({ type: "cosine", tMax: 10 });
+    expect(withRunLength({ type: "cosine", interval: "step" }, run)).toEqual({ type: "cosine", interval: "step", tMax: 70 });
+    expect(withRunLength({ type: "cosine", tMax: 4 }, run)).toEqual({ type: "cosine", tMax: 4 });
+    expect(withRunLength({ type: "warmupCosine", warmupEpochs: 2 }, run)).toEqual({ type: "warmupCosine", warmupEpochs: 2, totalEpochs: 10 });
+    expect(withRunLength({ type: "oneCycle" }, run)).toEqual({ type: "oneCycle", totalSteps: 70 });
+    expect(withRunLength({ type: "warmup", warmupEpochs: 3, then: { type: "cosine" } }, run)).toEqual({ type: "warmup", warmupEpochs: 3, then: { type: "cosine", tMax: 7 } });
+    expect(withRunLength({ type: "exponential", gamma: 0.9 }, run)).toEqual({ type: "exponential", gamma: 0.9 });
+    // the filled spec builds the schedule a straight run of that length has
+    const lr = createSchedule(withRunLength({ type: "cosine" }, run), 0.1).lrAt(5);
+    expect(lr).toBeCloseTo(0.05, 12);
+    expect(explicitLength({ type: "cosine", tMax: 4 })).toEqual({ key: "tMax", value: 4, unit: "epoch" });
+    expect(explicitLength({ type: "warmup", warmupEpochs: 2, then: { type: "oneCycle", totalSteps: 50 } })).toEqual({ key: "then.totalSteps", value: 52, unit: "step" });
+    expect(explicitLength({ type: "cosine" })).toBeNull();
+    expect(() => createSchedule({ type: "cosine" }, 0.1)).toThrow(/no tMax \(in a config it may be left out: it is then the run's length\)/);
   });
 });

@@ -118,7 +118,7 @@ describe("resolveConfig", () => {
   it("a bad schedule spec is refused at resolve time, naming the schedule field", () => {
     expect(errorOf({ schedule: { type: "spiral" } })).toMatch(/^config: schedule\.type: "spiral" is not one of constant, inverseTime, exponential/);
     expect(errorOf({ schedule: { type: "exponential", gama: 0.9 } })).toMatch(/^config: schedule: .*unknown option "gama" \(expected one of lr0, gamma, interval\)/);
-    expect(errorOf({ schedule: { type: "cosine" } })).toMatch(/^config: schedule: .*tMax/);
+    expect(errorOf({ schedule: { type: "cosine", tMax: 0 } })).toMatch(/^config: schedule: .*tMax/);
     expect(errorOf({ schedule: { type: "step", stepSize: 0 } })).toMatch(/^config: schedule: .*stepSize: 0/);
     expect(errorOf({ schedule: { type: "exponential", gamma: 0.9, interval: "batch" } })).toMatch(/^config: schedule: .*interval/);
     expect(errorOf({ schedule: { type: "warmup", warmupEpochs: 2, then: { type: "cosine", tMax: -1 } } })).toMatch(/^config: schedule: .*tMax/);

@@ -15,7 +15,8 @@ import { ReduceOnPlateau } from "../../src/schedules/plateau.js";
 import { readCheckpoint } from "../../src/io/checkpoint.js";
 import { NonFiniteError } from "../../src/errors/errors.js";
 import { Checkpointing, EarlyStopping, type Callback } from "../../src/train/callbacks.js";
-import { evaluate, fit, type FitOptions, type TrainableModel } from "../../src/train/fit.js";
+import { evaluate, fit, type FitOptions, type TrainableModel, type TrainContext } from "../../src/train/fit.js";
+import { mul } from "../../src/ops/elementwise.js";
 import { Recorder, blobs, expectSameTensors, regression, sameTensors, tempDir } from "./helpers.js";
 
 const ce = (o: Tensor, y: Tensor) => crossEntropy(o, y);
@@ -314,5 +315,58 @@ describe("evaluate", () => {
     model.train();
     evaluate(model as TrainableModel, blobs(10, { seed: 1 }));
     expect(model.training).toBe(true);
+  });
+});
+
+describe("onTrainEnd", () => {
+  /** Records the outcome each onTrainEnd sees, and aborts a controller after `abortAfter` steps. */
+  class Ending implements Callback {
+    readonly name = "ending";
+    readonly outcomes: string[] = [];
+    constructor(private readonly controller?: AbortController, private readonly abortAfter = 0) {}
+    onBatchEnd(ctx: { step: number }): void {
+      if (this.controller && ctx.step >= this.abortAfter) this.controller.abort();
+    }
+    onTrainEnd(ctx: { outcome: string }): void {
+      this.outcomes.push(ctx.outcome);
+    }
+  }
+  const base = () => {
+    const model = build(MLP(4, 3), 8);
+    return { model, options: { train: blobs(40, { seed: 1 }), dev: blobs(20, { seed: 2 }), loss: ce, optimizer: createOptimizer("sgd", model, { lr: 0.1 }), epochs: 3, batchSize: 10, seed: 1, log: () => {} } };
+  };
+
+  it("runs once for a finished, an interrupted and a failed run, with the outcome", async () => {
+    const finished = new Ending();
+    const a = base();
+    await fit(a.model as TrainableModel, { ...a.options, callbacks: [finished] });
+    expect(finished.outcomes).toEqual(["finished"]);
+
+    const controller = new AbortController();
+    const interrupted = new Ending(controller, 6);
+    const b = base();
+    const history = await fit(b.model as TrainableModel, { ...b.options, signal: controller.signal, callbacks: [interrupted] });
+    expect(history.interrupted).toBe(true);
+    expect(interrupted.outcomes).toEqual(["interrupted"]);
+
+    const failed = new Ending();
+    const c = base();
+    const nan: FitOptions["loss"] = (o, y) => mul(ce(o, y), NaN);
+    await expect(fit(c.model as TrainableModel, { ...c.options, loss: nan, callbacks: [failed] })).rejects.toThrow(NonFiniteError);
+    expect(failed.outcomes).toEqual(["failed"]);
+  });
+
+  it("early stopping restores the best weights only when the run finished, not when interrupted or failed", () => {
+    const { model } = base();
+    const best = model.stateDict();
+    for (const outcome of ["finished", "interrupted", "failed"] as const) {
+      const es = new EarlyStopping();
+      es.bestEpoch = 0;
+      es.bestState = best;
+      const loaded: string[] = [];
+      const ctx = { model: { loadStateDict: () => loaded.push(outcome) }, lastEpoch: 3, outcome, log: () => {} } as unknown as TrainContext;
+      es.onTrainEnd(ctx);
+      expect(loaded).toEqual(outcome === "finished" ? ["finished"] : []);
+    }
   });
 });
