@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { ConfigError, FileFormatError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "./atomic.js";
-import { readSafetensors, writeSafetensors } from "./safetensors.js";
+import { readSafetensors, writeSafetensors } from "./safetensors-file.js";
 import { DESCENT_VERSION } from "./version.js";
 
 /** The architecture format this descent writes and reads. */

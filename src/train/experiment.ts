@@ -11,7 +11,7 @@ import { ConfigError, DescentError, NonFiniteError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveModelFiles } from "../io/modelfile.js";
-import { readCheckpoint } from "../io/checkpoint.js";
+import { readCheckpoint } from "../io/checkpoint-file.js";
 import { loadMnist, DIGIT_CLASSES } from "../data/mnist.js";
 import { loadIdx } from "../data/idx.js";
 import { loadCsv } from "../data/csv.js";
@@ -24,8 +24,10 @@ import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { createSchedule } from "../schedules/create.js";
 import { add } from "../ops/elementwise.js";
 import { writeRunReport } from "../report/index.js";
-import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
-import { evaluate, fit, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
+import { Checkpointing, MetricsLog, ProgressDisplay } from "./callbacks.js";
+import { EarlyStopping, type Callback } from "./callback.js";
+import { evaluate, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
+import { fit } from "./fit-files.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
 
 export interface RunOptions {
