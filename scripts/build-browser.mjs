@@ -1,8 +1,9 @@
 /**
  * Bundles the browser entry (src/index.ts, with the generated wasm kernel module) into one ESM file,
  * dist/browser/descent.js, with esbuild: platform "browser", no Node polyfills, minified, with a
- * source map. The playground's page script (src/playground/page/*.ts) is bundled beside it, and its
- * static files are copied, so dist/playground is a static site that imports ../browser/descent.js.
+ * source map. The pages' scripts (src/playground/page, src/serve/page) are bundled beside it and
+ * their static files copied, so dist/playground is a static site that imports ../browser/descent.js
+ * and dist/dashboard is the page `descent serve` serves.
  *
  *   node scripts/build-browser.mjs        # run by `npm run build` and `prepare` (so `npm ci`)
  *
@@ -46,18 +47,21 @@ const libraryAsBundle = {
   },
 };
 
-/** Writes dist/browser/descent.js (+ .map) and, when its sources exist, dist/playground. */
+/** The pages: a folder with page/main.ts (the script) and static/ (html, css), and where they go in dist. */
+const PAGES = [
+  { dir: join("src", "playground"), out: "playground", script: "playground.js" },
+  { dir: join("src", "serve"), out: "dashboard", script: "dashboard.js" },
+];
+
+/** Writes dist/browser/descent.js (+ .map) and each page's folder: dist/playground, dist/dashboard. */
 export async function buildBrowser(outRoot = join(root, "dist")) {
   mkdirSync(join(outRoot, "browser"), { recursive: true });
   await build({ ...browserOptions(), outfile: join(outRoot, "browser", "descent.js") });
-  const playground = join(root, "src", "playground");
-  if (existsSync(join(playground, "page"))) {
-    await build({
-      ...browserOptions(join(playground, "page", "main.ts")),
-      outfile: join(outRoot, "playground", "playground.js"),
-      plugins: [libraryAsBundle],
-    });
-    cpSync(join(playground, "static"), join(outRoot, "playground"), { recursive: true });
+  for (const page of PAGES) {
+    const dir = join(root, page.dir);
+    if (!existsSync(join(dir, "page", "main.ts"))) continue;
+    await build({ ...browserOptions(join(dir, "page", "main.ts")), outfile: join(outRoot, page.out, page.script), plugins: [libraryAsBundle] });
+    cpSync(join(dir, "static"), join(outRoot, page.out), { recursive: true });
   }
 }
 

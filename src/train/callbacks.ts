@@ -88,7 +88,8 @@ export class MetricsLog implements Callback {
 
   constructor(readonly path: string) {}
 
-  private write(record: JsonObject): void {
+  /** Appends one record (a control event from the dashboard, say) as a line. */
+  write(record: JsonObject): void {
     appendFileSync(this.path, JSON.stringify(record) + "\n");
   }
 

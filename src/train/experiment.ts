@@ -28,6 +28,7 @@ import { Checkpointing, MetricsLog, ProgressDisplay } from "./callbacks.js";
 import { EarlyStopping, type Callback } from "./callback.js";
 import { evaluate, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
 import { fit } from "./fit-files.js";
+import { runFolderControl } from "./control-file.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
 
 export interface RunOptions {
@@ -241,6 +242,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
   const callbacks: Callback[] = [metrics, progress];
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
+  // steering by hand (descent serve): commands from control.jsonl, replayed on resume
+  const steering = runFolderControl(dir, metrics, { resuming: resumeFrom !== undefined, signal: options.signal, warn: say });
+  callbacks.push(steering.control);
   callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
   let history: History;
@@ -250,7 +254,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       batchSize: config.batchSize, seed: config.seed, augment: config.augmentation, regularization: penaltyOf(config),
       clipGradNorm: config.clipGradNorm ?? undefined,
       checkpointExtras: standardizer ? { standardizer: standardizer.stateDict() } : undefined,
-      callbacks, modelRng, resumeFrom, signal: options.signal,
+      callbacks, modelRng, resumeFrom, signal: steering.signal,
       interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
     });
   } catch (e) {

@@ -1,9 +1,11 @@
 /**
  * Public exports of src/train that run anywhere: the fit loop, the Callback interface, early
- * stopping and metrics. Files, experiments and terminal progress are in ./node.ts (descent/node).
+ * stopping, steering a run by hand (Control) and metrics. Files, experiments and terminal progress are in ./node.ts (descent/node).
  */
 export { fit, evaluate } from "./fit.js";
 export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainableModel, LossFn, Penalty, Evaluation, EvaluateOptions } from "./fit.js";
 export { EarlyStopping } from "./callback.js";
 export type { Callback, EarlyStoppingOptions, Monitor } from "./callback.js";
 export { ConfusionMatrix, predictClasses } from "./metrics.js";
+export { Control, parseControlCommand, controlEvents, CONTROL_ACTIONS } from "./control.js";
+export type { ControlCommand, ControlEvent, ControlSource, ControlOptions } from "./control.js";

@@ -13,3 +13,4 @@ export { runComparison } from "./compare.js";
 export type { Varied, ComparisonResult } from "./compare.js";
 export { loadSavedModel } from "./saved-model.js";
 export type { SavedModel } from "./saved-model.js";
+export { FileControlSource, runFolderControl, readMetricsRecords, CONTROL_FILE } from "./control-file.js";
