@@ -3,7 +3,7 @@
  * sources) trains a model in Chromium: an MLP on two interleaved half-moons reaches 90% accuracy
  * with fit, early stopping and a schedule; a checkpoint kept in memory resumes it; weights written
  * with encodeSafetensors come back through fetchSafetensors; the Hessian of a two-parameter loss
- * is classified. Nothing may be logged as an error, and the page may fetch nothing but its server.
+ * is classified; float32 products run on the WebAssembly SIMD kernel. Nothing may be logged as an error, and the page may fetch nothing but its server.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -60,7 +60,7 @@ try {
   const gnorm = Math.hypot(...h.gradient);
   window.result = {
     epochs: history.epochs.length, accuracy, resumedEpoch6: resumed.epochs[5].trainLoss, firstEpoch6: history.epochs[5].trainLoss,
-    sameWeights, eigenvalues: Array.from(eig.values), kind: d.classifyCriticalPoint(gnorm, eig.values),
+    sameWeights, eigenvalues: Array.from(eig.values), kind: d.classifyCriticalPoint(gnorm, eig.values), kernel: d.cpu.gemmKernel,
   };
   out.textContent = JSON.stringify(window.result, null, 2);
 } catch (e) {
@@ -103,6 +103,8 @@ describe.skipIf(!haveChromium)("the browser bundle in Chromium", () => {
       expect(result.resumedEpoch6).toBe(result.firstEpoch6);
       expect(result.sameWeights).toBe(true);
       expect(result.kind).toBe("saddle");
+      // the page gets the WebAssembly SIMD matmul (the module is small enough to compile on the main thread)
+      expect(result.kernel).toBe("wasm-simd");
       const [lo, hi] = result.eigenvalues as number[];
       expect(lo).toBeCloseTo(-2, 10);
       expect(hi).toBeCloseTo(2, 10);
