@@ -25,7 +25,7 @@ import { cpus, loadavg } from "node:os";
 import {
   buildSequential, createOptimizer, crossEntropy, CpuBackend, fromValues, Generator, loadMnist, presetSpecs,
   withBackend, type Tensor,
-} from "../src/index.js";
+} from "../src/node.js";
 
 type TfCore = typeof import("@tensorflow/tfjs-core");
 type TfTensor = import("@tensorflow/tfjs-core").Tensor;

@@ -3,7 +3,7 @@
 import {
   tensor, grad, hvp, mean, mul, sum, tanh, matmul, Generator, buildSequential, createOptimizer, crossEntropy,
   loadMnist, split, DataLoader, noGrad, argmax, eq, cast, type Tensor,
-} from "../src/index.js";
+} from "../src/node.js";
 
 // 1. Tensors record what they were computed from; backward() fills .grad of the leaves.
 const x = tensor([[0.5, -1.0], [1.5, 2.0]]);

@@ -1,6 +1,6 @@
 // The W2 CNN trained with the library's fit loop, as in the README.
 // Run with: npm run build && node dist/examples/train-cnn.js
-import { buildSequential, presetSpecs, createOptimizer, crossEntropy, loadMnist, split, fit, evaluate, EarlyStopping, Generator } from "../src/index.js";
+import { buildSequential, presetSpecs, createOptimizer, crossEntropy, loadMnist, split, fit, evaluate, EarlyStopping, Generator } from "../src/node.js";
 
 const { train, dev, test } = split(loadMnist(), { train: 8000, dev: 1000, test: 1000, seed: 1, stratify: true });
 const rng = new Generator(1);

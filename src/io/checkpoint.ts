@@ -13,14 +13,15 @@
  *
  * A file without the "descent" entry is not a checkpoint; one from a newer format version is
  * refused by name, so an old descent never misreads a new checkpoint.
+ *
+ * This file holds the format (bytes in, bytes out) and the CheckpointStore that fit writes through,
+ * with an in-memory store for pages; files on disk are checkpoint-file.ts (descent/node).
  */
-import { readdirSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
 import { ConfigError, FileFormatError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { preview, withinDepth } from "../errors/values.js";
 import { MAX_JSON_DEPTH, parseJson } from "./json.js";
-import { readSafetensors, writeSafetensors } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
 
 /** The checkpoint format version this descent writes, and the newest it reads. */
 export const CHECKPOINT_VERSION = 1;
@@ -39,8 +40,8 @@ export interface LoadedCheckpoint extends CheckpointContents {
   version: number;
 }
 
-/** Writes a checkpoint atomically: a reader sees the previous file or this one, never half of one. */
-export function writeCheckpoint(path: string, contents: CheckpointContents): void {
+/** The bytes of a checkpoint (a safetensors file); `path` names it in errors. */
+export function encodeCheckpoint(contents: CheckpointContents, path: string): Uint8Array {
   const flat: [string, Tensor][] = [];
   const namespaces = Object.keys(contents.tensors);
   for (const ns of namespaces) {
@@ -55,12 +56,12 @@ export function writeCheckpoint(path: string, contents: CheckpointContents): voi
   }
   checkJsonExact(contents.state, "state", path);
   const descent = JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, namespaces, state: contents.state });
-  writeSafetensors(path, Object.fromEntries(flat), { [METADATA_KEY]: descent });
+  return encodeSafetensors(Object.fromEntries(flat), { [METADATA_KEY]: descent });
 }
 
-/** Reads a checkpoint written by `writeCheckpoint`; a foreign, newer or damaged file is a FileFormatError. */
-export function readCheckpoint(path: string): LoadedCheckpoint {
-  const { tensors, metadata } = readSafetensors(path);
+/** Decodes a checkpoint's bytes; a foreign, newer or damaged one is a FileFormatError naming `path`. */
+export function decodeCheckpoint(bytes: Uint8Array, path: string): LoadedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, { source: path });
   const fail = (what: string): never => {
     throw new FileFormatError(`${path}: ${what}`);
   };
@@ -139,37 +140,38 @@ function tensorCount(tensors: Record<string, unknown>): number {
   return Object.keys(tensors).length;
 }
 
-/** The default checkpoint file names of a run folder: `epoch-<E>.ckpt`. */
-export const EPOCH_CHECKPOINT_PATTERN = /^epoch-(\d+)\.ckpt$/;
-
 /**
- * The checkpoint files in `dir` whose names match `pattern`, oldest first: ordered by the number in
- * the pattern's first capture group when it has one, else by name. A missing folder has none.
+ * Where fit writes and reads checkpoints by name: files in Node (`fileCheckpoints` from
+ * descent/node), memory in a page (`memoryCheckpoints()`).
  */
-export function listCheckpoints(dir: string, pattern: RegExp = EPOCH_CHECKPOINT_PATTERN): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
-  const found: { name: string; order: number }[] = [];
-  for (const name of names) {
-    const m = new RegExp(pattern.source, pattern.flags.replace("g", "").replace("y", "")).exec(name);
-    if (m === null) continue;
-    const order = m[1] !== undefined ? Number(m[1]) : NaN;
-    found.push({ name, order });
-  }
-  found.sort((a, b) => (Number.isNaN(a.order) || Number.isNaN(b.order) || a.order === b.order ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.order - b.order));
-  return found.map((f) => join(dir, f.name));
+export interface CheckpointStore {
+  write(path: string, contents: CheckpointContents): void;
+  read(path: string): LoadedCheckpoint;
 }
 
-/** Deletes all but the last `keep` checkpoints of `listCheckpoints(dir, pattern)`; returns the deleted paths. */
-export function pruneCheckpoints(dir: string, keep: number, pattern: RegExp = EPOCH_CHECKPOINT_PATTERN): string[] {
-  if (!Number.isInteger(keep) || keep < 0) throw new ConfigError(`pruneCheckpoints: keep must be an integer >= 0, got ${keep}`);
-  const all = listCheckpoints(dir, pattern);
-  const doomed = all.slice(0, Math.max(0, all.length - keep));
-  for (const path of doomed) unlinkSync(path);
-  return doomed;
+/**
+ * Checkpoints kept in memory as their encoded bytes, so a page can save and resume a run exactly
+ * as from files (the same checks on the way in and out), and download `bytes(path)`.
+ */
+export class MemoryCheckpoints implements CheckpointStore {
+  private readonly files = new Map<string, Uint8Array>();
+
+  write(path: string, contents: CheckpointContents): void {
+    this.files.set(path, encodeCheckpoint(contents, path));
+  }
+
+  read(path: string): LoadedCheckpoint {
+    const bytes = this.files.get(path);
+    if (bytes === undefined) throw new FileFormatError(`${path}: no such checkpoint in memory (have ${[...this.files.keys()].join(", ") || "none"})`);
+    return decodeCheckpoint(bytes, path);
+  }
+
+  /** The encoded checkpoint (a .safetensors file), or undefined. */
+  bytes(path: string): Uint8Array | undefined {
+    return this.files.get(path);
+  }
+
+  names(): string[] {
+    return [...this.files.keys()];
+  }
 }

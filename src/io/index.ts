@@ -1,13 +1,9 @@
-/** Public exports of src/io: file formats and atomic writes. */
-export { writeFileAtomic } from "./atomic.js";
-export { encodeSafetensors, decodeSafetensors, writeSafetensors, readSafetensors } from "./safetensors.js";
+/** Public exports of src/io that run anywhere: the safetensors and checkpoint formats as bytes, and fetch. */
+export { encodeSafetensors, decodeSafetensors } from "./safetensors.js";
 export type { SafetensorsContents, DecodeSafetensorsOptions, SafetensorsDType } from "./safetensors.js";
-export {
-  writeCheckpoint, readCheckpoint, listCheckpoints, pruneCheckpoints, CHECKPOINT_VERSION, EPOCH_CHECKPOINT_PATTERN,
-} from "./checkpoint.js";
-export type { CheckpointContents, LoadedCheckpoint } from "./checkpoint.js";
-export { saveModelFiles, loadModelFiles, readArchitecture, MODEL_FORMAT } from "./modelfile.js";
-export type { ModelArchitecture, ModelFiles } from "./modelfile.js";
+export { fetchSafetensors } from "./safetensors-fetch.js";
+export { encodeCheckpoint, decodeCheckpoint, MemoryCheckpoints, CHECKPOINT_VERSION } from "./checkpoint.js";
+export type { CheckpointContents, LoadedCheckpoint, CheckpointStore } from "./checkpoint.js";
 export { DESCENT_VERSION } from "./version.js";
 export { parseJson, MAX_JSON_DEPTH, MAX_JSON_CHARS } from "./json.js";
 export type { ParseJsonOptions } from "./json.js";

@@ -19,7 +19,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "./atomic.js";
 import { preview } from "../errors/values.js";
 import { parseJson } from "./json.js";
-import { readSafetensors, writeSafetensors } from "./safetensors.js";
+import { readSafetensors, writeSafetensors } from "./safetensors-file.js";
 import { DESCENT_VERSION } from "./version.js";
 
 /** The architecture format this descent writes and reads. */

@@ -23,13 +23,11 @@
  * is named in the error. Every check runs before any data is touched, so a damaged file gives a
  * FileFormatError naming the file and what is wrong, never a read out of bounds or garbage.
  */
-import { readFileSync } from "node:fs";
 import type { Backend } from "../backend/backend.js";
 import { ConfigError, DTypeError, FileFormatError, fmtShape } from "../errors/errors.js";
 import { fromValues } from "../tensor/creation.js";
 import type { DType, TypedArray } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { writeFileAtomic } from "./atomic.js";
 import { preview } from "../errors/values.js";
 import { parseJson } from "./json.js";
 
@@ -86,7 +84,7 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   }
   const rank = (t: Tensor): number => FORMAT_DTYPES.indexOf(WRITE_NAME[t.dtype]);
   const utf8 = new TextEncoder();
-  entries.sort(([an, at], [bn, bt]) => rank(bt) - rank(at) || Buffer.compare(utf8.encode(an), utf8.encode(bn)));
+  entries.sort(([an, at], [bn, bt]) => rank(bt) - rank(at) || compareBytes(utf8.encode(an), utf8.encode(bn)));
 
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header["__metadata__"] = metadata;
@@ -118,20 +116,11 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   return out;
 }
 
-/** Writes a .safetensors file atomically (temporary file, fsync, rename). */
-export function writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
-}
-
-/** Reads a .safetensors file; see `decodeSafetensors`. */
-export function readSafetensors(path: string, options: { backend?: Backend } = {}): SafetensorsContents {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new FileFormatError(`${path}: cannot read the file: ${(e as Error).message}`);
-  }
-  return decodeSafetensors(bytes, options.backend ? { source: path, backend: options.backend } : { source: path });
+/** Byte order of two byte strings (the reference sorts names by their UTF-8 bytes). */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 interface Entry {

@@ -1,147 +1,19 @@
 /**
- * Training callbacks: small objects the fit loop calls at the start and end of training, of each
- * epoch and after each batch. Each may keep state, which it saves into checkpoints through
- * `stateDict`/`loadStateDict` so a resumed run behaves exactly as an uninterrupted one.
- *
- * Built in: earlyStopping (monitor a dev metric, patience, minDelta, restore the best weights),
- * checkpoints (every N epochs, keep the last K and the best), a JSONL metrics log, and terminal
- * progress. Learning-rate schedules are applied by fit itself, before the step or epoch they set.
+ * The training callbacks that need Node (exported from descent/node): checkpoints in a folder
+ * (every N epochs, keep the last K and the best), a JSONL metrics log, and terminal progress.
+ * The Callback interface and the browser-safe callbacks (early stopping) are in callback.ts.
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors/errors.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { pruneCheckpoints } from "../io/checkpoint.js";
+import { pruneCheckpoints } from "../io/checkpoint-file.js";
 import { TrainingProgress, type ProgressOptions } from "./progress.js";
 import type { EpochLog, StepLog, TrainContext } from "./fit.js";
+import { checkMonitor, improves, parseCallbackState, type Callback, type JsonObject, type Monitor } from "./callback.js";
 
-export type JsonObject = { [key: string]: unknown };
-
-export interface Callback {
-  readonly name: string;
-  onTrainBegin?(ctx: TrainContext): void;
-  onEpochBegin?(ctx: TrainContext, epoch: number): void;
-  onBatchEnd?(ctx: TrainContext, log: StepLog): void;
-  onEpochEnd?(ctx: TrainContext, log: EpochLog): void;
-  onTrainEnd?(ctx: TrainContext): void;
-  stateDict?(): JsonObject;
-  loadStateDict?(state: JsonObject): void;
-}
-
-/** The epoch-log fields a callback may monitor. */
-export type Monitor = "devLoss" | "devAccuracy" | "trainLoss" | "trainAccuracy";
-const MONITORS: readonly Monitor[] = ["devLoss", "devAccuracy", "trainLoss", "trainAccuracy"];
-
-function checkMonitor(monitor: string): Monitor {
-  if (!(MONITORS as readonly string[]).includes(monitor)) {
-    throw new ConfigError(`Invalid monitor: "${monitor}" (expected one of ${MONITORS.join(", ")})`);
-  }
-  return monitor as Monitor;
-}
-
-/** The states the built-in callbacks save, checked when a checkpoint gives them back. */
-const EARLY_STOPPING_STATE = z.strictObject({ best: z.number().nullable(), bestEpoch: z.number().int().min(-1), wait: z.number().int().nonnegative() });
+/** The state checkpointing saves, checked when a checkpoint gives it back. */
 const CHECKPOINT_STATE = z.strictObject({ best: z.number().nullable() });
-
-function parseCallbackState<T>(name: string, schema: z.ZodType<T>, state: JsonObject): T {
-  const parsed = schema.safeParse(state);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${name}.loadStateDict: ${issue.path.map(String).join(".") || "state"}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
-/** Accuracies improve upward, losses downward. */
-function improves(monitor: Monitor, value: number, best: number, minDelta: number): boolean {
-  return monitor.endsWith("Accuracy") ? value > best + minDelta : value < best - minDelta;
-}
-
-export interface EarlyStoppingOptions {
-  /** the epoch metric to watch (default "devLoss") */
-  monitor?: Monitor;
-  /** epochs without improvement before stopping (default 3) */
-  patience?: number;
-  /** the smallest change that counts as improvement (default 0) */
-  minDelta?: number;
-  /** put back the weights of the best epoch when training ends (default true) */
-  restoreBest?: boolean;
-}
-
-/**
- * Stops training when `monitor` has not improved by more than minDelta for `patience` epochs,
- * and (restoreBest) puts back the best epoch's weights. Tensors are immutable, so keeping the
- * best weights is keeping a reference to that epoch's state dict: no copy.
- */
-export class EarlyStopping implements Callback {
-  readonly name = "earlyStopping";
-  readonly monitor: Monitor;
-  readonly patience: number;
-  readonly minDelta: number;
-  readonly restoreBest: boolean;
-  best: number | null = null;
-  bestEpoch = -1;
-  wait = 0;
-  private bestWeights: Record<string, Tensor> | null = null;
-
-  constructor(options: EarlyStoppingOptions = {}) {
-    this.monitor = checkMonitor(options.monitor ?? "devLoss");
-    this.patience = options.patience ?? 3;
-    this.minDelta = options.minDelta ?? 0;
-    this.restoreBest = options.restoreBest ?? true;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new ConfigError(`Invalid patience: ${this.patience} (expected an integer >= 0)`);
-    if (!(this.minDelta >= 0)) throw new ConfigError(`Invalid minDelta: ${this.minDelta} (expected >= 0)`);
-  }
-
-  onEpochEnd(ctx: TrainContext, log: EpochLog): void {
-    const value = log[this.monitor];
-    if (value === undefined) {
-      throw new ConfigError(`earlyStopping: monitor "${this.monitor}" is not measured (${this.monitor.startsWith("dev") ? "no dev set" : "missing"})`);
-    }
-    if (this.best === null || improves(this.monitor, value, this.best, this.minDelta)) {
-      this.best = value;
-      this.bestEpoch = log.epoch;
-      this.wait = 0;
-      if (this.restoreBest) this.bestWeights = ctx.model.stateDict();
-      return;
-    }
-    this.wait++;
-    if (this.wait >= this.patience) {
-      ctx.stop(`early stopping: ${this.monitor} did not improve for ${this.wait} epoch${this.wait === 1 ? "" : "s"} (best ${this.best.toPrecision(4)} at epoch ${this.bestEpoch + 1})`);
-    }
-  }
-
-  onTrainEnd(ctx: TrainContext): void {
-    // an interrupted run resumes from its checkpoint and a failed one ends: only a finished run restores
-    if (ctx.outcome !== "finished") return;
-    if (this.restoreBest && this.bestWeights && this.bestEpoch !== ctx.lastEpoch) {
-      ctx.model.loadStateDict(this.bestWeights);
-      ctx.log(`restored the weights of epoch ${this.bestEpoch + 1} (best ${this.monitor} ${this.best?.toPrecision(4)})`);
-    }
-  }
-
-  /** The best weights themselves go into the checkpoint's tensors (see bestState). */
-  stateDict(): JsonObject {
-    return { best: this.best, bestEpoch: this.bestEpoch, wait: this.wait };
-  }
-
-  loadStateDict(state: JsonObject): void {
-    const s = parseCallbackState("earlyStopping", EARLY_STOPPING_STATE, state);
-    this.best = s.best;
-    this.bestEpoch = s.bestEpoch;
-    this.wait = s.wait;
-  }
-
-  /** The best epoch's weights, for checkpoints (null until an epoch has ended). */
-  get bestState(): Record<string, Tensor> | null {
-    return this.bestWeights;
-  }
-
-  set bestState(weights: Record<string, Tensor> | null) {
-    this.bestWeights = weights;
-  }
-}
 
 export interface CheckpointOptions {
   /** the folder for epoch-<E>.ckpt and best.ckpt */
@@ -163,6 +35,7 @@ export interface CheckpointOptions {
  */
 export class Checkpointing implements Callback {
   readonly name = "checkpoint";
+  readonly runsLast = true;
   readonly dir: string;
   readonly everyEpochs: number;
   readonly everySteps: number | null;
@@ -219,7 +92,8 @@ export class MetricsLog implements Callback {
 
   constructor(readonly path: string) {}
 
-  private write(record: JsonObject): void {
+  /** Appends one record (a control event from the dashboard, say) as a line. */
+  write(record: JsonObject): void {
     appendFileSync(this.path, JSON.stringify(record) + "\n");
   }
 

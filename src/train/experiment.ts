@@ -11,7 +11,7 @@ import { ConfigError, DescentError, NonFiniteError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveModelFiles } from "../io/modelfile.js";
-import { readCheckpoint } from "../io/checkpoint.js";
+import { readCheckpoint } from "../io/checkpoint-file.js";
 import { loadMnist, DIGIT_CLASSES } from "../data/mnist.js";
 import { loadIdx } from "../data/idx.js";
 import { loadCsv } from "../data/csv.js";
@@ -24,8 +24,11 @@ import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { createSchedule, explicitLength, withRunLength, type ScheduleSpec } from "../schedules/create.js";
 import { add } from "../ops/elementwise.js";
 import { writeRunReport } from "../report/index.js";
-import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
-import { evaluate, fit, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
+import { Checkpointing, MetricsLog, ProgressDisplay } from "./callbacks.js";
+import { EarlyStopping, type Callback } from "./callback.js";
+import { evaluate, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
+import { fit } from "./fit-files.js";
+import { runFolderControl } from "./control-file.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
 
 export interface RunOptions {
@@ -277,6 +280,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
   const callbacks: Callback[] = [metrics, progress];
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
+  // steering by hand (descent serve): commands from control.jsonl, replayed on resume
+  const steering = runFolderControl(dir, metrics, { resuming: resumeFrom !== undefined, signal: options.signal, warn: say });
+  callbacks.push(steering.control);
   callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
   const onAbort = () => progress.message(typeof options.signal?.reason === "string" ? options.signal.reason : "stopping after this batch...");
@@ -289,7 +295,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       batchSize: config.batchSize, seed: config.seed, augment: config.augmentation, regularization: penaltyOf(config),
       clipGradNorm: config.clipGradNorm ?? undefined,
       checkpointExtras: standardizer ? { standardizer: standardizer.stateDict() } : undefined,
-      callbacks, modelRng, resumeFrom, signal: options.signal,
+      callbacks, modelRng, resumeFrom, signal: steering.signal,
       interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
     });
   } catch (e) {

@@ -10,7 +10,7 @@
  *
  * The loop is async only so that a signal (Ctrl-C) can be noticed between batches.
  */
-import { NonFiniteError } from "../errors/errors.js";
+import { ConfigError, NonFiniteError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator, GeneratorState } from "../tensor/random.js";
 import type { Parameter } from "../nn/parameter.js";
@@ -23,12 +23,12 @@ import type { Optimizer, OptimizerMeta } from "../optim/optimizer.js";
 import { clipGradNorm } from "../optim/clip.js";
 import type { Schedule, ScheduleStateDict } from "../schedules/schedules.js";
 import { ReduceOnPlateau } from "../schedules/plateau.js";
-import { writeCheckpoint } from "../io/checkpoint.js";
+import type { CheckpointStore } from "../io/checkpoint.js";
 import { withContext } from "../nn/module.js";
-import { readTrainCheckpoint } from "./state.js";
+import { checkTrainCheckpoint } from "./state.js";
 import { ConfusionMatrix, countCorrect, predictClasses } from "./metrics.js";
-import type { Callback, JsonObject } from "./callbacks.js";
-import { Checkpointing, EarlyStopping } from "./callbacks.js";
+import { EarlyStopping, type Callback, type JsonObject } from "./callback.js";
+import { yieldToEventLoop } from "./yield.js";
 
 /** What fit needs of a model (src/nn's Module has all of it). */
 export interface TrainableModel {
@@ -62,8 +62,10 @@ export interface FitOptions {
   callbacks?: readonly Callback[];
   /** the generator the model's dropout layers draw from (saved in checkpoints) */
   modelRng?: Generator | undefined;
-  /** a checkpoint file to continue from */
+  /** a checkpoint to continue from, by its name in `checkpoints` */
   resumeFrom?: string | undefined;
+  /** where checkpoints are written and read (descent/node's fit: files; in a page: memoryCheckpoints) */
+  checkpoints?: CheckpointStore | undefined;
   /** stop between batches when aborted (Ctrl-C); the run saves a checkpoint there */
   signal?: AbortSignal | undefined;
   /** where fit writes the checkpoint when interrupted (default: none) */
@@ -243,7 +245,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   // checkpoints are written after every other callback has run for the batch or epoch, so they hold
   // the state those callbacks reached (early stopping's count, its stop), whatever the list's order
   const given = options.callbacks ?? [];
-  const callbacks: Callback[] = [...given.filter((c) => !(c instanceof Checkpointing)), ...given.filter((c) => c instanceof Checkpointing)];
+  const callbacks: Callback[] = [...given.filter((c) => !c.runsLast), ...given.filter((c) => c.runsLast)];
   const say = options.log ?? ((line: string) => console.log(line));
   const params = model.namedParameters();
   const loader = new DataLoader(train, { batchSize, shuffle: true, seed: options.seed ?? 0, augment: options.augment ?? [] });
@@ -274,10 +276,15 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     };
   };
 
+  const store = (): CheckpointStore => {
+    if (!options.checkpoints) throw new ConfigError(`fit: checkpoints need a store (options.checkpoints: memoryCheckpoints(), or fit from descent/node for files)`);
+    return options.checkpoints;
+  };
+
   let finishEpoch = false;
   if (options.resumeFrom) {
     // the state is validated as it is read; what the parts refuse names the file too
-    const { checkpoint: ckpt, state: st } = readTrainCheckpoint(options.resumeFrom);
+    const { checkpoint: ckpt, state: st } = checkTrainCheckpoint(store().read(options.resumeFrom), options.resumeFrom);
     try {
       model.loadStateDict(ckpt.tensors.model ?? {});
       optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });
@@ -308,7 +315,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     get outcome() { return outcome; },
     stop: (reason) => { stopReason ??= reason; },
     log: say,
-    saveCheckpoint: (path) => writeCheckpoint(path, snapshot()),
+    saveCheckpoint: (path) => store().write(path, snapshot()),
   };
 
   const setEpochLr = () => {
@@ -333,6 +340,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
       finishEpoch = false;
       for (const batch of batches) {
         if (schedule && schedule.interval === "step" && !(schedule instanceof ReduceOnPlateau)) optimizer.lr = schedule.lrAt(step);
+        for (const c of callbacks) c.onBatchBegin?.(ctx);
         const lr = optimizer.lr ?? NaN;
         const out = model.forward(batch.x);
         let loss = lossFn(out, batch.y);
@@ -357,9 +365,9 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         if (classes) sums.correct += countCorrect(predictClasses(out), batch.y.dataSync());
         const log: StepLog = { epoch, step, loss: value, lr, gradNorm: norms.total, batchSize: m };
         step++;
-        for (const c of callbacks) c.onBatchEnd?.(ctx, log);
+        for (const c of callbacks) await c.onBatchEnd?.(ctx, log);
         // let signal handlers (Ctrl-C) run between batches
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await yieldToEventLoop();
         if (options.signal?.aborted) {
           sums.seconds = secondsBefore + (performance.now() - epochStart) / 1000;
           if (options.interruptCheckpoint) ctx.saveCheckpoint(options.interruptCheckpoint);

@@ -1,18 +1,13 @@
-/** Public exports of src/train: the fit loop, callbacks, metrics, experiments and comparisons. */
+/**
+ * Public exports of src/train that run anywhere: the fit loop, the Callback interface, early
+ * stopping, steering a run by hand (Control), metrics and the checkpoint train-state schema. Files,
+ * experiments and terminal progress are in ./node.ts (descent/node).
+ */
 export { fit, evaluate } from "./fit.js";
-export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainOutcome, TrainableModel, LossFn, Penalty, Evaluation, EvaluateOptions } from "./fit.js";
-export { EarlyStopping, Checkpointing, MetricsLog, ProgressDisplay, describeEpoch } from "./callbacks.js";
-export type { Callback, EarlyStoppingOptions, CheckpointOptions, Monitor } from "./callbacks.js";
+export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainOutcome, TrainableModel, LossFn, Penalty, Evaluation, EvaluateOptions, TrainState } from "./fit.js";
+export { EarlyStopping } from "./callback.js";
+export type { Callback, EarlyStoppingOptions, Monitor } from "./callback.js";
 export { ConfusionMatrix, predictClasses } from "./metrics.js";
-export { resolveConfig, loadConfigFile, defaultExperiment, DEFAULT_LR } from "./config.js";
-export type { ExperimentConfig, ExperimentConfigInput } from "./config.js";
-export { runExperiment, loadData } from "./experiment.js";
-export type { RunOptions, RunResult } from "./experiment.js";
-export { runComparison } from "./compare.js";
-export type { Varied, ComparisonResult } from "./compare.js";
-export { loadSavedModel } from "./saved-model.js";
-export { parseTrainState, readTrainCheckpoint } from "./state.js";
-export type { TrainState } from "./fit.js";
-export type { SavedModel } from "./saved-model.js";
-export { readSamples, predictSamples } from "./predict.js";
-export type { Prediction } from "./predict.js";
+export { Control, parseControlCommand, controlEvents, CONTROL_ACTIONS } from "./control.js";
+export type { ControlCommand, ControlEvent, ControlSource, ControlOptions } from "./control.js";
+export { parseTrainState, checkTrainCheckpoint } from "./state.js";

@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { FileFormatError } from "../errors/errors.js";
 import { preview } from "../errors/values.js";
-import { readCheckpoint, type LoadedCheckpoint } from "../io/checkpoint.js";
+import type { LoadedCheckpoint } from "../io/checkpoint.js";
 import { refuseNonFinite } from "../io/finite.js";
 import type { StateSkeleton } from "../optim/optimizer.js";
 import type { TrainState } from "./fit.js";
@@ -132,9 +132,8 @@ export function parseTrainState(value: unknown, source: string): TrainState {
   return parsed.data as unknown as TrainState;
 }
 
-/** Reads a checkpoint written by fit and validates its train state (see parseTrainState). */
-export function readTrainCheckpoint(path: string): { checkpoint: LoadedCheckpoint; state: TrainState } {
-  const checkpoint = readCheckpoint(path);
+/** Validates the train state and tensors of a checkpoint fit wrote (see parseTrainState); `path` names it. */
+export function checkTrainCheckpoint(checkpoint: LoadedCheckpoint, path: string): { checkpoint: LoadedCheckpoint; state: TrainState } {
   const state = parseTrainState(checkpoint.state, path);
   for (const [ns, tensors] of Object.entries(checkpoint.tensors)) refuseNonFinite(tensors, path, `${ns}.`);
   return { checkpoint, state };

@@ -12,7 +12,7 @@ import { Generator } from "../../src/tensor/random.js";
 import { buildSequential, type LayerSpec, type Sequential } from "../../src/nn/index.js";
 import { crossEntropy } from "../../src/losses/index.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
-import { createSchedule } from "../../src/schedules/create.js";
+import { createSchedule, withRunLength } from "../../src/schedules/create.js";
 import { zeros } from "../../src/tensor/creation.js";
 import { noGrad } from "../../src/autograd/mode.js";
 import { Standardizer } from "../../src/data/standardize.js";
@@ -20,9 +20,11 @@ import { loadCsv, type CsvOptions } from "../../src/data/csv.js";
 import { loadIdx, readIdx } from "../../src/data/idx.js";
 import { hostValues, type Dataset } from "../../src/data/dataset.js";
 import { saveModelFiles } from "../../src/io/modelfile.js";
-import { readSafetensors } from "../../src/io/safetensors.js";
-import { Checkpointing, EarlyStopping } from "../../src/train/callbacks.js";
-import { fit, type FitOptions } from "../../src/train/fit.js";
+import { readSafetensors } from "../../src/io/safetensors-file.js";
+import { Checkpointing } from "../../src/train/callbacks.js";
+import { EarlyStopping } from "../../src/train/callback.js";
+import type { FitOptions } from "../../src/train/fit.js";
+import { fit } from "../../src/train/fit-files.js";
 import { loadConfigFile } from "../../src/train/config.js";
 import { loadSavedModel } from "../../src/train/saved-model.js";
 import { blobs } from "../train/helpers.js";
@@ -183,7 +185,7 @@ export const LOADERS: Record<Format, (path: string, fx: Fixtures) => Promise<voi
     const { name, ...rest } = config.optimizer;
     createOptimizer(name, buildSequential([{ type: "linear", outFeatures: 2 }], { inputShape: [3], rng: new Generator(0) }), rest as never);
     if (config.schedule) {
-      const s = createSchedule(config.schedule, config.optimizer.lr);
+      const s = createSchedule(withRunLength(config.schedule, { epochs: config.epochs, stepsPerEpoch: 1 }), config.optimizer.lr);
       for (let t = 0; t < config.epochs; t++) expectFinite([s.lrAt(t)], "schedule lr");
     }
   },

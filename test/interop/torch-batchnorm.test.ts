@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { noGrad } from "../../src/autograd/mode.js";
-import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.js";
+import { readSafetensors, writeSafetensors } from "../../src/io/safetensors-file.js";
 import { buildSequential, type LayerSpec, type Sequential } from "../../src/nn/index.js";
 import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";

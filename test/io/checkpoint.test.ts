@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   CHECKPOINT_VERSION, ConfigError, FileFormatError, Generator, Tensor, encodeSafetensors, fromValues, listCheckpoints,
   pruneCheckpoints, readCheckpoint, readSafetensors, tensor, writeCheckpoint, writeSafetensors,
-} from "../../src/index.js";
-import type { GeneratorState } from "../../src/index.js";
+} from "../../src/node.js";
+import type { GeneratorState } from "../../src/node.js";
 
 const dir = mkdtempSync(join(tmpdir(), "descent-checkpoint-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   ConfigError, DESCENT_VERSION, FileFormatError, MODEL_FORMAT, Tensor, loadModelFiles, readArchitecture, saveModelFiles,
   tensor,
-} from "../../src/index.js";
+} from "../../src/node.js";
 
 const root = mkdtempSync(join(tmpdir(), "descent-modelfile-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   ConfigError, FileFormatError, Tensor, decodeSafetensors, encodeSafetensors, fromValues, readSafetensors, tensor,
   writeSafetensors,
-} from "../../src/index.js";
+} from "../../src/node.js";
 
 const dir = mkdtempSync(join(tmpdir(), "descent-safetensors-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,10 +12,12 @@ import { buildSequential, l2Penalty, type LayerSpec, type Sequential } from "../
 import { crossEntropy, mse } from "../../src/losses/index.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
 import { ReduceOnPlateau } from "../../src/schedules/plateau.js";
-import { readCheckpoint } from "../../src/io/checkpoint.js";
+import { readCheckpoint } from "../../src/io/checkpoint-file.js";
 import { NonFiniteError } from "../../src/errors/errors.js";
-import { Checkpointing, EarlyStopping, type Callback } from "../../src/train/callbacks.js";
-import { evaluate, fit, type FitOptions, type TrainableModel, type TrainContext } from "../../src/train/fit.js";
+import { Checkpointing } from "../../src/train/callbacks.js";
+import { EarlyStopping, type Callback } from "../../src/train/callback.js";
+import { evaluate, type FitOptions, type TrainableModel, type TrainContext } from "../../src/train/fit.js";
+import { fit } from "../../src/train/fit-files.js";
 import { mul } from "../../src/ops/elementwise.js";
 import { Recorder, blobs, expectSameTensors, regression, sameTensors, tempDir } from "./helpers.js";
 

@@ -9,7 +9,7 @@ import type { Tensor } from "../../src/tensor/tensor.js";
 import { createDataset, type Dataset } from "../../src/data/dataset.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import { split } from "../../src/data/split.js";
-import type { Callback } from "../../src/train/callbacks.js";
+import type { Callback } from "../../src/train/callback.js";
 import type { EpochLog, StepLog, TrainContext } from "../../src/train/fit.js";
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `descent-${prefix}-`));

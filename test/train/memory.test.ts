@@ -8,8 +8,10 @@ import { Generator } from "../../src/tensor/random.js";
 import { buildSequential } from "../../src/nn/index.js";
 import { crossEntropy } from "../../src/losses/index.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
-import { Checkpointing, EarlyStopping, type Callback } from "../../src/train/callbacks.js";
-import { fit, type TrainableModel } from "../../src/train/fit.js";
+import { Checkpointing } from "../../src/train/callbacks.js";
+import { EarlyStopping, type Callback } from "../../src/train/callback.js";
+import type { TrainableModel } from "../../src/train/fit.js";
+import { fit } from "../../src/train/fit-files.js";
 import { smallDigits, tempDir } from "./helpers.js";
 
 describe("memory", () => {

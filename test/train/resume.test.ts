@@ -15,9 +15,11 @@ import { buildSequential, type LayerSpec } from "../../src/nn/index.js";
 import { crossEntropy } from "../../src/losses/index.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
 import { createSchedule } from "../../src/schedules/create.js";
-import { readCheckpoint } from "../../src/io/checkpoint.js";
-import { Checkpointing, EarlyStopping, type Callback } from "../../src/train/callbacks.js";
-import { fit, type FitOptions, type History, type TrainableModel } from "../../src/train/fit.js";
+import { readCheckpoint } from "../../src/io/checkpoint-file.js";
+import { Checkpointing } from "../../src/train/callbacks.js";
+import { EarlyStopping, type Callback } from "../../src/train/callback.js";
+import type { FitOptions, History, TrainableModel } from "../../src/train/fit.js";
+import { fit } from "../../src/train/fit-files.js";
 import type { TrainState } from "../../src/train/fit.js";
 import { Recorder, blobs, expectSameTensors, sameTensors, smallDigits, tempDir, timeless } from "./helpers.js";
 
