@@ -8,7 +8,9 @@
  * gradcheck) always runs the TypeScript kernel of ./gemm.ts. `new CpuBackend({ simd: false })`
  * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
  */
+import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
+import { DTypeError } from "../../errors/errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../../tensor/dtype.js";
 import { sizeOf } from "../../tensor/shape.js";
 import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
@@ -16,6 +18,7 @@ import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.
 import { argReduceInto, reduceInto } from "./reduce.js";
 import { gemm } from "./gemm.js";
 import { gemmSimdBatch, simdAvailable } from "./simd/gemm-simd.js";
+import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
 
 interface CpuData {
@@ -163,6 +166,17 @@ export class CpuBackend implements Backend {
   maxPoolIndices(x: DataId, info: WindowInfo): DataId {
     const out = new Int32Array(info.n * info.c * info.outH * info.outW);
     maxPoolIndicesInto(vals(x), info, out);
+    return wrap(out);
+  }
+
+  applyUpdate(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, size);
+    const floats = (id: DataId): Float32Array | Float64Array => {
+      const v = vals(id);
+      if (v instanceof Int32Array) throw new DTypeError(`applyUpdate: expected float storage, got int32`);
+      return v;
+    };
+    applyUpdateInto(stages, floats(param), floats(grad), slots.map(floats), floats(wrap(out)));
     return wrap(out);
   }
 }
