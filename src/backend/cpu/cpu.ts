@@ -7,6 +7,8 @@
  * wasm/gemm.ts) where the runtime supports it; float64 (the reference path of conformance and
  * gradcheck) always runs the TypeScript kernel of ./gemm.ts. `new CpuBackend({ simd: false })`
  * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
+ * The fused optimizer update (applyUpdate) follows the same choice: float32 Adam, AdamW and SGD
+ * programs run on the SIMD stages of ./simd/update-simd.ts, everything else on ./update.ts.
  */
 import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
@@ -18,6 +20,7 @@ import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.
 import { argReduceInto, reduceInto } from "./reduce.js";
 import { gemm } from "./gemm.js";
 import { gemmSimdBatch, simdAvailable } from "./simd/gemm-simd.js";
+import { applyUpdateSimd } from "./simd/update-simd.js";
 import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
 
@@ -176,7 +179,11 @@ export class CpuBackend implements Backend {
       if (v instanceof Int32Array) throw new DTypeError(`applyUpdate: expected float storage, got int32`);
       return v;
     };
-    applyUpdateInto(stages, floats(param), floats(grad), slots.map(floats), floats(wrap(out)));
+    const p = floats(param), g = floats(grad), ss = slots.map(floats);
+    const simd = this.gemmKernel === "wasm-simd" && out instanceof Float32Array && p instanceof Float32Array && g instanceof Float32Array;
+    const ss32 = ss.filter((x): x is Float32Array => x instanceof Float32Array);
+    if (simd && ss32.length === ss.length && applyUpdateSimd(stages, p, g, ss32, out)) return wrap(out);
+    applyUpdateInto(stages, p, g, ss, floats(wrap(out)));
     return wrap(out);
   }
 }

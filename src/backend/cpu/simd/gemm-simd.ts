@@ -16,6 +16,7 @@
  */
 import { gemm, type GemmArgs } from "../gemm.js";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm.generated.js";
+import { instantiateSimd } from "./instantiate.js";
 
 interface GemmExports {
   memory: WebAssembly.Memory;
@@ -32,25 +33,12 @@ let heap = new Float32Array(0); // view of wasm.memory.buffer, renewed after gro
 let scratch = 0; // byte address of the kernel scratch
 let free = 0; // first byte after the scratch: A, B and C go here
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 function load(): GemmExports | null {
   if (wasm !== undefined) return wasm;
-  wasm = null;
-  try {
-    const bytes = decodeBase64(GEMM_WASM_BASE64);
-    if (bytes.length === 0 || !WebAssembly.validate(bytes)) return null; // no SIMD support
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as GemmExports;
-    scratch = ex.heapBase();
-    free = scratch + ex.scratchBytes();
-    wasm = ex;
-  } catch {
-    wasm = null;
+  wasm = instantiateSimd<GemmExports>(GEMM_WASM_BASE64);
+  if (wasm) {
+    scratch = wasm.heapBase();
+    free = scratch + wasm.scratchBytes();
   }
   return wasm;
 }
