@@ -12,7 +12,7 @@
  */
 import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
-import { DTypeError } from "../../errors/errors.js";
+import { ConfigError, DTypeError } from "../../errors/errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../../tensor/dtype.js";
 import { sizeOf } from "../../tensor/shape.js";
 import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
@@ -20,6 +20,7 @@ import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.
 import { argReduceInto, reduceInto } from "./reduce.js";
 import { gemm } from "./gemm.js";
 import { gemmSimdBatch, simdAvailable } from "./simd/gemm-simd.js";
+import { gemmPool } from "./simd/gemm-threads.js";
 import { applyUpdateSimd } from "./simd/update-simd.js";
 import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
@@ -39,6 +40,12 @@ function vals(id: DataId): TypedArray {
 export interface CpuBackendOptions {
   /** Use the WebAssembly SIMD kernel for float32 matmul when available (default true). */
   simd?: boolean;
+  /**
+   * Threads for float32 matmul on the SIMD kernel (default 1): 2 or more start a worker pool over
+   * shared memory (./simd/gemm-threads.ts, Node only; elsewhere one thread runs). Results are
+   * bit-identical for any count.
+   */
+  threads?: number;
 }
 
 export class CpuBackend implements Backend {
@@ -47,8 +54,16 @@ export class CpuBackend implements Backend {
   /** The float32 matmul kernel: "wasm-simd", or "typescript" (forced, or SIMD unavailable). */
   readonly gemmKernel: "wasm-simd" | "typescript";
 
+  /** Threads the float32 SIMD matmul runs on (1 when no pool could start). */
+  readonly threads: number;
+  private readonly pool: ReturnType<typeof gemmPool>;
+
   constructor(options: CpuBackendOptions = {}) {
     this.gemmKernel = options.simd !== false && simdAvailable() ? "wasm-simd" : "typescript";
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`CpuBackend: invalid threads ${threads} (expected an integer >= 1)`);
+    this.pool = this.gemmKernel === "wasm-simd" && threads > 1 ? gemmPool(threads) : null;
+    this.threads = this.pool?.threads ?? 1;
   }
 
   upload(values: TypedArray): DataId {
@@ -147,7 +162,8 @@ export class CpuBackend implements Backend {
     const out = typedArrayFor(dtype, batch * m * n);
     const av = vals(a), bv = vals(b);
     if (this.gemmKernel === "wasm-simd" && out instanceof Float32Array && av instanceof Float32Array && bv instanceof Float32Array) {
-      gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
+      if (this.pool) gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info, this.pool);
+      else gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
       return wrap(out);
     }
     for (let i = 0; i < batch; i++) gemm(av, info.aOffsets[i]!, bv, info.bOffsets[i]!, out, i * m * n, info);

@@ -4,7 +4,7 @@
  * (a runtime without SIMD) or fails to instantiate: callers then run their TypeScript kernels.
  */
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
+export function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
