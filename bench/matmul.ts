@@ -9,6 +9,7 @@
  *   npm run bench:matmul -- --sizes=256,2048   # any sizes
  *   npm run bench:matmul -- --only=descent     # skip tfjs (or --only=tfjs)
  *   npm run bench:matmul -- --dtype=float64    # descent in float64 (tfjs stays float32)
+ *   npm run bench:matmul -- --threads=2        # add descent SIMD on a 2-thread worker pool
  *
  * Prints one `RESULT {json}` line per (library, kernel, size), then a table with the ratios.
  * (float64 always runs the TypeScript kernel: both descent columns then measure the same code.)
@@ -95,10 +96,11 @@ async function main(): Promise<void> {
   const only = arg("only", "all");
   const dtype = arg("dtype", "float32") as "float32" | "float64";
   const samples = Number(arg("samples", "5"));
-  type Row = { n: number; simd?: number; ts?: number; tfjs?: number };
+  const threads = Number(arg("threads", "1"));
+  type Row = { n: number; simd?: number; simdT?: number; ts?: number; tfjs?: number };
   const rows: Row[] = [];
   const tfl = only === "descent" ? null : await loadTf();
-  const backends = [new CpuBackend(), new CpuBackend({ simd: false })] as const;
+  const backends = [new CpuBackend(), ...(threads > 1 ? [new CpuBackend({ threads })] : []), new CpuBackend({ simd: false })];
   const load0 = loadavg()[0]!;
   for (const n of sizes) {
     const row: Row = { n };
@@ -116,9 +118,10 @@ async function main(): Promise<void> {
           c.dispose();
         };
         const r = benchGemm(fn, n, { warmup: 2, samples, maxCallS: 4 });
-        if (be.gemmKernel === "wasm-simd") row.simd = r.gflops_median;
-        else row.ts = r.gflops_median;
-        emit({ kind: "sgemm", lib: "descent", backend: "cpu", matmul: be.gemmKernel, dtype, threads: 1, ...r });
+        if (be.gemmKernel === "typescript") row.ts = r.gflops_median;
+        else if (be.threads > 1) row.simdT = r.gflops_median;
+        else row.simd = r.gflops_median;
+        emit({ kind: "sgemm", lib: "descent", backend: "cpu", matmul: be.gemmKernel, dtype, threads: be.threads, ...r });
       }
     }
     if (tfl) {
@@ -147,10 +150,10 @@ async function main(): Promise<void> {
   const ratio = (x: number | undefined, y: number | undefined): string =>
     x !== undefined && y !== undefined ? `${(x / y).toFixed(1)}x` : "—";
   console.log(`\nload average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`);
-  console.log(`| size | descent ${dtype} SIMD GFLOP/s | descent ${dtype} TS GFLOP/s | tfjs-cpu GFLOP/s | SIMD / TS | SIMD / tfjs |`);
-  console.log("| ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log(`| size | descent ${dtype} SIMD GFLOP/s | SIMD ${threads} threads | descent ${dtype} TS GFLOP/s | tfjs-cpu GFLOP/s | SIMD / TS | SIMD / tfjs |`);
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) {
-    console.log(`| ${r.n} | ${f(r.simd)} | ${f(r.ts)} | ${f(r.tfjs)} | ${ratio(r.simd, r.ts)} | ${ratio(r.simd, r.tfjs)} |`);
+    console.log(`| ${r.n} | ${f(r.simd)} | ${f(r.simdT)} | ${f(r.ts)} | ${f(r.tfjs)} | ${ratio(r.simd, r.ts)} | ${ratio(r.simd, r.tfjs)} |`);
   }
 }
 

@@ -22,10 +22,8 @@
  */
 import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
-import {
-  buildSequential, createOptimizer, crossEntropy, CpuBackend, fromValues, Generator, loadMnist, presetSpecs,
-  withBackend, type Tensor,
-} from "../src/node.js";
+import { CpuBackend, loadMnist } from "../src/node.js";
+import { BATCH, setupDescent, type Workload } from "./descent-step.js";
 
 type TfCore = typeof import("@tensorflow/tfjs-core");
 type TfTensor = import("@tensorflow/tfjs-core").Tensor;
@@ -45,10 +43,7 @@ function median(xs: readonly number[]): number {
   return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
-const BATCH = 64;
 const WARMUP = 5;
-
-type Workload = "mlp" | "cnn";
 
 interface Run {
   lib: "descent" | "tfjs-cpu";
@@ -61,30 +56,6 @@ interface Run {
   slots: Set<number>;
   rates: number[];
   extra: Record<string, unknown>;
-}
-
-/** A descent model, optimizer and fixed batches on `backend`; `step(i)` trains on batch i (mod count). */
-function setupDescent(preset: Workload, backend: CpuBackend, x: Float32Array, y: Int32Array, nBatches: number): Run["step"] {
-  return withBackend(backend, () => {
-    const rng = new Generator(1);
-    const model = buildSequential(presetSpecs(preset), { inputShape: [1, 28, 28], rng });
-    const optimizer = createOptimizer("adam", model, { lr: 1e-3 });
-    const batches: { x: Tensor; y: Tensor }[] = [];
-    for (let b = 0; b < nBatches; b++) {
-      const xs = x.slice(b * BATCH * 784, (b + 1) * BATCH * 784);
-      const ys = y.slice(b * BATCH, (b + 1) * BATCH);
-      batches.push({ x: fromValues(xs, [BATCH, 1, 28, 28], { backend }), y: fromValues(ys, [BATCH], { backend }) });
-    }
-    model.train();
-    return (i: number) => {
-      const batch = batches[i % nBatches]!;
-      const loss = crossEntropy(model.forward(batch.x), batch.y);
-      loss.item();
-      loss.backward();
-      optimizer.step();
-      optimizer.zeroGrad();
-    };
-  });
 }
 
 /**

@@ -41,18 +41,24 @@ export function scratchBytes(): i32 {
 
 /**
  * C[m x n] = op(A) @ op(B); a, b, c, scratch are byte addresses of float32 data. A is m x k
- * (k x m when transA), B is k x n (n x k when transB), all row-major. Requires m, n, k >= 1.
+ * (k x m when transA), B is k x n (n x k when transB), all row-major, where the rows of B (when
+ * not transposed) and of C are `ld` elements apart (ld = n for whole matrices; a band of
+ * columns of a wider product passes the full width). Requires m, n, k >= 1.
+ *
+ * Each element of C is summed in the same order whatever band of columns a call covers (over
+ * KC blocks of p, then p within a block), so splitting the columns among threads gives the
+ * same bits as one call.
  */
 export function gemm(
-  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, scratch: usize,
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, scratch: usize, ld: i32,
 ): void {
   // element strides of A(i, p) and B(p, j)
   const ars = transA ? 1 : k, acs = transA ? m : 1;
-  const brs = transB ? 1 : n, bcs = transB ? k : 1;
+  const brs = transB ? 1 : ld, bcs = transB ? k : 1;
   const pa = scratch;
   const pb = pa + <usize>(MC * KC * 4);
   const tile = pb + <usize>(KC * NC * 4);
-  const ldc = <usize>n << 2;
+  const ldc = <usize>ld << 2;
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += KC) {
@@ -67,7 +73,7 @@ export function gemm(
             const h = min(MR, mc - ir);
             kernel(
               pa + <usize>(ir * kc * 4), pb + <usize>(jr * kc * 4), kc,
-              c + (<usize>((i0 + ir) * n + j0 + jr) << 2), ldc, h, w, p0 == 0, tile,
+              c + (<usize>((i0 + ir) * ld + j0 + jr) << 2), ldc, h, w, p0 == 0, tile,
             );
           }
         }

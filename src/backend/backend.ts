@@ -9,6 +9,7 @@
  * CPU backends have it, asynchronous ones may not.
  */
 import type { DType, TypedArray } from "../tensor/dtype.js";
+import type { UpdateStage } from "./update.js";
 
 /** An opaque handle to a backend's storage. */
 export type DataId = object;
@@ -119,4 +120,10 @@ export interface Backend {
   col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId;
   /** For each output window [N, C, outH, outW], the flat input index of its maximum (int32). */
   maxPoolIndices(x: DataId, info: WindowInfo, dtype: DType): DataId;
+  /**
+   * The fused optimizer update of one parameter (update.ts): runs `stages` with u = grad,
+   * rewriting each stage's slot buffers in place, and returns a new buffer θ + u. Optional: the
+   * optimizer runs the same math as separate ops on a backend without it.
+   */
+  applyUpdate?(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId;
 }

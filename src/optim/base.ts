@@ -25,6 +25,7 @@ import { ConfigError } from "../errors/errors.js";
 import { add } from "../ops/elementwise.js";
 import type { Parameter } from "../nn/parameter.js";
 import { Tensor } from "../tensor/tensor.js";
+import { concatPlans, type FusedPlan, type ParamPlan } from "./fused.js";
 
 /** A tree of tensors keyed by dotted parameter names. */
 export type TensorTree = Readonly<Record<string, Tensor>>;
@@ -46,6 +47,11 @@ export interface GradientTransformation {
   readonly name: string;
   init(params: TensorTree): OptState;
   update(updates: TensorTree, state: OptState, params: TensorTree): [TensorTree, OptState];
+  /**
+   * The same update as elementwise stages for the fused step (fused.ts), for the parameters
+   * named; absent when the update is not elementwise (it then runs as separate ops).
+   */
+  readonly plan?: (names: readonly string[], state: OptState, params: TensorTree) => FusedPlan;
 }
 
 /** A state with the given parts; missing parts are empty. */
@@ -53,17 +59,22 @@ export function makeState(parts: Partial<OptState> = {}): OptState {
   return { slots: parts.slots ?? {}, counts: parts.counts ?? {}, scalars: parts.scalars ?? {}, inner: parts.inner ?? {} };
 }
 
-/** Builds a transformation whose init and update run under noGrad (no graph is ever recorded). */
+/**
+ * Builds a transformation whose init and update run under noGrad (no graph is ever recorded);
+ * `plan`, when given, is its fused form (fused.ts) and must compute exactly what update does.
+ */
 export function defineTransformation(
   name: string,
   init: (params: TensorTree) => OptState,
   update: (updates: TensorTree, state: OptState, params: TensorTree) => [TensorTree, OptState],
+  plan?: (names: readonly string[], state: OptState, params: TensorTree) => FusedPlan,
 ): GradientTransformation {
-  return {
+  const t: GradientTransformation = {
     name,
     init: (params) => noGrad(() => init(params)),
     update: (updates, state, params) => noGrad(() => update(updates, state, params)),
   };
+  return plan ? { ...t, plan } : t;
 }
 
 interface Chain extends GradientTransformation {
@@ -81,6 +92,17 @@ function isChain(t: GradientTransformation): t is Chain {
 export function chain(...transforms: GradientTransformation[]): GradientTransformation {
   const flat = transforms.flatMap((t) => (isChain(t) ? [...t.transforms] : [t]));
   const keys = flat.map((t, i) => `${i}.${t.name}`);
+  const innerState = (state: OptState, key: string): OptState => {
+    const s = state.inner[key];
+    if (!s) throw new ConfigError(`chain: the state has no entry "${key}" (state of another transformation?)`);
+    return s;
+  };
+  const plan = flat.every((tx) => tx.plan)
+    ? (names: readonly string[], state: OptState, params: TensorTree): FusedPlan => {
+      const plans = flat.map((tx, i) => tx.plan!(names, innerState(state, keys[i]!), params));
+      return { params: concatPlans(names, plans), state: makeState({ inner: Object.fromEntries(plans.map((p, i) => [keys[i]!, p.state])) }) };
+    }
+    : undefined;
   const t = defineTransformation(
     "chain",
     (params) => makeState({ inner: Object.fromEntries(flat.map((tx, i) => [keys[i]!, tx.init(params)])) }),
@@ -89,12 +111,11 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
       let u = updates;
       flat.forEach((tx, i) => {
         const key = keys[i]!;
-        const s = state.inner[key];
-        if (!s) throw new ConfigError(`chain: the state has no entry "${key}" (state of another transformation?)`);
-        [u, inner[key]] = tx.update(u, s, params);
+        [u, inner[key]] = tx.update(u, innerState(state, key), params);
       });
       return [u, makeState({ inner })];
     },
+    plan,
   );
   return Object.assign(t, { transforms: flat });
 }
@@ -144,6 +165,27 @@ export function partitionByName(label: LabelFn, transforms: Readonly<Record<stri
       }
       return [out, makeState({ inner })];
     },
+    Object.values(transforms).every((tx) => tx.plan)
+      ? (names, state, params) => {
+        const byLabel: Record<string, string[]> = Object.fromEntries(Object.keys(transforms).map((l) => [l, []]));
+        for (const n of names) {
+          const p = params[n];
+          if (!p) throw new ConfigError(`partitionByName: no parameter named "${n}"`);
+          byLabel[labelOf(n, p)]!.push(n);
+        }
+        const groupParams = split(params, params);
+        const out: Record<string, ParamPlan> = {};
+        const inner: Record<string, OptState> = {};
+        for (const [l, tx] of Object.entries(transforms)) {
+          const s = state.inner[l];
+          if (!s) throw new ConfigError(`partitionByName: the state has no group "${l}"`);
+          const p = tx.plan!(byLabel[l]!, s, groupParams[l]!);
+          Object.assign(out, p.params);
+          inner[l] = p.state;
+        }
+        return { params: out, state: makeState({ inner }) };
+      }
+      : undefined,
   );
 }
 

@@ -12,6 +12,7 @@ import { max, sum } from "../ops/reduce.js";
 import { cast } from "../ops/movement.js";
 import { Tensor } from "../tensor/tensor.js";
 import { listParameters, makeState, defineTransformation, type GradientTransformation, type NamedParameters, type TensorTree } from "./base.js";
+import { statelessPlan } from "./fused.js";
 import { checkNumber } from "./validate.js";
 
 /** PyTorch adds this to the norm before dividing, so a zero gradient stays zero. */
@@ -24,6 +25,7 @@ export function clipByValue(clipValue: number): GradientTransformation {
     "clipByValue",
     () => makeState(),
     (updates, state) => [Object.fromEntries(Object.entries(updates).map(([n, g]) => [n, clamp(g, -c, c)])), state],
+    (names, state, params) => statelessPlan("clipByValue", names, state, params, { op: "clamp", min: -c, max: c }),
   );
 }
 

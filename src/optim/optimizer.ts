@@ -14,6 +14,12 @@
  * `loadStateDict` checks the parameter names (naming missing and extra ones), the structure and
  * every tensor's shape, and restores a state from which the next step is bit-identical.
  *
+ * When the transformation has a fused form (fused.ts) and the parameters' backend runs it,
+ * `step()` updates each parameter in one short program of tight loops instead of a dozen
+ * separate ops; the result is bit-identical. The slot tensors it rewrites in place are the
+ * Optimizer's own (copied once from any it did not make); `state` and `stateDict()` hand out
+ * copies of them, so what a caller holds never changes under it.
+ *
  * `createOptimizer(name, params, options)` builds one from a name and a JSON-like options
  * object (CLI, config files), with parameter groups selected by name.
  */
@@ -66,6 +72,8 @@ export interface OptimizerInit {
   name?: string;
   /** JSON-serializable hyperparameters, recorded in stateDict().meta for the record. */
   hyperparameters?: { [key: string]: JsonValue };
+  /** Run the fused step where the transformation and backend allow it (default true). */
+  fused?: boolean;
 }
 
 const FORMAT = "descent-optimizer/1";
@@ -78,6 +86,9 @@ export class Optimizer {
   private readonly byName: ReadonlyMap<string, Parameter>;
   private _state: OptState;
   private _stepCount = 0;
+  private readonly fused: boolean;
+  /** Slot tensors this optimizer made, which the fused step may rewrite in place. */
+  private readonly owned = new WeakSet<Tensor>();
 
   constructor(params: NamedParameters, transformation: GradientTransformation, init: OptimizerInit = {}) {
     this.name = init.name ?? "custom";
@@ -85,6 +96,7 @@ export class Optimizer {
     this.params = listParameters(params, "Optimizer");
     this.byName = new Map(this.params);
     this.transformation = transformation;
+    this.fused = init.fused ?? true;
     this._state = transformation.init(this.values());
   }
 
@@ -98,9 +110,9 @@ export class Optimizer {
     return this._stepCount;
   }
 
-  /** The transformation's current state (immutable; replaced on every step). */
+  /** A snapshot of the transformation's current state. */
   get state(): OptState {
-    return this._state;
+    return mapSlots(this._state, (t) => (this.owned.has(t) ? copyTensor(t) : t));
   }
 
   /** The learning rate in the state (the first `scalars.lr` found), or null when there is none. */
@@ -122,13 +134,42 @@ export class Optimizer {
   step(grads?: Readonly<Record<string, Tensor>>): void {
     const g = grads ?? this.collectGrads();
     this.checkGrads(g);
-    noGrad(() => {
-      const [updates, state] = this.transformation.update(g, this._state, this.values());
-      const next: [Parameter, Tensor][] = Object.entries(updates).map(([n, u]) => [this.byName.get(n)!, add(this.byName.get(n)!, u)]);
-      for (const [p, v] of next) p.assign(v);
-      this._state = state;
-    });
+    if (!this.fusedStep(g)) {
+      noGrad(() => {
+        const [updates, state] = this.transformation.update(g, this._state, this.values());
+        const next: [Parameter, Tensor][] = Object.entries(updates).map(([n, u]) => [this.byName.get(n)!, add(this.byName.get(n)!, u)]);
+        for (const [p, v] of next) p.assign(v);
+        this._state = state;
+      });
+    }
     this._stepCount++;
+  }
+
+  /** The fused step (see the file header); false when it does not apply here. */
+  private fusedStep(grads: Readonly<Record<string, Tensor>>): boolean {
+    const plan = this.transformation.plan;
+    if (!this.fused || !plan) return false;
+    const names = Object.keys(grads);
+    for (const n of names) {
+      const p = this.byName.get(n)!;
+      if (!p.backend.applyUpdate || grads[n]!.backend !== p.backend) return false;
+    }
+    this._state = mapSlots(this._state, (t) => {
+      if (this.owned.has(t)) return t;
+      const own = copyTensor(t);
+      this.owned.add(own);
+      return own;
+    });
+    const { params, state } = plan(names, this._state, this.values());
+    for (const n of names) if (params[n]!.slots.some((s) => s.backend !== this.byName.get(n)!.backend)) return false;
+    for (const n of names) {
+      const p = this.byName.get(n)!;
+      const { stages, slots } = params[n]!;
+      const id = p.backend.applyUpdate!(stages, p.dataId, grads[n]!.dataId, slots.map((s) => s.dataId), p.size, p.dtype);
+      p.assign(new Tensor(p.backend, id, p.shape, p.dtype));
+    }
+    this._state = state;
+    return true;
   }
 
   /** Sets every parameter's grad to null. */
@@ -138,7 +179,7 @@ export class Optimizer {
 
   stateDict(): OptimizerStateDict {
     const tensors: Record<string, Tensor> = {};
-    const state = skeleton(this._state, [], tensors);
+    const state = skeleton(this.state, [], tensors);
     return {
       tensors,
       meta: {
@@ -197,6 +238,21 @@ export class Optimizer {
       if (g.dtype !== p.dtype) throw new DTypeError(`Optimizer.step: the gradient for "${n}" is ${g.dtype}, the parameter is ${p.dtype}`);
     }
   }
+}
+
+/** The state with every slot tensor replaced by fn(tensor). */
+function mapSlots(s: OptState, fn: (t: Tensor) => Tensor): OptState {
+  return makeState({
+    slots: Object.fromEntries(Object.entries(s.slots).map(([k, tree]) => [k, Object.fromEntries(Object.entries(tree).map(([n, t]) => [n, fn(t)]))])),
+    counts: s.counts,
+    scalars: s.scalars,
+    inner: Object.fromEntries(Object.entries(s.inner).map(([k, v]) => [k, mapSlots(v, fn)])),
+  });
+}
+
+/** A tensor with a copy of t's storage. */
+function copyTensor(t: Tensor): Tensor {
+  return new Tensor(t.backend, t.backend.strided(t.dataId, [t.size], [1], 0, t.dtype), t.shape, t.dtype);
 }
 
 function findScalar(s: OptState, key: string): number | null {

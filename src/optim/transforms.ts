@@ -13,7 +13,9 @@ import { ConfigError } from "../errors/errors.js";
 import { add, div, maximum, mul, sqrt, square, sub } from "../ops/elementwise.js";
 import { fullLike, zerosLike } from "../tensor/creation.js";
 import type { Tensor } from "../tensor/tensor.js";
+import type { UpdateStage } from "../backend/update.js";
 import { makeState, defineTransformation, type GradientTransformation, type OptState, type TensorTree } from "./base.js";
+import { perParameterPlan, statelessPlan } from "./fused.js";
 import { checkBoolean, checkDecay, checkEps, checkLr, checkNonNegative, checkNumber } from "./validate.js";
 
 type Slots = Record<string, Tensor>;
@@ -58,7 +60,7 @@ function perParameter(
   return [out, makeState({ slots, counts, scalars: state.scalars, inner: state.inner })];
 }
 
-const stateless = (name: string, fn: (g: Tensor, param: Tensor, pname: string) => Tensor): GradientTransformation =>
+const stateless = (name: string, fn: (g: Tensor, param: Tensor, pname: string) => Tensor, stage: UpdateStage | null): GradientTransformation =>
   defineTransformation(
     name,
     () => makeState(),
@@ -71,12 +73,13 @@ const stateless = (name: string, fn: (g: Tensor, param: Tensor, pname: string) =
       }
       return [out, state];
     },
+    (names, state, params) => statelessPlan(name, names, state, params, stage),
   );
 
 /** u = factor · g. */
 export function scaleBy(factor: number): GradientTransformation {
   checkNumber("factor", factor, {});
-  return stateless("scaleBy", (g) => mul(g, factor));
+  return stateless("scaleBy", (g) => mul(g, factor), { op: "scale", factor });
 }
 
 /** A learning rate as a function of the transform's own step counter (0 on the first update). */
@@ -95,17 +98,25 @@ export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number
   const fn = typeof lr === "function" ? lr : null;
   const lr0 = fn ? checkLr(fn(0)) : checkLr(lr);
   const scale = checkNonNegative("lrScale", options.scale ?? 1);
+  /** The factor of this update and the state after it. */
+  const advance = (state: OptState): [number, OptState] => {
+    const count = state.scalars.count ?? 0;
+    const now = fn ? checkLr(fn(count)) : state.scalars.lr;
+    if (now === undefined) throw new ConfigError("scaleByLearningRate: the state has no lr");
+    return [-(scale === 1 ? now : now * scale), makeState({ scalars: { ...state.scalars, lr: now, count: count + 1 } })];
+  };
   return defineTransformation(
     "scaleByLearningRate",
     () => makeState({ scalars: { lr: lr0, count: 0 } }),
     (updates, state) => {
       if (Object.keys(updates).length === 0) return [updates, state];
-      const count = state.scalars.count ?? 0;
-      const now = fn ? checkLr(fn(count)) : state.scalars.lr;
-      if (now === undefined) throw new ConfigError("scaleByLearningRate: the state has no lr");
-      const step = -(scale === 1 ? now : now * scale);
-      const out = Object.fromEntries(Object.entries(updates).map(([n, g]) => [n, mul(g, step)]));
-      return [out, makeState({ scalars: { ...state.scalars, lr: now, count: count + 1 } })];
+      const [step, next] = advance(state);
+      return [Object.fromEntries(Object.entries(updates).map(([n, g]) => [n, mul(g, step)])), next];
+    },
+    (names, state, params) => {
+      if (names.length === 0) return { params: {}, state };
+      const [factor, next] = advance(state);
+      return { ...statelessPlan("scaleByLearningRate", names, state, params, { op: "scale", factor }), state: next };
     },
   );
 }
@@ -119,7 +130,7 @@ export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number
  */
 export function addWeightDecay(weightDecay: number): GradientTransformation {
   const wd = checkNonNegative("weightDecay", weightDecay);
-  return stateless("addWeightDecay", (g, p) => (wd === 0 ? g : add(g, mul(p, wd))));
+  return stateless("addWeightDecay", (g, p) => (wd === 0 ? g : add(g, mul(p, wd))), wd === 0 ? null : { op: "weightDecay", wd });
 }
 
 export interface TraceMomentumOptions {
@@ -151,6 +162,8 @@ export function traceMomentum(options: TraceMomentumOptions): GradientTransforma
         const buf = t === 1 ? g : add(mul(s.buf!, mu), tau === 0 ? g : mul(g, 1 - tau));
         return [nesterov ? add(g, mul(buf, mu)) : buf, { buf }];
       }),
+    (names, state, params) =>
+      perParameterPlan("traceMomentum", names, state, params, ["buf"], (t) => ({ op: "momentum", mu, dampening: tau, nesterov, first: t === 1 })),
   );
 }
 
@@ -176,6 +189,8 @@ export function traceEma(options: TraceEmaOptions): GradientTransformation {
         const v = add(mul(s.v!, beta), mul(g, 1 - beta));
         return [correct ? div(v, 1 - beta ** t) : v, { v }];
       }),
+    (names, state, params) =>
+      perParameterPlan("traceEma", names, state, params, ["v"], (t) => ({ op: "ema", beta, correction: correct ? 1 - beta ** t : null })),
   );
 }
 
@@ -204,6 +219,8 @@ export function scaleByAdagrad(options: ScaleByAdagradOptions = {}): GradientTra
         const u = div(g, add(sqrt(sum), eps));
         return [lrDecay === 0 ? u : div(u, 1 + (t - 1) * lrDecay), { sum }];
       }),
+    (names, state, params) =>
+      perParameterPlan("scaleByAdagrad", names, state, params, ["sum"], (t) => ({ op: "adagrad", eps, decay: lrDecay === 0 ? null : 1 + (t - 1) * lrDecay })),
   );
 }
 
@@ -255,6 +272,8 @@ export function scaleByRms(options: ScaleByRmsOptions = {}): GradientTransformat
         }
         return [div(g, avg), next];
       }),
+    (names, state, params) =>
+      perParameterPlan("scaleByRms", names, state, params, Object.keys(make), () => ({ op: "rms", alpha, eps, centered, momentum: mu })),
   );
 }
 
@@ -303,5 +322,9 @@ export function scaleByAdam(options: ScaleByAdamOptions = {}): GradientTransform
         const bc2Sqrt = Math.sqrt(1 - b2 ** t);
         return [div(div(mu, bc1), add(div(sqrt(v), bc2Sqrt), eps)), next];
       }),
+    (names, state, params) =>
+      perParameterPlan("scaleByAdam", names, state, params, Object.keys(make), (t) => ({
+        op: "adam", b1, b2, eps, amsgrad, bc1: correct ? 1 - b1 ** t : null, bc2Sqrt: correct ? Math.sqrt(1 - b2 ** t) : null,
+      })),
   );
 }

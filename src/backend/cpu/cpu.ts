@@ -7,8 +7,12 @@
  * wasm/gemm.ts) where the runtime supports it; float64 (the reference path of conformance and
  * gradcheck) always runs the TypeScript kernel of ./gemm.ts. `new CpuBackend({ simd: false })`
  * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
+ * The fused optimizer update (applyUpdate) follows the same choice: float32 Adam, AdamW and SGD
+ * programs run on the SIMD stages of ./simd/update-simd.ts, everything else on ./update.ts.
  */
+import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
+import { ConfigError, DTypeError } from "../../errors/errors.js";
 import { typedArrayFor, type DType, type TypedArray } from "../../tensor/dtype.js";
 import { sizeOf } from "../../tensor/shape.js";
 import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
@@ -16,6 +20,9 @@ import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.
 import { argReduceInto, reduceInto } from "./reduce.js";
 import { gemm } from "./gemm.js";
 import { gemmSimdBatch, simdAvailable } from "./simd/gemm-simd.js";
+import { gemmPool } from "./simd/gemm-threads.js";
+import { applyUpdateSimd } from "./simd/update-simd.js";
+import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
 
 interface CpuData {
@@ -33,6 +40,12 @@ function vals(id: DataId): TypedArray {
 export interface CpuBackendOptions {
   /** Use the WebAssembly SIMD kernel for float32 matmul when available (default true). */
   simd?: boolean;
+  /**
+   * Threads for float32 matmul on the SIMD kernel (default 1): 2 or more start a worker pool over
+   * shared memory (./simd/gemm-threads.ts, Node only; elsewhere one thread runs). Results are
+   * bit-identical for any count.
+   */
+  threads?: number;
 }
 
 export class CpuBackend implements Backend {
@@ -41,8 +54,16 @@ export class CpuBackend implements Backend {
   /** The float32 matmul kernel: "wasm-simd", or "typescript" (forced, or SIMD unavailable). */
   readonly gemmKernel: "wasm-simd" | "typescript";
 
+  /** Threads the float32 SIMD matmul runs on (1 when no pool could start). */
+  readonly threads: number;
+  private readonly pool: ReturnType<typeof gemmPool>;
+
   constructor(options: CpuBackendOptions = {}) {
     this.gemmKernel = options.simd !== false && simdAvailable() ? "wasm-simd" : "typescript";
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`CpuBackend: invalid threads ${threads} (expected an integer >= 1)`);
+    this.pool = this.gemmKernel === "wasm-simd" && threads > 1 ? gemmPool(threads) : null;
+    this.threads = this.pool?.threads ?? 1;
   }
 
   upload(values: TypedArray): DataId {
@@ -141,7 +162,8 @@ export class CpuBackend implements Backend {
     const out = typedArrayFor(dtype, batch * m * n);
     const av = vals(a), bv = vals(b);
     if (this.gemmKernel === "wasm-simd" && out instanceof Float32Array && av instanceof Float32Array && bv instanceof Float32Array) {
-      gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
+      if (this.pool) gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info, this.pool);
+      else gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
       return wrap(out);
     }
     for (let i = 0; i < batch; i++) gemm(av, info.aOffsets[i]!, bv, info.bOffsets[i]!, out, i * m * n, info);
@@ -163,6 +185,21 @@ export class CpuBackend implements Backend {
   maxPoolIndices(x: DataId, info: WindowInfo): DataId {
     const out = new Int32Array(info.n * info.c * info.outH * info.outW);
     maxPoolIndicesInto(vals(x), info, out);
+    return wrap(out);
+  }
+
+  applyUpdate(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId {
+    const out = typedArrayFor(dtype, size);
+    const floats = (id: DataId): Float32Array | Float64Array => {
+      const v = vals(id);
+      if (v instanceof Int32Array) throw new DTypeError(`applyUpdate: expected float storage, got int32`);
+      return v;
+    };
+    const p = floats(param), g = floats(grad), ss = slots.map(floats);
+    const simd = this.gemmKernel === "wasm-simd" && out instanceof Float32Array && p instanceof Float32Array && g instanceof Float32Array;
+    const ss32 = ss.filter((x): x is Float32Array => x instanceof Float32Array);
+    if (simd && ss32.length === ss.length && applyUpdateSimd(stages, p, g, ss32, out)) return wrap(out);
+    applyUpdateInto(stages, p, g, ss, floats(wrap(out)));
     return wrap(out);
   }
 }

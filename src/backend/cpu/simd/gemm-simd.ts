@@ -2,70 +2,111 @@
  * Float32 matrix products on the WebAssembly SIMD kernel of wasm/gemm.ts (AssemblyScript, a 4x8
  * f32x4 micro-kernel in the GotoBLAS loop nest; packing happens inside wasm too).
  *
- * The module is embedded as base64 (gemm-wasm.generated.ts, written by scripts/build-wasm.mjs) and
- * instantiated synchronously, once, on first use. It has no imports and no allocator: this file
- * owns its memory, laid out from the module's heap base as
- *   [kernel scratch: packed A block, packed B block, edge tile] [A] [B] [C],
+ * An engine is a module instance with its memory and the threads that run it: the default one
+ * (this file) is a private instance run by the calling thread; ./gemm-threads.ts makes one over
+ * shared memory with a pool of workers. Either way the memory is laid out from the heap base as
+ *   [kernel scratch of each thread] [batch offsets] [A] [B] [C],
  * grown on demand and never shrunk, so steady state allocates nothing. A call copies the range of
- * A and of B its products read into the wasm memory (memcpy speed), runs one wasm `gemm` per batch
- * item writing C there, and copies all of C out with one `set`: nothing outside C is written.
- * The copies are O(size) beside the O(m k n) product.
+ * A and of B its products read into the wasm memory (memcpy speed), runs `gemm` per batch item
+ * over bands of columns (one band per thread; see `bands`), and copies all of C out with one
+ * `set`: nothing outside C is written. The copies are O(size) beside the O(m k n) product.
+ *
+ * Threads never change a result: each element of C is computed by one thread, summed in the
+ * kernel's fixed order whatever band it falls in, so 1 and 2 threads give the same bits.
  *
  * Where WebAssembly SIMD is missing (the module fails to validate) or a product would need more
  * than MAX_BYTES of wasm memory, the TypeScript kernel of ../gemm.ts runs instead.
  */
 import { gemm, type GemmArgs } from "../gemm.js";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm.generated.js";
+import { instantiateSimd } from "./instantiate.js";
 
-interface GemmExports {
+export interface GemmExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
   scratchBytes(): number;
-  gemm(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, scratch: number): void;
+  gemm(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, scratch: number, ld: number): void;
+}
+
+/** One product's operands in wasm memory (byte addresses) and shape. */
+export interface GemmJob {
+  readonly aAt: number;
+  readonly bAt: number;
+  readonly cAt: number;
+  /** byte address of 2·batch int32: each batch item's A and B element offsets from aAt and bAt */
+  readonly offsetsAt: number;
+  readonly batch: number;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly transA: number;
+  readonly transB: number;
+}
+
+export interface GemmEngine {
+  readonly ex: GemmExports;
+  /** how many threads run products (the caller included) */
+  readonly threads: number;
+  /** first byte after the scratch areas */
+  readonly free: number;
+  /** Runs the job, its columns split into `bands(n, threads)`; returns when C is complete. */
+  run(job: GemmJob): void;
 }
 
 const PAGE = 65536;
 const MAX_BYTES = 2 ** 31;
+/** Products below this many multiply-adds stay on one thread: a hand-off costs ~10-50 µs. */
+const PARALLEL_MIN_MACS = 1 << 18;
+const NR = 8;
 
-let wasm: GemmExports | null | undefined; // undefined: not tried yet; null: unavailable
-let heap = new Float32Array(0); // view of wasm.memory.buffer, renewed after growth
-let scratch = 0; // byte address of the kernel scratch
-let free = 0; // first byte after the scratch: A, B and C go here
-
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+/** The column bands [j0, j1) of n for t threads: equal widths in multiples of the kernel's NR. */
+export function bands(n: number, t: number): [number, number][] {
+  const w = Math.ceil(n / t / NR) * NR;
+  const out: [number, number][] = [];
+  for (let j0 = 0; j0 < n; j0 += w) out.push([j0, Math.min(n, j0 + w)]);
   return out;
 }
 
-function load(): GemmExports | null {
-  if (wasm !== undefined) return wasm;
-  wasm = null;
-  try {
-    const bytes = decodeBase64(GEMM_WASM_BASE64);
-    if (bytes.length === 0 || !WebAssembly.validate(bytes)) return null; // no SIMD support
-    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as GemmExports;
-    scratch = ex.heapBase();
-    free = scratch + ex.scratchBytes();
-    wasm = ex;
-  } catch {
-    wasm = null;
+/** How many threads a job uses: all of the engine's for a large enough product, else one. */
+export function threadsFor(job: GemmJob, threads: number): number {
+  return threads > 1 && job.n >= 2 * NR && job.batch * job.m * job.k * job.n >= PARALLEL_MIN_MACS ? threads : 1;
+}
+
+/** Runs the batch of products over columns [j0, j1) on one thread with its scratch. */
+export function runBand(ex: GemmExports, heap32: Int32Array, job: GemmJob, j0: number, j1: number, scratch: number): void {
+  const { m, k, n, transB } = job;
+  const offs = job.offsetsAt / 4;
+  const bShift = (transB ? j0 * k : j0) * 4;
+  for (let t = 0; t < job.batch; t++) {
+    ex.gemm(
+      job.aAt + heap32[offs + 2 * t]! * 4, job.bAt + heap32[offs + 2 * t + 1]! * 4 + bShift, job.cAt + (t * m * n + j0) * 4,
+      m, k, j1 - j0, job.transA, transB, scratch, n,
+    );
   }
-  return wasm;
+}
+
+let single: GemmEngine | null | undefined; // undefined: not tried yet; null: unavailable
+
+/** The private single-thread engine, or null where WebAssembly SIMD is unavailable. */
+function singleEngine(): GemmEngine | null {
+  if (single !== undefined) return single;
+  const ex = instantiateSimd<GemmExports>(GEMM_WASM_BASE64);
+  if (!ex) return (single = null);
+  const scratch = ex.heapBase();
+  let heap32 = new Int32Array(0);
+  single = {
+    ex, threads: 1, free: scratch + ex.scratchBytes(),
+    run(job) {
+      if (heap32.buffer !== ex.memory.buffer) heap32 = new Int32Array(ex.memory.buffer);
+      runBand(ex, heap32, job, 0, job.n, scratch);
+    },
+  };
+  return single;
 }
 
 /** True when the WebAssembly SIMD kernel can run here. */
 export function simdAvailable(): boolean {
-  return load() !== null;
-}
-
-/** Makes the wasm memory at least `bytes` long; returns the float32 view of it. */
-function reserve(ex: GemmExports, bytes: number): Float32Array {
-  const have = ex.memory.buffer.byteLength;
-  if (bytes > have) ex.memory.grow(Math.ceil((bytes - have) / PAGE));
-  if (heap.buffer !== ex.memory.buffer) heap = new Float32Array(ex.memory.buffer);
-  return heap;
+  return singleEngine() !== null;
 }
 
 function minMax(xs: ArrayLike<number>): [number, number] {
@@ -80,11 +121,11 @@ function minMax(xs: ArrayLike<number>): [number, number] {
 
 /**
  * For t < aOffsets.length: C[cOff + t*m*n ..) = op(A at aOffsets[t]) @ op(B at bOffsets[t]), the
- * contract of `gemm` in ../gemm.ts per batch item.
+ * contract of `gemm` in ../gemm.ts per batch item, on `engine` (default: the single-thread one).
  */
 export function gemmSimdBatch(
   a: Float32Array, aOffsets: ArrayLike<number>, b: Float32Array, bOffsets: ArrayLike<number>,
-  c: Float32Array, cOff: number, args: GemmArgs,
+  c: Float32Array, cOff: number, args: GemmArgs, engine: GemmEngine | null = singleEngine(),
 ): void {
   const { m, k, n, transA, transB } = args;
   const batch = aOffsets.length;
@@ -94,28 +135,29 @@ export function gemmSimdBatch(
     c.fill(0, cOff, cOff + batch * mn);
     return;
   }
-  const ex = load();
   const [aLo, aHi] = minMax(aOffsets);
   const [bLo, bHi] = minMax(bOffsets);
   const aLen = aHi - aLo + m * k, bLen = bHi - bLo + k * n, cLen = batch * mn;
-  // float32 slots after `free`, each region 16-byte aligned
+  // 4-byte slots after `free`, each region 16-byte aligned
   const al = (x: number): number => Math.ceil(x / 4) * 4;
-  const aAt = free / 4, bAt = aAt + al(aLen), cAt = bAt + al(bLen);
+  const offAt = (engine?.free ?? 0) / 4, aAt = offAt + al(2 * batch), bAt = aAt + al(aLen), cAt = bAt + al(bLen);
   const bytes = (cAt + cLen) * 4;
-  if (ex === null || bytes > MAX_BYTES) {
+  if (engine === null || bytes > MAX_BYTES) {
     for (let t = 0; t < batch; t++) gemm(a, aOffsets[t]!, b, bOffsets[t]!, c, cOff + t * mn, args);
     return;
   }
-  const h = reserve(ex, bytes);
+  const memory = engine.ex.memory;
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE));
+  const h = new Float32Array(memory.buffer);
+  const h32 = new Int32Array(memory.buffer);
+  for (let t = 0; t < batch; t++) {
+    h32[offAt + 2 * t] = aOffsets[t]! - aLo;
+    h32[offAt + 2 * t + 1] = bOffsets[t]! - bLo;
+  }
   h.set(a.subarray(aLo, aLo + aLen), aAt);
   h.set(b.subarray(bLo, bLo + bLen), bAt);
-  const tA = transA ? 1 : 0, tB = transB ? 1 : 0;
-  for (let t = 0; t < batch; t++) {
-    ex.gemm(
-      (aAt + aOffsets[t]! - aLo) * 4, (bAt + bOffsets[t]! - bLo) * 4, (cAt + t * mn) * 4,
-      m, k, n, tA, tB, scratch,
-    );
-  }
+  engine.run({ aAt: aAt * 4, bAt: bAt * 4, cAt: cAt * 4, offsetsAt: offAt * 4, batch, m, k, n, transA: transA ? 1 : 0, transB: transB ? 1 : 0 });
   c.set(h.subarray(cAt, cAt + cLen), cOff);
 }
 

@@ -1,0 +1,109 @@
+/**
+ * A worker pool for the SIMD matrix product: one instance of the shared-memory build of
+ * wasm/gemm.ts (gemm-shared-wasm.generated.ts) on the calling thread and one in each of
+ * threads − 1 workers (node:worker_threads), all over one shared WebAssembly.Memory, each with
+ * its own kernel scratch. A job's columns are cut into bands (gemm-simd.ts `bands`); the caller
+ * posts each worker its band through a small shared control block (Atomics.notify), computes band
+ * 0 itself, and waits (Atomics.wait) until every worker has marked its band done. Each element of
+ * C is computed by exactly one thread in the kernel's fixed order: results do not depend on the
+ * number of threads.
+ *
+ * Node only: the workers come from process.getBuiltinModule("node:worker_threads") (no static
+ * import, so a browser bundle never loads it), and the caller blocks in Atomics.wait, which
+ * Node's main thread allows. Elsewhere, or where shared memory or SIMD is unavailable, `gemmPool`
+ * returns null and products run on one thread. Workers are unref'd (they never keep a process
+ * alive) and sleep in Atomics.wait between jobs.
+ */
+import { GEMM_SHARED_WASM_BASE64 } from "./gemm-shared-wasm.generated.js";
+import { decodeBase64 } from "./instantiate.js";
+import { runBand, threadsFor, bands, type GemmEngine, type GemmExports, type GemmJob } from "./gemm-simd.js";
+
+interface WorkerThreads {
+  Worker: new (code: string, options: { eval: true; workerData: unknown }) => { unref(): void };
+}
+
+/** Control block fields (int32 slots): the job sequence number, the last one done, the job. */
+const SEQ = 0, DONE = 1, A = 2, B = 3, C = 4, M = 5, K = 6, N = 7, TA = 8, TB = 9, BATCH = 10, OFFS = 11, J0 = 12, J1 = 13;
+const CONTROL_INTS = 16;
+
+/** The worker's whole program (CommonJS, run with eval): the same runBand loop as the caller's. */
+const WORKER = `
+const { workerData } = require("node:worker_threads");
+const { module, memory, control, scratch } = workerData;
+const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const ctl = new Int32Array(control);
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctl, ${SEQ}, seen);
+  seen = Atomics.load(ctl, ${SEQ});
+  const h = new Int32Array(memory.buffer);
+  const m = ctl[${M}], k = ctl[${K}], n = ctl[${N}], tB = ctl[${TB}], j0 = ctl[${J0}], j1 = ctl[${J1}];
+  const offs = ctl[${OFFS}] / 4, bShift = (tB ? j0 * k : j0) * 4;
+  for (let t = 0; t < ctl[${BATCH}]; t++) {
+    ex.gemm(ctl[${A}] + h[offs + 2 * t] * 4, ctl[${B}] + h[offs + 2 * t + 1] * 4 + bShift, ctl[${C}] + (t * m * n + j0) * 4,
+      m, k, j1 - j0, ctl[${TA}], tB, scratch, n);
+  }
+  Atomics.store(ctl, ${DONE}, seen);
+  Atomics.notify(ctl, ${DONE});
+}
+`;
+
+function workerThreads(): WorkerThreads | null {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return (proc?.getBuiltinModule?.("node:worker_threads") as WorkerThreads | undefined) ?? null;
+}
+
+const pools = new Map<number, GemmEngine | null>();
+
+function makePool(threads: number): GemmEngine | null {
+  const wt = workerThreads();
+  if (!wt || typeof SharedArrayBuffer === "undefined") return null;
+  const bytes = decodeBase64(GEMM_SHARED_WASM_BASE64);
+  if (bytes.length === 0 || !WebAssembly.validate(bytes)) return null;
+  const module = new WebAssembly.Module(bytes);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
+  const scratch0 = ex.heapBase();
+  const each = Math.ceil(ex.scratchBytes() / 16) * 16;
+  const free = scratch0 + threads * each;
+  const have = memory.buffer.byteLength;
+  if (free > have) memory.grow(Math.ceil((free - have) / 65536));
+  const controls: Int32Array[] = [];
+  for (let w = 1; w < threads; w++) {
+    const control = new SharedArrayBuffer(CONTROL_INTS * 4);
+    controls.push(new Int32Array(control));
+    new wt.Worker(WORKER, { eval: true, workerData: { module, memory, control, scratch: scratch0 + w * each } }).unref();
+  }
+  let seq = 0;
+  return {
+    ex, threads, free,
+    run(job: GemmJob) {
+      const h32 = new Int32Array(memory.buffer);
+      const t = threadsFor(job, threads);
+      if (t === 1) {
+        runBand(ex, h32, job, 0, job.n, scratch0);
+        return;
+      }
+      const parts = bands(job.n, t);
+      seq++;
+      parts.slice(1).forEach(([j0, j1], i) => {
+        const ctl = controls[i]!;
+        ctl[A] = job.aAt; ctl[B] = job.bAt; ctl[C] = job.cAt; ctl[M] = job.m; ctl[K] = job.k; ctl[N] = job.n;
+        ctl[TA] = job.transA; ctl[TB] = job.transB; ctl[BATCH] = job.batch; ctl[OFFS] = job.offsetsAt; ctl[J0] = j0; ctl[J1] = j1;
+        Atomics.store(ctl, SEQ, seq);
+        Atomics.notify(ctl, SEQ);
+      });
+      runBand(ex, h32, job, parts[0]![0], parts[0]![1], scratch0);
+      for (let i = 0; i < parts.length - 1; i++) {
+        const ctl = controls[i]!;
+        while (Atomics.load(ctl, DONE) !== seq) Atomics.wait(ctl, DONE, Atomics.load(ctl, DONE));
+      }
+    },
+  };
+}
+
+/** The engine with `threads` threads (made once per count), or null where threads cannot run. */
+export function gemmPool(threads: number): GemmEngine | null {
+  if (!pools.has(threads)) pools.set(threads, makePool(threads));
+  return pools.get(threads)!;
+}
