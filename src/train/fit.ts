@@ -117,6 +117,8 @@ export interface TrainContext {
   readonly batchInEpoch: number;
   /** the last epoch that finished (-1 before the first) */
   readonly lastEpoch: number;
+  /** per-parameter L2 norms of the last step's gradients, before clipping */
+  readonly gradNorms: ReadonlyMap<string, number>;
   stop(reason: string): void;
   log(line: string): void;
   /** writes a checkpoint of the complete training state, atomically */
@@ -294,6 +296,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     batchesPerEpoch: loader.numBatches,
     get batchInEpoch() { return loader.batchIndex; },
     get lastEpoch() { return lastEpoch; },
+    get gradNorms() { return lastNorms; },
     stop: (reason) => { stopReason ??= reason; },
     log: say,
     saveCheckpoint: (path) => writeCheckpoint(path, snapshot()),
