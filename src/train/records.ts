@@ -21,6 +21,7 @@ import { ConfigError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/mode.js";
 import type { Sequential } from "../nn/sequential.js";
+import { takeRows, type Dataset } from "../data/dataset.js";
 import type { Callback } from "./callbacks.js";
 import type { StepLog, TrainContext } from "./fit.js";
 
@@ -161,4 +162,18 @@ export class TrainingRecorder implements Callback {
     }
     return out;
   }
+}
+
+/** The probe's size: enough samples that a unit never active on all of them is dead. */
+export const PROBE_SAMPLES = 128;
+
+/**
+ * The recorder of a run: a probe of the first PROBE_SAMPLES training samples, recorded every N
+ * steps with N = max(10, 16 × probe / batch), so that one record (a forward pass of the probe and
+ * a few norms) costs under 5% of the steps between records (bench/recording.ts measures it).
+ */
+export function trainingRecorder(model: Sequential, train: Dataset, batchSize: number, write: (record: TrainingRecord) => void): TrainingRecorder {
+  const n = Math.min(PROBE_SAMPLES, train.length);
+  const probe = n > 0 ? takeRows(train.inputs, Int32Array.from({ length: n }, (_, i) => i)) : null;
+  return new TrainingRecorder(model, write, { every: Math.max(10, Math.ceil((16 * n) / batchSize)), probe });
 }
