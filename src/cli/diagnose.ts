@@ -24,15 +24,14 @@ const fmt = (v: unknown): string => {
   return String(v);
 };
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? "n/a" : `${(100 * v).toFixed(2)}%`);
-
 /** The diagnosis as the terminal shows it. */
 export function formatDiagnosis(run: string, d: Diagnosis): string {
+  const pct = (v: number | null | undefined) => (v === null || v === undefined ? "n/a" : d.classification ? `${(100 * v).toFixed(2)}%` : fmt(v));
   const lines = [`diagnosis of ${run}`];
   const e = d.errors;
   const parts = [`train ${pct(e.train)}`, ...(e.trainDev !== undefined ? [`train-dev ${pct(e.trainDev)}`] : []), `dev ${pct(e.dev)}`,
     ...(e.test !== undefined ? [`test ${pct(e.test)}`] : []), ...(e.target !== undefined ? [`target ${pct(e.target)}`] : [])];
-  lines.push(`errors: ${parts.join("  ")}`, "");
+  lines.push(`${d.classification ? "errors" : "errors (1 − R²)"}: ${parts.join("  ")}`, "");
   for (const f of d.findings) {
     const where = f.layer ? ` (layer ${f.layer.index} ${f.layer.type})` : "";
     lines.push(`${f.severity.toUpperCase().padEnd(8)}${f.code}${where}: ${DIAGNOSIS_CODES[f.code].title}`);

@@ -21,8 +21,9 @@
  * - errors are error rates (1 − accuracy), or 1 − R² = MSE / Var(y) for regression, so that
  *   gaps are in the same units; a gap counts when it exceeds two standard errors of the
  *   difference (classification) and 2 points (warning) or 5 points (problem);
- * - unnormalized inputs: the 95th over the 5th percentile of the non-constant features' standard
- *   deviations, 100 (warning) or 10^4 (problem), when the run does not standardize.
+ * - unnormalized inputs: the 95th over the 5th percentile of the non-constant features' ranges
+ *   (max − min, the scale the notes compare: 0..1000 against 0..1), 100 (warning) or 10^4
+ *   (problem), when the run does not standardize. Pixels in [0, 1] share one range and pass.
  */
 import type { TrainingRecord } from "../train/records.js";
 import { finding, SEVERITY_ORDER, type Finding, type LayerRef, type Severity } from "./codes.js";
@@ -54,8 +55,8 @@ export interface RunEvidence {
   classification: boolean;
   /** final weights by name ([rows, ...] values) for the symmetry test */
   weights?: Record<string, { shape: number[]; values: ArrayLike<number> }>;
-  /** per-feature standard deviations of the training inputs, when the run does not standardize */
-  featureStds?: Float64Array;
+  /** per-feature ranges (max − min) of the training inputs, when the run does not standardize */
+  featureRanges?: Float64Array;
 }
 
 const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / Math.max(v.length, 1);
@@ -276,13 +277,13 @@ function symmetryFindings(ev: RunEvidence): Finding[] {
 }
 
 function inputFindings(ev: RunEvidence): Finding[] {
-  if (!ev.featureStds) return [];
-  const stds = Array.from(ev.featureStds).filter((s) => s > 0 && Number.isFinite(s)).sort((a, b) => a - b);
-  if (stds.length < 2) return [];
-  const lo = percentile(stds, 0.05), hi = percentile(stds, 0.95);
+  if (!ev.featureRanges) return [];
+  const ranges = Array.from(ev.featureRanges).filter((s) => s > 0 && Number.isFinite(s)).sort((a, b) => a - b);
+  if (ranges.length < 2) return [];
+  const lo = percentile(ranges, 0.05), hi = percentile(ranges, 0.95);
   const ratio = hi / lo;
   if (ratio < 1e2) return [];
-  return [finding("unnormalized-inputs", ratio >= 1e4 ? "problem" : "warning", { scaleRatio: ratio, smallestStd: stds[0], largestStd: stds[stds.length - 1], features: ev.featureStds.length })];
+  return [finding("unnormalized-inputs", ratio >= 1e4 ? "problem" : "warning", { scaleRatio: ratio, smallestRange: ranges[0], largestRange: ranges[ranges.length - 1], features: ev.featureRanges.length })];
 }
 
 export interface Findings {

@@ -50,7 +50,9 @@ export interface CriticalPointJson {
 
 export interface Diagnosis {
   findings: Finding[];
+  /** error rates (classification), or 1 − R² (regression; raw MSE when the labels are constant) */
   errors: ErrorSet;
+  classification: boolean;
   criticalPoint?: CriticalPointJson;
   /** the Hessian's spectral density, when computed */
   density?: { grid: number[]; density: number[] };
@@ -151,16 +153,17 @@ function errorsOf(m: LoadedModel, parts: RunParts, classification: boolean, notC
   return { errors, counts: classification ? counts : { train: 0, dev: 0 } };
 }
 
-/** Per-feature standard deviations of the raw training inputs. */
-function featureStds(train: Dataset): Float64Array {
+/** Per-feature ranges (max − min) of the raw training inputs. */
+function featureRanges(train: Dataset): Float64Array {
   const x = hostValues(train.inputs);
   const f = train.length > 0 ? x.length / train.length : 0;
-  const sum = new Float64Array(f), sq = new Float64Array(f);
+  const lo = new Float64Array(f).fill(Infinity), hi = new Float64Array(f).fill(-Infinity);
   for (let i = 0; i < x.length; i++) {
-    sum[i % f]! += x[i]!;
-    sq[i % f]! += x[i]! * x[i]!;
+    const j = i % f;
+    if (x[i]! < lo[j]!) lo[j] = x[i]!;
+    if (x[i]! > hi[j]!) hi[j] = x[i]!;
   }
-  return sum.map((s, j) => Math.sqrt(Math.max(sq[j]! / train.length - (s / train.length) ** 2, 0)));
+  return hi.map((h, j) => h - lo[j]!);
 }
 
 function layersOf(model: Sequential): RunEvidence["layers"] {
@@ -247,10 +250,10 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
     layers: final ? layersOf(final.model) : [],
     ...(errorsAndCounts && classification ? { counts: errorsAndCounts.counts } : {}),
     ...(final ? { weights: weightsOf(final.model) } : {}),
-    ...(config.standardize ? {} : { featureStds: featureStds(parts.train) }),
+    ...(config.standardize ? {} : { featureRanges: featureRanges(parts.train) }),
   };
   const { findings, plateau } = findingsOf(evidence);
-  const diagnosis: Diagnosis = { findings, errors, notChecked, warnings: metrics.warnings, records: metrics.records };
+  const diagnosis: Diagnosis = { findings, errors, classification, notChecked, warnings: metrics.warnings, records: metrics.records };
 
   if (plateau || options.hessian || options.escape) {
     const at = ckptPath ? checkpointModel(config, ckptPath, all) : final;
