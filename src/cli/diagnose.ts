@@ -1,12 +1,14 @@
 /**
  * `descent diagnose RUN` and `descent gradcheck RUN | --config FILE`: print what src/diagnose
  * found, most severe first, each with its evidence and remedies; --json prints the contract
- * `{ findings, errors, criticalPoint? }` alone on stdout (warnings go to stderr).
+ * `{ findings, errors, criticalPoint? }` alone on stdout (warnings go to stderr). diagnose also
+ * writes RUN/diagnosis.json and rewrites RUN/report.html with its Diagnosis section.
  */
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
 import { DIAGNOSIS_CODES } from "../diagnose/codes.js";
-import { diagnoseRun, type Diagnosis } from "../diagnose/run.js";
+import { diagnoseRun, writeDiagnosis, type Diagnosis } from "../diagnose/run.js";
+import { writeRunReport } from "../report/index.js";
 import { gradcheckRun } from "../diagnose/gradcheck-run.js";
 import { numberFlag, runAction } from "./errors.js";
 
@@ -75,6 +77,8 @@ Examples:
         if (target !== undefined && !(target >= 0 && target < 1)) throw new ConfigError(`--target-error: ${flags.targetError} is outside [0, 1)`);
         const d = diagnoseRun(run, { targetError: target, hessian: flags.hessian ?? false, escape: flags.escape ?? false });
         for (const w of d.warnings) console.error(`warning: ${w}`);
+        writeDiagnosis(run, d);
+        writeRunReport(run);
         if (flags.json) {
           const out: Record<string, unknown> = { findings: d.findings, errors: d.errors };
           if (d.criticalPoint) out.criticalPoint = d.criticalPoint;

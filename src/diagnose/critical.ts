@@ -3,8 +3,9 @@
  * eigenvalues of its Hessian (Lanczos over exact Hessian-vector products), classified with
  * tolerances relative to the spectrum's scale s = max(|λmin|, |λmax|):
  *
- * - the point is critical when the Newton distance ‖g‖/s is below 1e-2·max(‖w‖, 1) (the
- *   gradient is small for the curvature: the nearest critical point is close);
+ * - the point is critical when the Newton distance ‖g‖/s is below 1e-3·max(‖w‖, 1) (the
+ *   gradient is small for the curvature: the nearest critical point is within 0.1% of the
+ *   parameters' size);
  * - an eigenvalue counts as negative below −1e-3·s and positive above 1e-3·s (curvature weaker
  *   than 0.1% of the strongest is flat for training purposes);
  * - saddle: both signs; minimum: λmin positive; maximum: λmax negative; degenerate: a minimum or
@@ -57,7 +58,7 @@ export interface CriticalOptions {
 export function classifyPoint(gradNorm: number, lambdaMin: number, lambdaMax: number, paramNorm: number): PointClass {
   const s = Math.max(Math.abs(lambdaMin), Math.abs(lambdaMax));
   if (s === 0) return gradNorm === 0 ? "flat" : "none";
-  if (gradNorm / s > 1e-2 * Math.max(paramNorm, 1)) return "none";
+  if (gradNorm / s > 1e-3 * Math.max(paramNorm, 1)) return "none";
   const neg = lambdaMin < -1e-3 * s, pos = lambdaMax > 1e-3 * s;
   if (neg && pos) return "saddle";
   if (pos) return lambdaMin > 1e-3 * s ? "minimum" : "degenerate";

@@ -17,6 +17,7 @@ import { takeRows, hostValues, type Dataset } from "../data/dataset.js";
 import { Standardizer } from "../data/standardize.js";
 import { buildSequential, type Sequential } from "../nn/sequential.js";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import { loadConfigFile, type ExperimentConfig } from "../train/config.js";
 import { evaluate, isClassification, type TrainState } from "../train/fit.js";
 import { latestCheckpoint, loadData, lossOf, modelSpecs, penaltyOf, runParts, type RunParts } from "../train/experiment.js";
@@ -281,4 +282,12 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
     }
   }
   return diagnosis;
+}
+
+/** Writes RUN/diagnosis.json (atomically): the verdicts, errors, critical point, spectrum and what was not checked. */
+export function writeDiagnosis(dir: string, d: Diagnosis): string {
+  const path = join(dir, "diagnosis.json");
+  const { findings, errors, classification, criticalPoint, density, notChecked } = d;
+  writeFileAtomic(path, JSON.stringify({ findings, errors, classification, ...(criticalPoint ? { criticalPoint } : {}), ...(density ? { density } : {}), notChecked }) + "\n");
+  return path;
 }
