@@ -10,6 +10,8 @@ import { DIAGNOSIS_CODES } from "../diagnose/codes.js";
 import { diagnoseRun, writeDiagnosis, type Diagnosis } from "../diagnose/run.js";
 import { writeRunReport } from "../report/index.js";
 import { gradcheckRun } from "../diagnose/gradcheck-run.js";
+import { depthCheck } from "../diagnose/depth.js";
+import { sortFindings } from "../diagnose/findings.js";
 import { numberFlag, runAction } from "./errors.js";
 
 interface DiagnoseFlags {
@@ -17,6 +19,7 @@ interface DiagnoseFlags {
   json?: boolean;
   escape?: boolean;
   hessian?: boolean;
+  depthCheck?: boolean;
 }
 
 const fmt = (v: unknown): string => {
@@ -62,6 +65,7 @@ export function registerDiagnose(program: Command): void {
     .option("--target-error <e>", "the human-level / Bayes error for the bias verdict, in [0, 1)")
     .option("--hessian", "analyse the critical point at the latest checkpoint even without a plateau")
     .option("--escape", "at a saddle: write checkpoints/escape.ckpt moved along the negative-curvature direction")
+    .option("--depth-check", "train a shallower twin for the same budget: a lower training loss there means an optimization problem")
     .option("--json", "print { findings, errors, criticalPoint? } as JSON")
     .addHelpText(
       "after",
@@ -69,14 +73,22 @@ export function registerDiagnose(program: Command): void {
 Examples:
   $ npx descent diagnose runs/exp1
   $ npx descent diagnose runs/exp1 --target-error 0.01
+  $ npx descent diagnose runs/exp1 --depth-check       # optimization problem or too small a model?
   $ npx descent diagnose runs/exp1 --escape && npx descent train --resume runs/exp1`,
     )
     .action((run: string, flags: DiagnoseFlags) =>
-      runAction(() => {
+      runAction(async () => {
         const target = flags.targetError === undefined ? undefined : numberFlag("--target-error", flags.targetError);
         if (target !== undefined && !(target >= 0 && target < 1)) throw new ConfigError(`--target-error: ${flags.targetError} is outside [0, 1)`);
         const d = diagnoseRun(run, { targetError: target, hessian: flags.hessian ?? false, escape: flags.escape ?? false });
         for (const w of d.warnings) console.error(`warning: ${w}`);
+        let depthLine: string | null = null;
+        if (flags.depthCheck) {
+          const dc = await depthCheck(run);
+          if (dc.finding) d.findings = sortFindings([...d.findings, dc.finding]);
+          depthLine = `depth check: training loss ${dc.deepLoss.toPrecision(4)} for this model, ${dc.shallowLoss.toPrecision(4)} for a twin without ${dc.removedLayers} layers, after ${dc.epochs} epochs each` +
+            (dc.finding ? ": the deeper model trains worse, an optimization problem" : ": the deeper model trains at least as well");
+        }
         writeDiagnosis(run, d);
         writeRunReport(run);
         if (flags.json) {
@@ -85,6 +97,7 @@ Examples:
           console.log(JSON.stringify(out));
         } else {
           console.log(formatDiagnosis(run, d));
+          if (depthLine) console.log(`\n${depthLine}`);
         }
       }),
     );

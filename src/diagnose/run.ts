@@ -67,6 +67,7 @@ export interface Diagnosis {
 
 interface Metrics {
   steps: StepPoint[];
+  epochs: { epoch: number; trainLoss: number }[];
   records: TrainingRecord[];
   events: string[];
   warnings: string[];
@@ -74,7 +75,7 @@ interface Metrics {
 
 /** The lines of metrics.jsonl by type; a damaged line is skipped with a warning naming it. */
 export function readMetrics(path: string): Metrics {
-  const out: Metrics = { steps: [], records: [], events: [], warnings: [] };
+  const out: Metrics = { steps: [], epochs: [], records: [], events: [], warnings: [] };
   if (!existsSync(path)) {
     out.warnings.push(`${path}: no such file (no metrics were written)`);
     return out;
@@ -97,7 +98,9 @@ export function readMetrics(path: string): Metrics {
       out.records.push(o as unknown as TrainingRecord);
     } else if (o.type === "event" && typeof o.message === "string") {
       out.events.push(o.message);
-    } else if (o.type !== "epoch") {
+    } else if (o.type === "epoch" && typeof o.epoch === "number" && typeof o.trainLoss === "number") {
+      out.epochs.push({ epoch: o.epoch, trainLoss: o.trainLoss });
+    } else {
       out.warnings.push(`${path} line ${i + 1}: not a step, epoch, record or event line, skipped`);
     }
   });

@@ -12,3 +12,5 @@ export { runComparison } from "./compare.js";
 export type { Varied, ComparisonResult } from "./compare.js";
 export { loadSavedModel } from "./saved-model.js";
 export type { SavedModel } from "./saved-model.js";
+export { TrainingRecorder, trainingRecorder, activationHealth, RECORDED_ACTIVATIONS, PROBE_SAMPLES } from "./records.js";
+export type { TrainingRecord, ParamRecord, ActivationRecord, RecorderOptions } from "./records.js";

@@ -13,6 +13,8 @@ import { runExperiment } from "../../src/train/experiment.js";
 import { resolveConfig } from "../../src/train/config.js";
 import { NonFiniteError } from "../../src/errors/errors.js";
 import { diagnoseRun } from "../../src/diagnose/run.js";
+import { depthCheck, shallowerTwin } from "../../src/diagnose/depth.js";
+import { sortFindings } from "../../src/diagnose/findings.js";
 
 const root = mkdtempSync(join(tmpdir(), "descent-gallery-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -45,7 +47,7 @@ describe("examples/broken: each run is diagnosed with its pathology", () => {
   it("has a config per pathology and a healthy one", () => {
     const names = gallery.map((f) => f.replace(/\.json$/, ""));
     for (const code of ["healthy", "high-bias", "high-variance", "data-mismatch", "overfit-dev", "lr-too-high", "lr-too-low", "vanishing-gradients",
-      "exploding-gradients", "dead-relu", "saturated-units", "symmetric-weights", "unnormalized-inputs", "saddle-mlp"]) {
+      "exploding-gradients", "dead-relu", "saturated-units", "symmetric-weights", "unnormalized-inputs", "saddle-mlp", "optimization-problem"]) {
       expect(names).toContain(code);
     }
   });
@@ -55,6 +57,12 @@ describe("examples/broken: each run is diagnosed with its pathology", () => {
     it(name, async () => {
       const run = await train(join("examples/broken", file), name);
       const d = diagnoseRun(run);
+      // the shallow-versus-deep test trains a twin: only where it decides (and on the healthy run)
+      if (name === "optimization-problem" || name === "healthy") {
+        const dc = await depthCheck(run);
+        if (dc.finding) d.findings = sortFindings([...d.findings, dc.finding]);
+        expect(dc.deepLoss > dc.shallowLoss).toBe(name === "optimization-problem");
+      }
       const codes = d.findings.map((f) => f.code);
       if (name === "healthy") {
         expect(d.findings.filter((f) => f.severity !== "info"), JSON.stringify(d.findings)).toEqual([]);
@@ -93,5 +101,19 @@ describe("examples/saddle: L(w1, w2) = (1 − w1·w2)² at the origin", () => {
     expect(resumed.test.loss!).toBeLessThan(1e-6);
     // at the minimum now: no saddle to escape from
     expect(() => diagnoseRun(run, { escape: true })).toThrow(/--escape: the point at .* is no saddle \((minimum|degenerate|none)/);
+  });
+});
+
+describe("shallowerTwin", () => {
+  it("removes half of the hidden blocks (at least one), the last ones, and lets input sizes be inferred again", () => {
+    const lin = (n: number) => ({ type: "linear" as const, outFeatures: n });
+    expect(shallowerTwin([lin(4), { type: "relu" }, lin(2)])).toEqual([lin(2)]);
+    expect(shallowerTwin([lin(4), { type: "tanh" }, lin(4), { type: "batchNorm1d", numFeatures: 4 }, { type: "tanh" }, { type: "linear", outFeatures: 2, inFeatures: 4 }]))
+      .toEqual([lin(4), { type: "tanh" }, lin(2)]);
+    const cnn = [{ type: "conv2d" as const, outChannels: 8, kernelSize: 3 }, { type: "relu" as const }, { type: "maxPool2d" as const, kernelSize: 2 },
+      { type: "conv2d" as const, outChannels: 16, kernelSize: 3, inChannels: 8 }, { type: "relu" as const }, { type: "maxPool2d" as const, kernelSize: 2 },
+      { type: "flatten" as const }, lin(10)];
+    expect(shallowerTwin(cnn)!.map((s) => s.type)).toEqual(["conv2d", "relu", "maxPool2d", "maxPool2d", "flatten", "linear"]);
+    expect(shallowerTwin([lin(3)])).toBeNull();
   });
 });
