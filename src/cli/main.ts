@@ -10,6 +10,7 @@ import { registerCompare } from "./compare.js";
 import { registerInspect } from "./inspect.js";
 import { registerPlayground } from "./playground.js";
 import { registerServe } from "./serve.js";
+import { registerDiagnose } from "./diagnose.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -40,6 +41,7 @@ Exit codes: 0 success, 1 a failed run, 2 bad usage (a bad flag or config value, 
   registerConformance(program);
   registerPlayground(program);
   registerServe(program);
+  registerDiagnose(program);
   // a usage error is one line that names the problem and where to read more
   for (const cmd of [program, ...program.commands]) {
     const help = cmd === program ? "descent --help" : `descent ${cmd.name()} --help`;

@@ -190,3 +190,46 @@ export function compareCharts(runs: readonly { label: string; run: RunData }[]):
   }
   return { charts, empty };
 }
+
+/** Where each training record sits on the epoch axis: at its step's position when that step was logged. */
+function recordSamples(run: RunData, pick: (r: RunData["records"][number]) => number | null): Samples {
+  const positions = stepPositions(run.steps);
+  const at = new Map(run.steps.map((s, i) => [s.step, positions[i]!]));
+  return { x: run.records.map((r) => at.get(r.step) ?? r.epoch + 1), y: run.records.map(pick) };
+}
+
+/**
+ * The Diagnosis section's charts: the gradient norm of each weight tensor over time (log scale:
+ * vanishing gradients are orders of magnitude apart), the dead (ReLU family) or saturated
+ * (sigmoid, tanh) fraction of each activation layer, and the Hessian's spectral density when
+ * `descent diagnose` computed it.
+ */
+export function diagnosisCharts(run: RunData): ChartSpec[] {
+  const weights = [...new Set(run.records.flatMap((r) => Object.keys(r.grads)))].filter((n) => n.endsWith("weight"));
+  const layers = [...new Set(run.records.flatMap((r) => Object.keys(r.activations)))].sort((a, b) => Number(a) - Number(b));
+  const typeOf = (i: string) => run.records.find((r) => r.activations[i])?.activations[i]?.type ?? "?";
+  const grads = buildChart(
+    { id: "layerGrads", title: "Gradient norm per layer", xLabel: "epoch", yLabel: "‖g‖", yFormat: "number" },
+    weights.map((n, i) => ({ label: n, color: paletteColor(i), samples: recordSamples(run, (r) => r.grads[n] ?? null) })),
+  );
+  // one log axis for all layers together (their norms, not each line's own range, span decades)
+  const all = grads?.series.flatMap((s) => s.values.filter((v): v is number => v !== null)) ?? [];
+  const charts = [
+    grads && { ...grads, logY: all.length > 0 && all.every((v) => v > 0) },
+    buildChart(
+      { id: "activationHealth", title: "Dead or saturated units per layer", xLabel: "epoch", yLabel: "fraction of units", yFormat: "percent" },
+      layers.map((l, i) => {
+        const kind = /Sigmoid|Tanh/.test(typeOf(l)) ? "saturated" : "dead";
+        return { label: `${l} ${typeOf(l)} ${kind}`, color: paletteColor(i), samples: recordSamples(run, (r) => r.activations[l]?.[kind] ?? null) };
+      }),
+    ),
+  ];
+  const d = run.diagnosis?.density;
+  if (d) {
+    const spectrum = buildChart({ id: "spectrum", title: "Hessian spectral density", xLabel: "eigenvalue", yLabel: "density", yFormat: "number" }, [
+      { label: "density", color: PALETTE[3]!, samples: { x: d.grid, y: d.density } },
+    ]);
+    if (spectrum) charts.push({ ...spectrum, xWholeTicks: false });
+  }
+  return charts.filter((c): c is ChartSpec => c !== null);
+}

@@ -98,6 +98,14 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .uplot { font-family: inherit; }
 .uplot .legend { font-size: 13px; }
 .empty { color: var(--muted); font-style: italic; }
+.findings { list-style: none; margin: 0 0 12px; padding: 0; }
+.finding { border-left: 4px solid var(--line); padding: 6px 10px; margin: 0 0 8px; background: var(--bg); }
+.finding.problem { border-left-color: #c62828; }
+.finding.warning { border-left-color: #e69a00; }
+.finding.info { border-left-color: #2e7d32; }
+.finding .sev { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+.finding .evidence { font: 13px/1.4 ui-monospace, Menlo, Consolas, monospace; color: var(--muted); margin: 2px 0; overflow-wrap: anywhere; }
+.finding .remedies { margin: 4px 0 0; padding-left: 22px; }
 table.data { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 14px; }
 table.data th, table.data td { padding: 5px 12px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 table.data td.folder { white-space: normal; word-break: break-all; font-size: 12px; color: var(--muted); min-width: 200px; }

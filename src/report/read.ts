@@ -64,6 +64,27 @@ export interface RunSummary {
   seconds: number | null;
 }
 
+/** A training record (src/train/records.ts): norms per parameter, activation health per layer. */
+export interface TrainingRecordLine {
+  epoch: number;
+  step: number;
+  /** gradient norm per parameter tensor */
+  grads: Record<string, number>;
+  /** per activation layer index: its type and the fraction dead (ReLU family) or saturated */
+  activations: Record<string, { type: string; dead: number | null; saturated: number | null }>;
+}
+
+/** diagnosis.json, written by `descent diagnose`: the verdicts and, when computed, the spectrum. */
+export interface DiagnosisFile {
+  findings: { code: string; severity: string; layer: string | null; evidence: string; remedies: string[] }[];
+  errors: Record<string, number | null>;
+  /** errors are error rates (else 1 − R²) */
+  classification: boolean;
+  criticalPoint: { class: string; lambdaMin: number | null; lambdaMax: number | null; gradNorm: number | null } | null;
+  density: { grid: number[]; density: number[] } | null;
+  notChecked: string[];
+}
+
 export interface RunData {
   /** The folder as given, resolved to an absolute path. */
   dir: string;
@@ -74,7 +95,10 @@ export interface RunData {
   steps: StepRecord[];
   epochs: EpochRecord[];
   events: EventRecord[];
+  records: TrainingRecordLine[];
   summary: RunSummary | null;
+  /** diagnosis.json when `descent diagnose` wrote one (it is optional: never listed as missing) */
+  diagnosis: DiagnosisFile | null;
   /** Files of the contract that are not there: "summary.json", ... */
   missing: string[];
   /** What could not be read, each naming the file (and line): shown on the page. */
@@ -126,7 +150,8 @@ export function parseMetrics(
   text: string,
   problems: string[],
   file = "metrics.jsonl",
-): { steps: StepRecord[]; epochs: EpochRecord[]; events: EventRecord[] } {
+): { steps: StepRecord[]; epochs: EpochRecord[]; events: EventRecord[]; records: TrainingRecordLine[] } {
+  const records: TrainingRecordLine[] = [];
   const steps: StepRecord[] = [];
   const epochs: EpochRecord[] = [];
   const events: EventRecord[] = [];
@@ -180,11 +205,29 @@ export function parseMetrics(
         continue;
       }
       events.push({ epoch: num(rec["epoch"]), step: num(rec["step"]), message });
+    } else if (type === "record") {
+      const epoch = num(rec["epoch"]);
+      const step = num(rec["step"]);
+      const params = rec["params"], acts = rec["activations"];
+      if (epoch === null || step === null || !isObject(params) || !isObject(acts)) {
+        problems.push(`${where}: training record without numeric "epoch" and "step" and objects "params" and "activations"`);
+        continue;
+      }
+      const grads: Record<string, number> = {};
+      for (const [name, p] of Object.entries(params)) {
+        const g = isObject(p) ? num(p["grad"]) : null;
+        if (g !== null) grads[name] = g;
+      }
+      const activations: TrainingRecordLine["activations"] = {};
+      for (const [index, a] of Object.entries(acts)) {
+        if (isObject(a)) activations[index] = { type: str(a["type"]) ?? "?", dead: num(a["dead"]), saturated: num(a["saturated"]) };
+      }
+      records.push({ epoch, step, grads, activations });
     } else {
-      problems.push(`${where}: unknown record type ${JSON.stringify(type)} (expected "step", "epoch" or "event")`);
+      problems.push(`${where}: unknown record type ${JSON.stringify(type)} (expected "step", "epoch", "record" or "event")`);
     }
   }
-  return { steps, epochs, events };
+  return { steps, epochs, events, records };
 }
 
 function isNumberMatrix(v: unknown): v is number[][] {
@@ -269,7 +312,7 @@ export function parseSummary(v: unknown, problems: string[]): RunSummary | null 
 /** Reads whatever of config.json, metrics.jsonl and summary.json exists in `runDir`. Never throws for a bad folder. */
 export function readRunFolder(runDir: string): RunData {
   const dir = resolve(runDir);
-  const data: RunData = { dir, name: basename(dir), config: null, steps: [], epochs: [], events: [], summary: null, missing: [], problems: [] };
+  const data: RunData = { dir, name: basename(dir), config: null, steps: [], epochs: [], events: [], records: [], summary: null, diagnosis: null, missing: [], problems: [] };
   if (!existsSync(dir)) {
     data.problems.push(`${dir}: the run folder does not exist`);
     data.missing.push("config.json", "metrics.jsonl", "summary.json");
@@ -290,7 +333,47 @@ export function readRunFolder(runDir: string): RunData {
   }
 
   data.summary = parseSummary(readJsonFile(dir, "summary.json", data), data.problems);
+  if (existsSync(join(dir, "diagnosis.json"))) data.diagnosis = parseDiagnosis(readJsonFile(dir, "diagnosis.json", data), data.problems);
   const configName = isObject(data.config) ? str(data.config["name"]) : null;
   data.name = data.summary?.name ?? configName ?? data.name;
   return data;
+}
+
+/** Checks diagnosis.json leniently: what is malformed is left out and named in `problems`. */
+export function parseDiagnosis(v: unknown, problems: string[]): DiagnosisFile | null {
+  if (v === null) return null;
+  if (!isObject(v) || !Array.isArray(v["findings"])) {
+    problems.push("diagnosis.json: expected an object with a findings list");
+    return null;
+  }
+  const findings: DiagnosisFile["findings"] = [];
+  v["findings"].forEach((f, i) => {
+    const code = isObject(f) ? str(f["code"]) : null;
+    const severity = isObject(f) ? str(f["severity"]) : null;
+    if (!isObject(f) || code === null || severity === null) {
+      problems.push(`diagnosis.json: findings[${i}] lacks a "code" and a "severity"`);
+      return;
+    }
+    const layer = isObject(f["layer"]) ? `layer ${num(f["layer"]["index"]) ?? "?"} ${str(f["layer"]["type"]) ?? ""}`.trim() : null;
+    const value = (x: unknown): string =>
+      typeof x === "number" ? String(Number(x.toPrecision(4))) : isObject(x) ? `{ ${Object.entries(x).map(([k, y]) => `${k} ${value(y)}`).join(", ")} }` : JSON.stringify(x);
+    const evidence = isObject(f["evidence"]) ? Object.entries(f["evidence"]).map(([k, x]) => `${k} ${value(x)}`).join(", ") : "";
+    const remedies = Array.isArray(f["remedies"]) ? f["remedies"].filter((r): r is string => typeof r === "string") : [];
+    findings.push({ code, severity, layer, evidence, remedies });
+  });
+  const errors: Record<string, number | null> = {};
+  if (isObject(v["errors"])) for (const [k, x] of Object.entries(v["errors"])) errors[k] = num(x);
+  const cp = v["criticalPoint"];
+  const density = v["density"];
+  const numbers = (x: unknown): number[] | null => (Array.isArray(x) && x.every((e) => typeof e === "number" && Number.isFinite(e)) ? x : null);
+  const grid = isObject(density) ? numbers(density["grid"]) : null;
+  const values = isObject(density) ? numbers(density["density"]) : null;
+  return {
+    findings,
+    errors,
+    classification: v["classification"] === true,
+    criticalPoint: isObject(cp) ? { class: str(cp["class"]) ?? "?", lambdaMin: num(cp["lambdaMin"]), lambdaMax: num(cp["lambdaMax"]), gradNorm: num(cp["gradNorm"]) } : null,
+    density: grid && values && grid.length === values.length ? { grid, density: values } : null,
+    notChecked: Array.isArray(v["notChecked"]) ? v["notChecked"].filter((n): n is string => typeof n === "string") : [],
+  };
 }

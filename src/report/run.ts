@@ -5,13 +5,15 @@
  *
  * Sections, top to bottom: header (name, test accuracy, epochs, stopped early, time), a notice
  * listing what is missing or damaged, the curves (loss train vs dev with the per-step loss behind,
- * accuracy, learning rate, gradient norm), the per-epoch table, events (early stopping, ...), the
+ * accuracy, learning rate, gradient norm), the diagnosis (verdicts of diagnosis.json, per-layer
+ * gradient norms and activation health, the Hessian's spectral density), the per-epoch table, events (early stopping, ...), the
  * test confusion matrix as a heatmap with per-class recall, the misclassified test samples drawn on
  * <canvas>, the model summary and the config. A section whose data is absent says so instead.
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import { runCharts } from "./charts.js";
+import { DIAGNOSIS_CODES } from "../diagnose/codes.js";
+import { diagnosisCharts, runCharts } from "./charts.js";
 import { chartFigure, escapeHtml, fmtDuration, fmtNumber, fmtPercent, noticeBox, renderPage } from "./page.js";
 import { readRunFolder, type Misclassified, type RunData } from "./read.js";
 
@@ -80,6 +82,36 @@ function header(run: RunData): string {
 function curvesSection(run: RunData, chartsHtml: string): string {
   const body = chartsHtml === "" ? `<p class="empty">No curves: metrics.jsonl holds no step or epoch records.</p>` : `<div class="charts">${chartsHtml}</div>`;
   return `<section><h2>Training curves</h2>${body}</section>`;
+}
+
+/**
+ * The verdicts of diagnosis.json (most severe first, with evidence and remedies), the critical
+ * point, and the charts of the training records; without diagnosis.json, how to make one.
+ */
+function diagnosisSection(run: RunData, chartsHtml: string): string {
+  const d = run.diagnosis;
+  const parts: string[] = [];
+  if (d === null) {
+    parts.push(`<p class="empty">No diagnosis yet: <code>npx descent diagnose ${escapeHtml(run.dir)}</code> writes one (and this report again).</p>`);
+  } else {
+    const errors = Object.entries(d.errors).map(([k, v]) => `${escapeHtml(k)} ${v === null ? "–" : d.classification ? fmtPercent(v) : fmtNumber(v)}`).join(" · ");
+    if (errors) parts.push(`<p class="errors">${d.classification ? "errors" : "errors (1 − R²)"}: ${errors}</p>`);
+    const items = d.findings.map((f) => {
+      const title = (DIAGNOSIS_CODES as Record<string, { title: string }>)[f.code]?.title ?? f.code;
+      const remedies = f.remedies.length > 0 ? `<ol class="remedies">${f.remedies.map((r) => `<li>${escapeHtml(r)}</li>`).join("")}</ol>` : "";
+      return (
+        `<li class="finding ${escapeHtml(f.severity)}" data-code="${escapeHtml(f.code)}"><span class="sev">${escapeHtml(f.severity)}</span> ` +
+        `<b>${escapeHtml(f.code)}</b>${f.layer ? ` (${escapeHtml(f.layer)})` : ""}: ${escapeHtml(title)}` +
+        `${f.evidence ? `<div class="evidence">${escapeHtml(f.evidence)}</div>` : ""}${remedies}</li>`
+      );
+    });
+    parts.push(`<ul class="findings">${items.join("")}</ul>`);
+    const cp = d.criticalPoint;
+    if (cp) parts.push(`<p>critical point: <b>${escapeHtml(cp.class)}</b>, λmin ${fmtNumber(cp.lambdaMin)}, λmax ${fmtNumber(cp.lambdaMax)}, gradient norm ${fmtNumber(cp.gradNorm)}</p>`);
+    if (d.notChecked.length > 0) parts.push(`<p class="empty">not checked: ${d.notChecked.map(escapeHtml).join("; ")}</p>`);
+  }
+  parts.push(chartsHtml === "" ? `<p class="empty">No training records in metrics.jsonl: no per-layer charts.</p>` : `<div class="charts">${chartsHtml}</div>`);
+  return `<section id="diagnosis"><h2>Diagnosis</h2>${parts.join("")}</section>`;
 }
 
 function epochTable(run: RunData): string {
@@ -188,12 +220,14 @@ function textSection(title: string, text: string | null, absent: string): string
 export function renderRunReport(runDir: string): string {
   const run = readRunFolder(runDir);
   const charts = runCharts(run);
+  const diagnosis = diagnosisCharts(run);
   const images: PageImage[] = [];
   const misclassified = misclassifiedSection(run, images);
   const body = [
     header(run),
     noticeBox(run.missing, run.problems),
     curvesSection(run, charts.map(chartFigure).join("")),
+    diagnosisSection(run, diagnosis.map(chartFigure).join("")),
     epochTable(run),
     eventsSection(run),
     confusionSection(run),
@@ -201,7 +235,7 @@ export function renderRunReport(runDir: string): string {
     textSection("Model", run.summary?.modelSummary ?? null, run.summary === null ? "No summary.json: no model summary." : "summary.json has no model summary."),
     textSection("Config", run.config === null ? null : JSON.stringify(run.config, null, 2), "No readable config.json."),
   ].join("\n");
-  return renderPage({ title: `${run.name}: descent report`, body, data: { kind: "run", name: run.name, charts, images } });
+  return renderPage({ title: `${run.name}: descent report`, body, data: { kind: "run", name: run.name, charts: [...charts, ...diagnosis], images } });
 }
 
 /** Writes runDir/report.html atomically and returns its path. */

@@ -105,6 +105,11 @@ export class MetricsLog implements Callback {
     this.write({ type: "epoch", ...log });
   }
 
+  /** A training record (src/train/records.ts): gradient, weight and update norms, activation health. */
+  record(record: JsonObject): void {
+    this.write(record);
+  }
+
   event(epoch: number, step: number, message: string): void {
     this.write({ type: "event", epoch, step, message });
   }

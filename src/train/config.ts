@@ -45,6 +45,10 @@ const dataSchema = z.discriminatedUnion("source", [
 const schema = z.strictObject({
   name: z.string().regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only").optional(),
   data: dataSchema.default({ source: "mnist" }),
+  // with devData, `data` is split into train and train-dev (the split's dev part), and dev comes
+  // from devData: the gap between train-dev and dev errors measures a data mismatch
+  devData: dataSchema.optional(),
+  testData: dataSchema.optional(),
   split: z
     .strictObject({ train: part.optional(), dev: part.optional(), test: part.optional(), stratify: z.boolean().default(true) })
     .optional(),

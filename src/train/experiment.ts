@@ -29,6 +29,7 @@ import { EarlyStopping, type Callback } from "./callback.js";
 import { evaluate, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
 import { fit } from "./fit-files.js";
 import { runFolderControl } from "./control-file.js";
+import { trainingRecorder } from "./records.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
 
 export interface RunOptions {
@@ -57,9 +58,8 @@ export interface RunResult {
   interrupted: boolean;
 }
 
-/** The data set a config names, and a short description of its source. */
-export function loadData(config: ExperimentConfig): Dataset {
-  const d = config.data;
+/** The data set a config names (its `data` source, or another of the same schema). */
+export function loadData(config: ExperimentConfig, d: ExperimentConfig["data"] = config.data): Dataset {
   switch (d.source) {
     case "mnist":
       return loadMnist();
@@ -127,6 +127,39 @@ export function splitData(config: ExperimentConfig, all: Dataset): SplitResult {
   return split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify });
 }
 
+/** The training loss of a run: cross-entropy for class labels, mean squared error otherwise. */
+export function lossOf(classification: boolean): LossFn {
+  return classification ? (out, y) => crossEntropy(out, y) : (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
+}
+
+export interface RunParts {
+  train: Dataset;
+  /** the split's dev part when the config has devData (else null: dev is the split's) */
+  trainDev: Dataset | null;
+  dev: Dataset;
+  test: Dataset;
+  describe: string;
+}
+
+/**
+ * The parts a run trains and is measured on: the split of `data`, except that with `devData` the
+ * split's dev part becomes train-dev and dev is devData, and with `testData` test is testData.
+ */
+export function runParts(config: ExperimentConfig, all: Dataset): RunParts {
+  const parts = splitData(config, all);
+  const other = (field: "devData" | "testData"): Dataset => {
+    const ds = loadData(config, config[field]!);
+    const shape = (d: Dataset) => `[${d.featureShape.join(", ")}]`;
+    if (shape(ds) !== shape(all)) throw new ConfigError(`${field}: samples of shape ${shape(ds)}, but data has ${shape(all)}`);
+    if (ds.numClasses !== all.numClasses) throw new ConfigError(`${field}: ${ds.numClasses ?? "no"} classes, but data has ${all.numClasses ?? "none"}`);
+    return ds;
+  };
+  const dev = config.devData ? other("devData") : parts.dev;
+  const test = config.testData ? other("testData") : parts.test;
+  const extra = [config.devData ? `; train-dev ${parts.dev.length}, dev ${dev.length} from devData` : "", config.testData ? `; test ${test.length} from testData` : ""].join("");
+  return { train: parts.train, trainDev: config.devData ? parts.dev : null, dev, test, describe: parts.describe + extra };
+}
+
 /** Refuses a folder that already holds a run: a run is never overwritten. */
 function checkRunDirFree(dir: string): void {
   if (existsSync(dir) && existsSync(join(dir, "config.json"))) {
@@ -134,12 +167,12 @@ function checkRunDirFree(dir: string): void {
   }
 }
 
-/** The newest checkpoint of a run: interrupted.ckpt if newer, else the highest epoch-N.ckpt. */
+/** The newest checkpoint of a run: interrupted.ckpt or escape.ckpt (descent diagnose --escape) if newer, else the latest epoch/step one. */
 export function latestCheckpoint(dir: string): string {
   const ckDir = join(dir, "checkpoints");
   const candidates: string[] = [];
   if (existsSync(ckDir)) {
-    for (const f of readdirSync(ckDir)) if (f === "interrupted.ckpt" || /^(epoch|step)-\d+\.ckpt$/.test(f)) candidates.push(join(ckDir, f));
+    for (const f of readdirSync(ckDir)) if (f === "interrupted.ckpt" || f === "escape.ckpt" || /^(epoch|step)-\d+\.ckpt$/.test(f)) candidates.push(join(ckDir, f));
   }
   if (candidates.length === 0) throw new ConfigError(`run ${dir} has no checkpoint to resume from (looked in ${ckDir})`);
   return candidates.map((p) => ({ p, t: statSync(p).mtimeMs })).sort((a, b) => b.t - a.t)[0]!.p;
@@ -180,7 +213,8 @@ function checkScheduleLength(spec: ScheduleSpec, epochs: number, stepsPerEpoch: 
   );
 }
 
-function penaltyOf(config: ExperimentConfig): Penalty | undefined {
+/** The weight penalty a config asks for (added to the loss each step), or undefined. */
+export function penaltyOf(config: ExperimentConfig): Penalty | undefined {
   const { l1, l2, l2Form } = config.regularization;
   if (l1 === 0 && l2 === 0) return undefined;
   return (model, m) => {
@@ -244,7 +278,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const modelRng = new Generator(config.seed);
   const numOutputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
   const model = buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config);
-  const parts = splitData(config, all);
+  const parts = runParts(config, all);
   say(parts.describe);
   let { train, dev, test } = parts;
   let standardizer: Standardizer | null = null;
@@ -258,7 +292,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // loss, optimizer, schedule
   const summaryText = summary(model, [...train.featureShape]);
   say(summaryText);
-  const lossFn: LossFn = classification ? (out, y) => crossEntropy(out, y) : (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
+  const lossFn = lossOf(classification);
   const { name: optName, ...optOptions } = config.optimizer;
   let optimizer;
   try {
@@ -278,7 +312,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // callbacks
   const metrics = new MetricsLog(join(dir, "metrics.jsonl"));
   const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
-  const callbacks: Callback[] = [metrics, progress];
+  const callbacks: Callback[] = [metrics, progress, trainingRecorder(model, train, config.batchSize, (r) => metrics.record({ ...r }))];
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
   // steering by hand (descent serve): commands from control.jsonl, replayed on resume
   const steering = runFolderControl(dir, metrics, { resuming: resumeFrom !== undefined, signal: options.signal, warn: say });

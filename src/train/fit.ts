@@ -126,6 +126,8 @@ export interface TrainContext {
   readonly lastEpoch: number;
   /** how training ended, once it has: onTrainEnd runs for every outcome */
   readonly outcome: TrainOutcome;
+  /** per-parameter L2 norms of the last step's gradients, before clipping */
+  readonly gradNorms: ReadonlyMap<string, number>;
   stop(reason: string): void;
   log(line: string): void;
   /** writes a checkpoint of the complete training state, atomically */
@@ -313,6 +315,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     get batchInEpoch() { return loader.batchIndex; },
     get lastEpoch() { return lastEpoch; },
     get outcome() { return outcome; },
+    get gradNorms() { return lastNorms; },
     stop: (reason) => { stopReason ??= reason; },
     log: say,
     saveCheckpoint: (path) => store().write(path, snapshot()),

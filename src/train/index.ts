@@ -11,3 +11,5 @@ export { ConfusionMatrix, predictClasses } from "./metrics.js";
 export { Control, parseControlCommand, controlEvents, CONTROL_ACTIONS } from "./control.js";
 export type { ControlCommand, ControlEvent, ControlSource, ControlOptions } from "./control.js";
 export { parseTrainState, checkTrainCheckpoint } from "./state.js";
+export { TrainingRecorder, trainingRecorder, activationHealth, RECORDED_ACTIVATIONS, PROBE_SAMPLES } from "./records.js";
+export type { TrainingRecord, ParamRecord, ActivationRecord, RecorderOptions } from "./records.js";

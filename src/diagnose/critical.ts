@@ -1,0 +1,111 @@
+/**
+ * The critical point at a checkpoint: the loss on a fixed batch, its gradient and the extreme
+ * eigenvalues of its Hessian (Lanczos over exact Hessian-vector products), classified with
+ * tolerances relative to the spectrum's scale s = max(|λmin|, |λmax|):
+ *
+ * - the point is critical when the Newton distance ‖g‖/s is below 1e-3·max(‖w‖, 1) (the
+ *   gradient is small for the curvature: the nearest critical point is within 0.1% of the
+ *   parameters' size);
+ * - an eigenvalue counts as negative below −1e-3·s and positive above 1e-3·s (curvature weaker
+ *   than 0.1% of the strongest is flat for training purposes);
+ * - saddle: both signs; minimum: λmin positive; maximum: λmax negative; degenerate: a minimum or
+ *   maximum with flat directions; flat: s = 0.
+ *
+ * At a saddle (or maximum) a line search along ±v (the eigenvector of λmin) over steps
+ * t = 2^j·1e-3·max(‖w‖, 1) shows how much the loss drops; the best step is the escape point.
+ */
+import { ConfigError } from "../errors/errors.js";
+import { lanczos, hutchinsonTrace, spectralDensity, type SpectralDensity } from "./lanczos.js";
+import type { LossFunctionOf } from "./operator.js";
+
+export type PointClass = "minimum" | "maximum" | "saddle" | "degenerate" | "flat" | "none";
+
+export interface LineSearch {
+  /** the signed step along v with the lowest loss */
+  step: number;
+  lossBefore: number;
+  lossAfter: number;
+  /** lossBefore − lossAfter for the best step in each direction */
+  dropPlus: number;
+  dropMinus: number;
+}
+
+export interface CriticalPointAnalysis {
+  class: PointClass;
+  gradNorm: number;
+  lambdaMin: number;
+  lambdaMax: number;
+  topK: number[];
+  trace?: number;
+  lineSearch?: LineSearch;
+  /** the eigenvector of λmin (flat, parameter order) */
+  direction: Float64Array;
+  /** the point moved by the best step along the direction (at a saddle or maximum) */
+  escapePoint?: Float64Array;
+  density?: SpectralDensity;
+  lanczosSteps: number;
+}
+
+export interface CriticalOptions {
+  /** how many of the largest eigenvalues to report (default 3) */
+  topK?: number;
+  /** also estimate the trace (Hutchinson) and the spectral density (SLQ) */
+  spectrum?: boolean;
+  seed?: number;
+}
+
+/** The class of a point from its gradient norm, extreme eigenvalues and parameter norm. */
+export function classifyPoint(gradNorm: number, lambdaMin: number, lambdaMax: number, paramNorm: number): PointClass {
+  const s = Math.max(Math.abs(lambdaMin), Math.abs(lambdaMax));
+  if (s === 0) return gradNorm === 0 ? "flat" : "none";
+  if (gradNorm / s > 1e-3 * Math.max(paramNorm, 1)) return "none";
+  const neg = lambdaMin < -1e-3 * s, pos = lambdaMax > 1e-3 * s;
+  if (neg && pos) return "saddle";
+  if (pos) return lambdaMin > 1e-3 * s ? "minimum" : "degenerate";
+  if (neg) return lambdaMax < -1e-3 * s ? "maximum" : "degenerate";
+  return "flat";
+}
+
+function lineSearch(f: LossFunctionOf, v: Float64Array): { search: LineSearch; point: Float64Array } {
+  const norm = Math.sqrt(f.point.reduce((s, x) => s + x * x, 0));
+  const base = 1e-3 * Math.max(norm, 1);
+  const at = (t: number) => f.point.map((x, i) => x + t * v[i]!);
+  let best = { t: 0, loss: f.value };
+  let dropPlus = 0, dropMinus = 0;
+  for (const sign of [1, -1]) {
+    for (let j = 0; j <= 20; j++) {
+      const t = sign * base * 2 ** j;
+      const loss = f.lossAt(at(t));
+      if (!Number.isFinite(loss)) break;
+      const drop = f.value - loss;
+      if (sign > 0) dropPlus = Math.max(dropPlus, drop);
+      else dropMinus = Math.max(dropMinus, drop);
+      if (loss < best.loss) best = { t, loss };
+    }
+  }
+  return { search: { step: best.t, lossBefore: f.value, lossAfter: best.loss, dropPlus, dropMinus }, point: at(best.t) };
+}
+
+export function analyzeCriticalPoint(f: LossFunctionOf, options: CriticalOptions = {}): CriticalPointAnalysis {
+  const topK = options.topK ?? 3;
+  if (!Number.isInteger(topK) || topK < 1) throw new ConfigError(`analyzeCriticalPoint: invalid topK ${topK} (expected an integer >= 1)`);
+  const seed = options.seed ?? 0;
+  const gradNorm = Math.sqrt(f.gradient.reduce((s, g) => s + g * g, 0));
+  const paramNorm = Math.sqrt(f.point.reduce((s, x) => s + x * x, 0));
+  const r = lanczos(f.hvp, f.size, { k: topK, seed, tol: 1e-8 });
+  const lambdaMin = r.smallest[0]!.value, lambdaMax = r.largest[0]!.value;
+  const cls = classifyPoint(gradNorm, lambdaMin, lambdaMax, paramNorm);
+  const out: CriticalPointAnalysis = {
+    class: cls, gradNorm, lambdaMin, lambdaMax, topK: r.largest.map((p) => p.value), direction: r.smallest[0]!.vector, lanczosSteps: r.steps,
+  };
+  if (cls === "saddle" || cls === "maximum") {
+    const { search, point } = lineSearch(f, out.direction);
+    out.lineSearch = search;
+    out.escapePoint = point;
+  }
+  if (options.spectrum) {
+    out.trace = hutchinsonTrace(f.hvp, f.size, { samples: 10, seed }).estimate;
+    out.density = spectralDensity(f.hvp, f.size, { seed });
+  }
+  return out;
+}
