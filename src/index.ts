@@ -50,3 +50,6 @@ export * from "./data/index.js";
 export * from "./io/index.js";
 export * from "./diagnose/index.js";
 export * from "./train/index.js";
+
+// hyperparameter search (issue 12)
+export * from "./search/index.js";

@@ -8,6 +8,8 @@ import { registerConformance } from "./conformance.js";
 import { registerTrain } from "./train.js";
 import { registerCompare } from "./compare.js";
 import { registerInspect } from "./inspect.js";
+import { registerSearch } from "./search.js";
+import { registerWorker } from "./worker.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -35,6 +37,8 @@ Exit codes: 0 success, 1 a failed run, 2 bad usage (a bad flag or config value, 
   registerTrain(program);
   registerCompare(program);
   registerInspect(program);
+  registerSearch(program);
+  registerWorker(program);
   registerConformance(program);
   // a usage error is one line that names the problem and where to read more
   for (const cmd of [program, ...program.commands]) {

@@ -42,6 +42,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** write report.html (default true) */
   report?: boolean;
+  /** more callbacks for fit, after the run's own (a search trial's per-epoch hook) */
+  callbacks?: readonly Callback[];
 }
 
 export interface RunResult {
@@ -239,6 +241,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
   const callbacks: Callback[] = [metrics, progress];
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
+  callbacks.push(...(options.callbacks ?? []));
   callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
   let history: History;
