@@ -43,13 +43,18 @@ export async function connectRedis(url: string): Promise<Redis> {
     // before the first connection: fail at once; after it, reconnect (a restart of Redis)
     retryStrategy: (times) => (connected ? Math.min(200 * times, 2000) : null),
   });
-  client.on("error", () => {});
+  // the cause (ECONNREFUSED, WRONGPASS) comes as an error event; connect() only says "closed"
+  let cause: Error | null = null;
+  client.on("error", (e: Error) => {
+    cause ??= e;
+  });
   try {
     await client.connect();
     await client.ping();
   } catch (e) {
     client.disconnect();
-    throw new DescentError(`cannot reach Redis at ${shown}: ${(e as Error).message || String(e)}`);
+    const why = (cause as Error | null)?.message || (e as Error).message || String(e);
+    throw new DescentError(`cannot reach Redis at ${shown}: ${why}`);
   }
   connected = true;
   return client;
@@ -98,8 +103,8 @@ const recordSchema = z.looseObject({
   error: z.string().optional(),
 });
 
-export async function redisExecutor(ctx: ExecutorContext, url: string, queueName: string, parallel: number): Promise<Executor> {
-  const client = await connectRedis(url);
+/** The coordinator's side: `client` is connected (before the study folder was made). */
+export async function redisExecutor(ctx: ExecutorContext, client: Redis, url: string, queueName: string, parallel: number): Promise<Executor> {
   const eventsClient = client.duplicate();
   const queue = new Queue(queueName, { connection: client });
   const events = new QueueEvents(queueName, { connection: eventsClient });

@@ -20,7 +20,7 @@ import { MemoryStore, TrialReporter } from "./pruners.js";
 import { createSampler, rankTrials } from "./samplers.js";
 import { resolveSearchSpec, trialConfig, type SearchSpec } from "./spec.js";
 import { StudyProgress } from "./progress.js";
-import { appendRound, appendSuggested, appendTrial, createStudy, readRounds, readStudyFile, readSuggested, readTrials, writeBest, type StudyFile } from "./study.js";
+import { appendRound, appendSuggested, appendTrial, checkStudyDirFree, createStudy, readRounds, readStudyFile, readSuggested, readTrials, writeBest, type StudyFile } from "./study.js";
 import { executeTrialJob, type TrialJob } from "./job.js";
 import { failedRecord, runTrial, TrialInterrupted, type Objective, type TrialRecord, type TrialTask } from "./trial.js";
 
@@ -106,19 +106,20 @@ function jobFor(study: StudyFile, task: TrialTask): TrialJob | TrialRecord {
   }
 }
 
-async function createExecutor(ctx: ExecutorContext, options: SearchOptions): Promise<Executor> {
-  if (options.objective && (options.workers !== undefined && options.workers > 1 || options.redis)) {
-    throw new ConfigError("an objective function runs in this process: workers and redis run studies over a base train config");
-  }
+/** Connects to the queue's Redis first, so an unreachable one leaves no study folder behind. */
+async function prepareExecutor(options: SearchOptions): Promise<(ctx: ExecutorContext) => Promise<Executor>> {
   if (options.redis) {
-    const { redisExecutor } = await import("./redis.js");
-    return redisExecutor(ctx, options.redis, options.queue ?? "descent-trials", options.parallel ?? 4);
+    const url = options.redis;
+    const { connectRedis, redisExecutor } = await import("./redis.js");
+    const client = await connectRedis(url);
+    return (ctx) => redisExecutor(ctx, client, url, options.queue ?? "descent-trials", options.parallel ?? 4);
   }
   if (options.workers !== undefined && options.workers > 1) {
+    const workers = options.workers;
     const { localExecutor } = await import("./local.js");
-    return localExecutor(ctx, options.workers);
+    return async (ctx) => localExecutor(ctx, workers);
   }
-  return inlineExecutor(ctx, options.objective);
+  return async (ctx) => inlineExecutor(ctx, options.objective);
 }
 
 function checkOptions(options: SearchOptions): void {
@@ -128,30 +129,29 @@ function checkOptions(options: SearchOptions): void {
   positive("workers", options.workers);
   positive("parallel", options.parallel);
   if (options.workers !== undefined && options.workers > 1 && options.redis) throw new ConfigError("search: give workers or redis, not both (with redis, start `descent worker` processes)");
+  if (options.objective && (options.workers !== undefined && options.workers > 1 || options.redis)) {
+    throw new ConfigError("search: an objective function runs in this process; workers and redis run studies over a base train config");
+  }
 }
 
 export async function search(specInput: unknown, options: SearchOptions = {}): Promise<Study> {
   checkOptions(options);
   const log = options.log ?? ((line: string) => console.log(line));
-  let study: StudyFile;
-  let dir: string;
-  if (options.resume) {
-    dir = resolve(options.resume);
-    study = readStudyFile(dir);
-    if (study.objective && !options.objective) throw new ConfigError(`${dir}: this study searched over an objective function; resume it with the same function`);
-  } else {
-    const spec = resolveSearchSpec(specInput, "search spec", { objective: options.objective !== undefined });
-    if (!spec.base && !options.objective) throw new ConfigError("search spec: base: missing (a train config to search around)");
-    dir = resolve(options.out ?? join("runs", `search-${runStamp()}`));
-    study = createStudy(dir, spec, options.objective !== undefined && !spec.base);
-  }
+  // everything is checked (the spec, the study, the queue's Redis) before a folder is made
+  const resumed = options.resume ? readStudyFile(resolve(options.resume)) : null;
+  if (resumed?.objective && !options.objective) throw new ConfigError(`${options.resume}: this study searched over an objective function; resume it with the same function`);
+  const fresh = resumed ? null : resolveSearchSpec(specInput, "search spec", { objective: options.objective !== undefined });
+  const dir = resolve(options.resume ?? options.out ?? join("runs", `search-${runStamp()}`));
+  if (!resumed) checkStudyDirFree(dir);
+  const makeExecutor = await prepareExecutor(options);
+  const study = resumed ?? createStudy(dir, fresh!, fresh!.base === null);
   const spec = study.spec;
   const finished = readTrials(dir);
   const suggested = readSuggested(dir);
   const roundsWritten = new Set(readRounds(dir).map((r) => r.round));
   if (options.resume) log(`resuming study ${dir}: ${finished.size} of ${spec.trials} trials finished, ${[...suggested.keys()].filter((id) => !finished.has(id)).length} to run again`);
 
-  const executor = await createExecutor({ study, dir, finished: [...finished.values()], signal: options.signal, log }, options);
+  const executor = await makeExecutor({ study, dir, finished: [...finished.values()], signal: options.signal, log });
   const sampler = createSampler(spec);
   const progress = new StudyProgress(spec.trials, spec.metric, spec.direction, log, options.progress ?? Boolean(process.stderr.isTTY));
   progress.start([...finished.values()]);

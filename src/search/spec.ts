@@ -146,12 +146,14 @@ export function trialConfig(spec: SearchSpec, params: Params, where = "trial"): 
 
 /** Validates a search spec; `where` names its source in messages (a file name). */
 export function resolveSearchSpec(input: unknown, where = "search spec", options: { objective?: boolean } = {}): SearchSpec {
-  const parsed = schema.safeParse(input ?? {});
+  // a resolved spec (base null: an objective's) reads back as itself
+  const given = input !== null && typeof input === "object" && (input as { base?: unknown }).base === null ? { ...input, base: undefined } : input;
+  const parsed = schema.safeParse(given ?? {});
   const fail = (path: readonly PropertyKey[], detail: string): never => {
     throw new ConfigError(`${where}: ${fieldPath(path)}: ${detail}`);
   };
   if (!parsed.success) {
-    const { path, detail } = describeIssue(parsed.error.issues[0]!, input ?? {});
+    const { path, detail } = describeIssue(parsed.error.issues[0]!, given ?? {});
     return fail(path, detail);
   }
   const s = parsed.data;

@@ -51,8 +51,13 @@ function storedSpec(spec: SearchSpec): unknown {
   return base ? { ...rest, base } : rest;
 }
 
-export function createStudy(dir: string, spec: SearchSpec, objective: boolean): StudyFile {
+/** Refuses a folder that already holds a study: a study is never overwritten. */
+export function checkStudyDirFree(dir: string): void {
   if (existsSync(file(dir, "study.json"))) throw new ConfigError(`study folder ${dir} already holds a study: choose another --out, or continue it with --resume ${dir}`);
+}
+
+export function createStudy(dir: string, spec: SearchSpec, objective: boolean): StudyFile {
+  checkStudyDirFree(dir);
   mkdirSync(dir, { recursive: true });
   const study: StudyFile = { format: STUDY_FORMAT, id: `s${randomUUID().replace(/-/g, "").slice(0, 16)}`, created: new Date().toISOString(), objective, spec };
   writeFileAtomic(file(dir, "study.json"), JSON.stringify({ ...study, spec: storedSpec(spec) }, null, 2) + "\n");
