@@ -80,14 +80,14 @@ export class GridSampler implements Sampler {
 
   /** The id-th point: the last parameter varies fastest. */
   point(id: number): Params {
-    const params: Params = {};
+    const values: ParamValue[] = [];
     let rest = id;
     for (let i = this.axes.length - 1; i >= 0; i--) {
-      const [name, values] = this.axes[i]!;
-      params[name] = values[rest % values.length]!;
-      rest = Math.floor(rest / values.length);
+      const axis = this.axes[i]![1];
+      values[i] = axis[rest % axis.length]!;
+      rest = Math.floor(rest / axis.length);
     }
-    return params;
+    return Object.fromEntries(this.axes.map(([name], i) => [name, values[i]!]));
   }
 
   suggest(id: number): Suggestion {
