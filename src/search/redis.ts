@@ -160,6 +160,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   if (!(Number.isInteger(stalledMs) && stalledMs >= 500)) throw new ConfigError(`worker: stalledMs must be an integer >= 500, got ${stalledMs}`);
   const client = await connectRedis(options.redis);
   const name = `${hostname()}:${process.pid}`;
+  // BullMQ leaves connections it is given open: both are closed here at the end
+  const workerClient = client.duplicate();
   const worker = new Worker(
     queueName,
     async (j) => {
@@ -169,7 +171,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       log(`${name}: ${trialLine(record, job.metric)}`);
       return record;
     },
-    { connection: client.duplicate(), concurrency: 1, lockDuration: stalledMs, stalledInterval: Math.max(250, Math.floor(stalledMs / 2)), maxStalledCount: 3 },
+    { connection: workerClient, concurrency: 1, drainDelay: 1, lockDuration: stalledMs, stalledInterval: Math.max(250, Math.floor(stalledMs / 2)), maxStalledCount: 3 },
   );
   worker.on("failed", (j, err) => log(`${name}: job ${j?.id ?? "?"} failed: ${err.message}`));
   worker.on("error", (err) => log(`${name}: ${err.message}`));
@@ -180,5 +182,5 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     options.signal?.addEventListener("abort", () => done(), { once: true });
   });
   await worker.close();
-  await client.quit().catch(() => {});
+  await Promise.all([client.quit().catch(() => {}), workerClient.quit().catch(() => {})]);
 }
