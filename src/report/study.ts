@@ -51,13 +51,19 @@ export function unitTicks(d: Distribution): Tick[] {
   return [0, 0.25, 0.5, 0.75, 1].map((u) => ({ u, label: fmtValue(fromUnit(d, u)) }));
 }
 
+/** Round-number ticks inside [lo, hi]: steps of 1, 2 or 5 times a power of ten, about five of them. */
 function niceTicks(lo: number, hi: number): number[] {
   if (hi === lo) return [lo];
-  return [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo));
+  const raw = (hi - lo) / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((st) => st >= raw)!;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
 }
 
 function axisLabel(name: string, d: Distribution): string {
-  return d.type === "oneMinusLog" ? `${name} (log axis of 1 − ${name})` : d.type === "log" ? `${name} (log axis)` : name;
+  return d.type === "oneMinusLog" ? `${name} (log of 1 − β)` : d.type === "log" ? `${name} (log)` : name;
 }
 
 interface Point {
@@ -172,7 +178,7 @@ function roundsSection(spec: SearchSpec, rounds: RoundRecord[], trials: TrialRec
 function curveCharts(spec: SearchSpec, trials: TrialRecord[], best: TrialRecord | null): ChartSpec[] {
   const others = trials.filter((t) => t.id !== best?.id && t.values.length > 0);
   const lines = [
-    ...others.map((t) => ({ label: `trial ${t.id}`, color: t.status === "pruned" ? STATUS_COLOR.pruned : "#8fa9c8", samples: { x: t.values.map((_, i) => i + 1), y: t.values }, faint: true })),
+    ...others.map((t) => ({ label: `trial ${t.id}`, color: t.status === "pruned" ? STATUS_COLOR.pruned : "#8fa9c8", samples: { x: t.values.map((_, i) => i + 1), y: t.values } })),
     ...(best ? [{ label: `trial ${best.id} (best)`, color: STATUS_COLOR.best, samples: { x: best.values.map((_, i) => i + 1), y: best.values } }] : []),
   ];
   const all = buildChart({ id: "trial-curves", title: `${spec.metric} per epoch, every trial`, xLabel: "epoch", yLabel: spec.metric, yFormat: /accuracy/i.test(spec.metric) ? "percent" : "number" }, lines);
