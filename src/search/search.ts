@@ -48,7 +48,7 @@ export interface SearchOptions {
   resume?: string;
   /** a training function to search over instead of the spec's base config (runs in this process) */
   objective?: Objective;
-  /** run trials in this many local worker processes */
+  /** run trials in this many local worker processes (even 1: a process of its own) */
   workers?: number;
   /** put trials on a BullMQ queue on this Redis (redis://[:password@]host:port) for `descent worker`s */
   redis?: string;
@@ -114,7 +114,7 @@ async function prepareExecutor(options: SearchOptions): Promise<(ctx: ExecutorCo
     const client = await connectRedis(url);
     return (ctx) => redisExecutor(ctx, client, url, options.queue ?? "descent-trials", options.parallel ?? 4);
   }
-  if (options.workers !== undefined && options.workers > 1) {
+  if (options.workers !== undefined) {
     const workers = options.workers;
     const { localExecutor } = await import("./local.js");
     return async (ctx) => localExecutor(ctx, workers);
@@ -128,8 +128,8 @@ function checkOptions(options: SearchOptions): void {
   };
   positive("workers", options.workers);
   positive("parallel", options.parallel);
-  if (options.workers !== undefined && options.workers > 1 && options.redis) throw new ConfigError("search: give workers or redis, not both (with redis, start `descent worker` processes)");
-  if (options.objective && (options.workers !== undefined && options.workers > 1 || options.redis)) {
+  if (options.workers !== undefined && options.redis) throw new ConfigError("search: give workers or redis, not both (with redis, start `descent worker` processes)");
+  if (options.objective && (options.workers !== undefined || options.redis)) {
     throw new ConfigError("search: an objective function runs in this process; workers and redis run studies over a base train config");
   }
 }
