@@ -8,11 +8,13 @@
  * - workers: the same study of CPU-bound trials (the W1 MLP on 800 bundled digits, 3 epochs, 8
  *   trials) with 1 and with 2 local worker processes (`workers: 1` / `workers: 2`); wall time of
  *   the whole study, alternating runs, median of `--runs` (3). The ratio is the speed-up.
- * - queue: a study of tiny trials (the blob MLP, 1 epoch on 60 samples) in this process and on a
- *   BullMQ queue over a local redis-server with one `descent worker`; (queue - inline) / trials is
- *   the queue's overhead per trial.
+ * - queue: a study of 40 tiny trials (a linear model, 1 epoch on 40 samples), one at a time, in this
+ *   process and on a BullMQ queue over a local redis-server with one `descent worker`; per trial,
+ *   the study's wall time beyond the trials' own time, in both: their difference is what the queue
+ *   adds per trial.
  * - pruning: the same random study (the W1 MLP on 800 digits, 9 epochs, 18 trials, learning rates
- *   over five decades) without and with ASHA (eta 3): epochs trained, wall time, best dev accuracy.
+ *   over five decades) without pruning, with ASHA (eta 3, first rung at epoch 1 or 3) and with the
+ *   median rule: epochs trained, wall time, best dev accuracy.
  * - tpe: TPE and random on the same budget (30 trials) over a synthetic objective of four
  *   hyperparameters (a log learning rate, a 1 - beta, a uniform and a choice): mean regret over
  *   20 seeds.
@@ -22,7 +24,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Generator, search, type Objective, type Study } from "../src/index.js";
+import { Generator, search, type Objective, type SearchSpecInput, type Study } from "../src/index.js";
 
 function arg(name: string, dflt: string): string {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -49,7 +51,7 @@ const digits = (epochs: number) => ({
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), shared with other jobs; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}; node ${process.version}`);
 
 if (parts.includes("workers")) {
-  const spec = { base: digits(3), space: { "optimizer.lr": { type: "log", low: 3e-4, high: 3e-3 } }, strategy: "random", trials: 8, metric: "devAccuracy", seed: 1 };
+  const spec: SearchSpecInput = { base: digits(3), space: { "optimizer.lr": { type: "log", low: 3e-4, high: 3e-3 } }, strategy: "random", trials: 8, metric: "devAccuracy", seed: 1 };
   await search(spec, { ...quiet, out: out(), workers: 2 }); // warm-up: the OS caches, the build
   const one: number[] = [];
   const two: number[] = [];
@@ -79,42 +81,57 @@ if (parts.includes("queue")) {
   writeFileSync(csv, rows.join("\n") + "\n");
   const base = { data: { source: "csv", path: csv, label: "label" }, split: { train: 40, dev: 10, test: 10 }, model: { layers: [{ type: "linear", outFeatures: 2 }] }, epochs: 1, batchSize: 20, earlyStopping: false };
   const trials = 40;
-  const spec = { base, space: { "optimizer.lr": { type: "log", low: 1e-3, high: 1e-1 } }, strategy: "random", trials, seed: 1 };
+  const spec: SearchSpecInput = { base, space: { "optimizer.lr": { type: "log", low: 1e-3, high: 1e-1 } }, strategy: "random", trials, seed: 1 };
+  // wall time of the study minus the trials' own time (their seconds): what the machinery costs
+  const overheadMs = (wall: number, s: Study) => ((wall - s.trials.reduce((t, r) => t + r.seconds, 0)) / trials) * 1000;
   const inline: number[] = [];
   const queued: number[] = [];
   for (let r = 0; r < runs; r++) {
-    inline.push(await seconds(() => search(spec, { ...quiet, out: out() })));
-    queued.push(await seconds(() => search(spec, { ...quiet, out: out(), redis: url, parallel: 1 })));
+    let s!: Study;
+    const a = await seconds(async () => (s = await search(spec, { ...quiet, out: out() })));
+    inline.push(overheadMs(a, s));
+    const b = await seconds(async () => (s = await search(spec, { ...quiet, out: out(), redis: url, parallel: 1 })));
+    queued.push(overheadMs(b, s));
   }
   worker.kill("SIGTERM");
   redis.kill("SIGTERM");
-  const overhead = ((median(queued) - median(inline)) / trials) * 1000;
-  console.log(`RESULT ${JSON.stringify({ part: "queue", trials, inline, queued })}`);
-  console.log(`queue: ${trials} tiny trials, in this process ${median(inline).toFixed(2)} s, on the queue (1 worker, 1 at a time) ${median(queued).toFixed(2)} s; overhead ${overhead.toFixed(0)} ms per trial`);
+  console.log(`RESULT ${JSON.stringify({ part: "queue", trials, inlineOverheadMs: inline, queueOverheadMs: queued })}`);
+  console.log(`queue: ${trials} tiny trials, one at a time; per trial, the study's wall time beyond the trial's own: in this process ${median(inline).toFixed(1)} ms, on the queue with 1 worker ${median(queued).toFixed(1)} ms; the queue adds ${(median(queued) - median(inline)).toFixed(1)} ms per trial`);
 }
 
 if (parts.includes("pruning")) {
-  const spec = { base: digits(9), space: { "optimizer.lr": { type: "log", low: 1e-6, high: 1e-1 } }, strategy: "random", trials: 18, metric: "devAccuracy", seed: 7 };
+  const spec: SearchSpecInput = { base: digits(9), space: { "optimizer.lr": { type: "log", low: 1e-6, high: 1e-1 } }, strategy: "random", trials: 18, metric: "devAccuracy", seed: 7 };
   const summary = (s: Study) => ({ epochs: s.trials.reduce((n, t) => n + t.values.length, 0), best: s.best?.value ?? null, bestId: s.best?.id ?? null, pruned: s.trials.filter((t) => t.status === "pruned").length });
-  let full!: Study, pruned!: Study;
-  const tFull = await seconds(async () => (full = await search(spec, { ...quiet, out: out() })));
-  const tPruned = await seconds(async () => (pruned = await search({ ...spec, pruner: { type: "asha", minEpochs: 1, reductionFactor: 3 } }, { ...quiet, out: out() })));
-  const a = summary(full), b = summary(pruned);
-  console.log(`RESULT ${JSON.stringify({ part: "pruning", full: { ...a, seconds: tFull }, asha: { ...b, seconds: tPruned } })}`);
-  console.log(`pruning: without ${a.epochs} epochs ${tFull.toFixed(1)} s best ${a.best} (trial ${a.bestId}); ASHA ${b.epochs} epochs ${tPruned.toFixed(1)} s best ${b.best} (trial ${b.bestId}), ${b.pruned} pruned; ${(100 * (1 - b.epochs / a.epochs)).toFixed(0)}% fewer epochs, ${(tFull / tPruned).toFixed(2)}x faster`);
+  const variants: [string, SearchSpecInput["pruner"]][] = [
+    ["no pruning", { type: "none" }],
+    ["ASHA, rungs at epochs 1 and 3", { type: "asha", minEpochs: 1, reductionFactor: 3 }],
+    ["ASHA, a rung at epoch 3", { type: "asha", minEpochs: 3, reductionFactor: 3 }],
+    ["median rule from epoch 2", { type: "median", warmupEpochs: 2, minTrials: 3 }],
+  ];
+  const results = [];
+  for (const [label, pruner] of variants) {
+    let s!: Study;
+    const t = await seconds(async () => (s = await search({ ...spec, pruner }, { ...quiet, out: out() })));
+    results.push({ label, ...summary(s), seconds: t });
+  }
+  console.log(`RESULT ${JSON.stringify({ part: "pruning", results })}`);
+  const full = results[0]!;
+  for (const r of results) {
+    console.log(`pruning: ${r.label}: ${r.epochs} epochs (${(100 * (1 - r.epochs / full.epochs)).toFixed(0)}% fewer), ${r.seconds.toFixed(1)} s, ${r.pruned} pruned, best devAccuracy ${r.best} (trial ${r.bestId})`);
+  }
 }
 
 if (parts.includes("tpe")) {
   // best at lr = 3e-3, beta = 0.99, u = 0.3, act = "relu"; regret 0 there
   const objective: Objective = (p) =>
     (Math.log10(p.lr as number) - Math.log10(3e-3)) ** 2 / 4 + (Math.log10(1 - (p.beta as number)) + 2) ** 2 / 2 + ((p.u as number) - 0.3) ** 2 + (p.act === "relu" ? 0 : 0.2);
-  const space = {
+  const space: SearchSpecInput["space"] = {
     lr: { type: "log", low: 1e-5, high: 1 }, beta: { type: "oneMinusLog", low: 0.9, high: 0.9999 },
     u: { type: "uniform", low: 0, high: 1 }, act: { type: "choice", values: ["relu", "tanh", "sigmoid"] },
   };
   const regrets: Record<string, number[]> = { random: [], tpe: [] };
   for (let seed = 1; seed <= 20; seed++) {
-    for (const strategy of ["random", "tpe"]) {
+    for (const strategy of ["random", "tpe"] as const) {
       const s = await search({ space, strategy, trials: 30, seed, metric: "regret", direction: "minimize" }, { ...quiet, out: out(), objective });
       regrets[strategy]!.push(s.best!.value!);
     }

@@ -112,6 +112,18 @@ export async function redisExecutor(ctx: ExecutorContext, client: Redis, url: st
   const store = new RedisStore(client, queueName, ctx.study.id);
   for (const t of ctx.finished) t.values.forEach((v, i) => store.report(t.id, i + 1, v));
   let closing = false;
+  let closed: Promise<void> | null = null;
+  // closing the queue ends every wait (a stopped coordinator); the jobs stay for a --resume
+  const close = () =>
+    (closed ??= (async () => {
+      closing = true;
+      ctx.signal?.removeEventListener("abort", onAbort);
+      await events.close();
+      await queue.close();
+      await Promise.all([client.quit().catch(() => {}), eventsClient.quit().catch(() => {})]);
+    })());
+  const onAbort = () => void close();
+  ctx.signal?.addEventListener("abort", onAbort, { once: true });
   ctx.log(`trials go to queue "${queueName}" on ${redactRedisUrl(url)}; start workers with: npx descent worker --redis ${redactRedisUrl(url)}${queueName === "descent-trials" ? "" : ` --queue ${queueName}`}`);
   return {
     slots: parallel,
@@ -130,12 +142,7 @@ export async function redisExecutor(ctx: ExecutorContext, client: Redis, url: st
       await queued.remove().catch(() => {});
       return record;
     },
-    async close() {
-      closing = true;
-      await events.close();
-      await queue.close();
-      await Promise.all([client.quit().catch(() => {}), eventsClient.quit().catch(() => {})]);
-    },
+    close,
   };
 }
 

@@ -18,7 +18,7 @@ import { runStamp } from "../train/experiment.js";
 import { writeStudyReport } from "../report/study.js";
 import { MemoryStore, TrialReporter } from "./pruners.js";
 import { createSampler, rankTrials } from "./samplers.js";
-import { resolveSearchSpec, trialConfig, type SearchSpec } from "./spec.js";
+import { resolveSearchSpec, trialConfig, type SearchSpec, type SearchSpecInput } from "./spec.js";
 import { StudyProgress } from "./progress.js";
 import { appendRound, appendSuggested, appendTrial, checkStudyDirFree, createStudy, readRounds, readStudyFile, readSuggested, readTrials, writeBest, type StudyFile } from "./study.js";
 import { executeTrialJob, type TrialJob } from "./job.js";
@@ -82,7 +82,8 @@ function inlineExecutor(ctx: ExecutorContext, objective: Objective | undefined):
   const spec = ctx.study.spec;
   const store = new MemoryStore();
   for (const t of ctx.finished) t.values.forEach((v, i) => store.report(t.id, i + 1, v));
-  const epochs = spec.base?.epochs ?? spec.epochs ?? Number.MAX_SAFE_INTEGER;
+  // an objective's pruned study gives epochs (checked by the spec); without a pruner none are needed
+  const epochs = spec.base?.epochs ?? spec.epochs ?? 1;
   return {
     slots: 1,
     run: (task, job) => {
@@ -134,7 +135,11 @@ function checkOptions(options: SearchOptions): void {
   }
 }
 
-export async function search(specInput: unknown, options: SearchOptions = {}): Promise<Study> {
+/**
+ * Runs a study of `spec` (ignored with `resume`), in the study folder `out`, and returns it when
+ * the budget is spent or the signal stopped it.
+ */
+export async function search(specInput: SearchSpecInput | SearchSpec | undefined, options: SearchOptions = {}): Promise<Study> {
   checkOptions(options);
   const log = options.log ?? ((line: string) => console.log(line));
   // everything is checked (the spec, the study, the queue's Redis) before a folder is made

@@ -164,6 +164,7 @@ export function resolveSearchSpec(input: unknown, where = "search spec", options
   let base: ExperimentConfig | null = null;
   if (s.base === undefined) {
     if (!options.objective) fail(["base"], "missing (a train config to search around; only a search over an objective function goes without)");
+    if (s.pruner.type !== "none" && s.epochs === undefined) fail(["epochs"], "missing (a pruner needs the number of epochs an objective reports)");
   } else {
     const baseInput = s.epochs !== undefined ? { ...s.base, epochs: s.epochs } : s.base;
     try {
