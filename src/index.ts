@@ -50,3 +50,4 @@ export * from "./data/index.js";
 export * from "./io/index.js";
 export * from "./diagnose/index.js";
 export * from "./train/index.js";
+

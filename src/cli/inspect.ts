@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
 import { writeRunReport } from "../report/index.js";
+import { writeStudyReport } from "../report/study.js";
 import { loadConfigFile } from "../train/config.js";
 import { loadData, splitData } from "../train/experiment.js";
 import { loadSavedModel } from "../train/saved-model.js";
@@ -88,6 +89,10 @@ export function registerInspect(program: Command): void {
     .action((run: string) =>
       runAction(() => {
         if (!existsSync(run)) throw new ConfigError(`${run}: no such run folder`);
+        if (existsSync(join(run, "study.json"))) {
+          console.log(`wrote ${writeStudyReport(run)}`);
+          return;
+        }
         runConfig(run);
         console.log(`wrote ${writeRunReport(run)}`);
       }),

@@ -11,6 +11,8 @@ import { registerInspect } from "./inspect.js";
 import { registerPlayground } from "./playground.js";
 import { registerServe } from "./serve.js";
 import { registerDiagnose } from "./diagnose.js";
+import { registerSearch } from "./search.js";
+import { registerWorker } from "./worker.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -38,6 +40,8 @@ Exit codes: 0 success, 1 a failed run, 2 bad usage (a bad flag or config value, 
   registerTrain(program);
   registerCompare(program);
   registerInspect(program);
+  registerSearch(program);
+  registerWorker(program);
   registerConformance(program);
   registerPlayground(program);
   registerServe(program);

@@ -139,8 +139,11 @@ export interface AdamOptions extends CommonOptimizerOptions {
   biasCorrection?: boolean;
 }
 
+/** Adam's default (beta1, beta2). */
+export const ADAM_BETAS: readonly [number, number] = [0.9, 0.999];
+
 function adamCore(options: AdamOptions): GradientTransformation {
-  const betas = options.betas ?? [0.9, 0.999];
+  const betas = options.betas ?? ADAM_BETAS;
   if (!Array.isArray(betas) || betas.length !== 2) throw new ConfigError(`Invalid betas: ${preview(betas)} (expected [beta1, beta2])`);
   const o: Parameters<typeof scaleByAdam>[0] = { beta1: betas[0], beta2: betas[1] };
   if (options.eps !== undefined) o.eps = options.eps;

@@ -139,7 +139,7 @@ const oneOf = (values: readonly unknown[]) => values.map(String).join(", ");
  * A validation issue as a newcomer reads it: the field, what was given and what is allowed
  * (`epochs: expected a number, got "ten"`, `optimizer.name: "adamx" is not one of sgd, ...`).
  */
-function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[] = []): { path: PropertyKey[]; detail: string } {
+export function describeIssue(issue: Issue, input: unknown, base: readonly PropertyKey[] = []): { path: PropertyKey[]; detail: string } {
   const path = [...base, ...issue.path];
   const given = valueAt(input, path);
   switch (issue.code) {

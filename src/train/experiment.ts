@@ -47,6 +47,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** write report.html (default true) */
   report?: boolean;
+  /** more callbacks for fit, after the run's own (a search trial's per-epoch hook) */
+  callbacks?: readonly Callback[];
 }
 
 export interface RunResult {
@@ -317,6 +319,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // steering by hand (descent serve): commands from control.jsonl, replayed on resume
   const steering = runFolderControl(dir, metrics, { resuming: resumeFrom !== undefined, signal: options.signal, warn: say });
   callbacks.push(steering.control);
+  callbacks.push(...(options.callbacks ?? []));
   callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
   const onAbort = () => progress.message(typeof options.signal?.reason === "string" ? options.signal.reason : "stopping after this batch...");

@@ -25,7 +25,8 @@ export interface ProgressOptions {
 const BAR_WIDTH = 30;
 const REDRAW_MS = 100;
 
-interface Bar {
+/** One progress bar: `label |████░░░| value/total info`. */
+export interface Bar {
   label: string;
   value: number;
   total: number;
@@ -104,7 +105,7 @@ export class TrainingProgress {
   }
 }
 
-function renderBar(bar: Bar): string {
+export function renderBar(bar: Bar): string {
   const filled = bar.total > 0 ? Math.round((BAR_WIDTH * Math.min(bar.value, bar.total)) / bar.total) : 0;
   return `${bar.label} |${"\u2588".repeat(filled)}${"\u2591".repeat(BAR_WIDTH - filled)}| ${bar.value}/${bar.total} ${bar.info}`.trimEnd();
 }
