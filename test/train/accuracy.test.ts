@@ -40,7 +40,9 @@ describe("the default experiment", () => {
     const records = readFileSync(join(dir, "metrics.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
     const steps = records.filter((r) => r.type === "step");
     const epochs = records.filter((r) => r.type === "epoch");
-    expect(records.every((r) => ["step", "epoch", "event"].includes(r.type))).toBe(true);
+    expect(records.every((r) => ["step", "epoch", "event", "record"].includes(r.type))).toBe(true);
+    // the training records descent diagnose reads (docs/run-folder.md), every N steps from step 0
+    expect(records.filter((r) => r.type === "record").length).toBeGreaterThan(history.epochs.length);
     expect(epochs).toHaveLength(history.epochs.length);
     expect(steps).toHaveLength(history.epochs.length * 250); // 8000 / 32
     expect(steps.map((s) => s.step)).toEqual(steps.map((_, i) => i));
