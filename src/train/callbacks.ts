@@ -201,14 +201,27 @@ export class Checkpointing implements Callback {
 /** Appends one JSON line per step, epoch and event to a metrics.jsonl file (docs/run-folder.md). */
 export class MetricsLog implements Callback {
   readonly name = "metricsLog";
+  private epoch = 0;
+  private step = 0;
 
   constructor(readonly path: string) {}
+
+  /** The epoch in progress and the step about to be taken: where an event that stops training happened. */
+  get position(): { epoch: number; step: number } {
+    return { epoch: this.epoch, step: this.step };
+  }
+
+  onEpochBegin(ctx: TrainContext, epoch: number): void {
+    this.epoch = epoch;
+    this.step = ctx.step;
+  }
 
   private write(record: JsonObject): void {
     appendFileSync(this.path, JSON.stringify(record) + "\n");
   }
 
   onBatchEnd(_ctx: TrainContext, log: StepLog): void {
+    this.step = log.step + 1;
     this.write({ type: "step", ...log });
   }
 
@@ -216,8 +229,9 @@ export class MetricsLog implements Callback {
     this.write({ type: "epoch", ...log });
   }
 
-  event(epoch: number, step: number, message: string): void {
-    this.write({ type: "event", epoch, step, message });
+  /** An event; `reason` tags the kind of stop (see run-folder.ts). */
+  event(epoch: number, step: number, message: string, reason?: string): void {
+    this.write({ type: "event", epoch, step, message, ...(reason ? { reason } : {}) });
   }
 }
 

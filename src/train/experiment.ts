@@ -5,7 +5,7 @@
  * a metrics log and progress, then evaluates on the test part and writes the model files,
  * summary.json and report.html. `descent train` is a thin shell over `runExperiment`.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, DescentError, NonFiniteError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
@@ -15,6 +15,7 @@ import { readCheckpoint } from "../io/checkpoint.js";
 import { loadMnist, DIGIT_CLASSES } from "../data/mnist.js";
 import { loadIdx } from "../data/idx.js";
 import { loadCsv } from "../data/csv.js";
+import { checkAugmentable } from "../data/augment.js";
 import { split, type SplitResult } from "../data/split.js";
 import { Standardizer } from "../data/standardize.js";
 import { hostValues, type Dataset } from "../data/dataset.js";
@@ -27,6 +28,7 @@ import { writeRunReport } from "../report/index.js";
 import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
 import { evaluate, fit, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
+import { NON_FINITE_REASON, checkSomethingToDo, claimRunFolder, latestCheckpoint } from "./run-folder.js";
 
 export interface RunOptions {
   /** the run folder (default runs/<name>-<timestamp>); an existing non-empty folder is refused */
@@ -124,39 +126,6 @@ export function splitData(config: ExperimentConfig, all: Dataset): SplitResult {
   return split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify });
 }
 
-/** Refuses a folder that already holds a run: a run is never overwritten. */
-function checkRunDirFree(dir: string): void {
-  if (existsSync(dir) && existsSync(join(dir, "config.json"))) {
-    throw new ConfigError(`run folder ${dir} already holds a run: choose another --out, or continue it with --resume ${dir}`);
-  }
-}
-
-/** The newest checkpoint of a run: interrupted.ckpt if newer, else the highest epoch-N.ckpt. */
-export function latestCheckpoint(dir: string): string {
-  const ckDir = join(dir, "checkpoints");
-  const candidates: string[] = [];
-  if (existsSync(ckDir)) {
-    for (const f of readdirSync(ckDir)) if (f === "interrupted.ckpt" || /^(epoch|step)-\d+\.ckpt$/.test(f)) candidates.push(join(ckDir, f));
-  }
-  if (candidates.length === 0) throw new ConfigError(`run ${dir} has no checkpoint to resume from (looked in ${ckDir})`);
-  return candidates.map((p) => ({ p, t: statSync(p).mtimeMs })).sort((a, b) => b.t - a.t)[0]!.p;
-}
-
-/**
- * A resumed run must have epochs left: --epochs at or below the epochs already done, or a run
- * that early stopping ended, has nothing to do, and says so.
- */
-function checkSomethingToDo(run: string, checkpoint: string, epochs: number): void {
-  const state = readCheckpoint(checkpoint).state as { lastEpoch?: unknown; stopReason?: unknown };
-  const done = typeof state.lastEpoch === "number" ? state.lastEpoch + 1 : 0;
-  if (typeof state.stopReason === "string") {
-    throw new ConfigError(`--resume ${run}: nothing to do: the run stopped after ${done} epoch${done === 1 ? "" : "s"} (${state.stopReason}); start a new run to train further`);
-  }
-  if (epochs <= done) {
-    throw new ConfigError(`--resume ${run}: nothing to do: the run has trained ${done} epoch${done === 1 ? "" : "s"} and --epochs is the total (${epochs}); give --epochs ${done + 1} or more to train longer`);
-  }
-}
-
 /**
  * A schedule that gives its own length must cover the run: a resumed run given epochs past it
  * would follow the schedule past its end (a cosine back up from its minimum), and a oneCycle
@@ -216,20 +185,17 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   let resumeFrom: string | undefined;
   if (options.resumeDir) {
     dir = resolve(options.resumeDir);
-    const configPath = join(dir, "config.json");
-    if (!existsSync(configPath)) throw new ConfigError(`--resume ${options.resumeDir}: no config.json there (is it a run folder?)`);
-    config = loadConfigFile(configPath);
+    resumeFrom = latestCheckpoint(dir, options.resumeDir);
+    config = loadConfigFile(join(dir, "config.json"));
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
-    resumeFrom = latestCheckpoint(dir);
     checkSomethingToDo(options.resumeDir, resumeFrom, config.epochs);
-    say(`resuming ${dir} from ${resumeFrom}`);
   } else {
     config = input && typeof input === "object" && "data" in input && "optimizer" in input && "epochs" in input
       ? (input as ExperimentConfig)
       : resolveConfig(input);
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
     dir = resolve(options.outDir ?? join("runs", defaultName(config)));
-    checkRunDirFree(dir);
+    claimRunFolder(dir, false); // refused before the data is read: a file, a folder that is not a run, a run
   }
   const name = config.name ?? dir.split(/[\\/]/).pop()!;
   const started = performance.now();
@@ -241,6 +207,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const modelRng = new Generator(config.seed);
   const numOutputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
   const model = buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config);
+  if (config.augmentation.length > 0) checkAugmentable(all.featureShape, "config augmentation");
   const parts = splitData(config, all);
   say(parts.describe);
   let { train, dev, test } = parts;
@@ -267,15 +234,23 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   if (config.schedule) checkScheduleLength(config.schedule, config.epochs, stepsPerEpoch, options.resumeDir);
   const schedule = config.schedule ? createSchedule(withRunLength(config.schedule, { epochs: config.epochs, stepsPerEpoch }), config.optimizer.lr) : undefined;
 
-  // the run folder is made only now, so a config whose data or model fails leaves nothing behind
-  if (!options.resumeDir) checkRunDirFree(dir);
-  mkdirSync(join(dir, "checkpoints"), { recursive: true });
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  // the run folder is made only now, so a config whose data, model, augmentation or schedule
+  // fails leaves nothing behind; a resumed run's config.json (its new epochs) is written once its
+  // checkpoint has loaded, so a resume that fails leaves the run as it was
+  const writeConfig = () => writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  if (options.resumeDir) {
+    say(`resuming ${dir} from ${resumeFrom}`);
+  } else {
+    if (claimRunFolder(dir, true) === "unstarted") say(`run folder ${dir}: its run stopped before its first checkpoint; starting over there`);
+    mkdirSync(join(dir, "checkpoints"), { recursive: true });
+    writeConfig();
+  }
 
   // callbacks
   const metrics = new MetricsLog(join(dir, "metrics.jsonl"));
   const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
   const callbacks: Callback[] = [metrics, progress];
+  if (options.resumeDir) callbacks.push({ name: "runConfig", onTrainBegin: writeConfig });
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
   callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
 
@@ -293,7 +268,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
     });
   } catch (e) {
-    if (e instanceof NonFiniteError) metrics.event(-1, -1, `stopped: ${e.message}`);
+    if (e instanceof NonFiniteError) metrics.event(metrics.position.epoch, metrics.position.step, `stopped: ${e.message}`, NON_FINITE_REASON);
     throw e;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);

@@ -372,6 +372,12 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         const ev = evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
         if (ev.loss !== undefined) log.devLoss = ev.loss;
         if (ev.accuracy !== undefined) log.devAccuracy = ev.accuracy;
+        if (ev.loss !== undefined && !Number.isFinite(ev.loss)) {
+          throw new NonFiniteError(
+            `the dev loss became ${ev.loss} at the end of epoch ${epoch + 1} (step ${step}; train loss ${log.trainLoss.toPrecision(6)}; lr ${log.lr.toPrecision(3)}). ` +
+              `Likely cause: the weights grew too large: try a lower learning rate (lr / 10), or clip gradients (clipGradNorm).`,
+          );
+        }
       }
       history.push(log);
       lastEpoch = epoch;
