@@ -182,6 +182,15 @@ describe("descent report RUN", () => {
   });
 });
 
+describe("file-system errors", () => {
+  it("are one line naming the path and the reason, exit 2, never a stack trace", async () => {
+    writeFileSync(join(dir, "plain-file"), "x");
+    const r = await runCli(["conformance", join(ROOT, "..", "shared", "conformance", "cases", "op"), "--out", join("plain-file", "results.json")], dir);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([`error: cannot write ${join("plain-file", "results.json")}: a part of the path is a file, not a folder`]);
+  });
+});
+
 describe("descent compare", () => {
   it("--optimizers sgd,adam: one run folder per optimizer and compare.html with one series each", async () => {
     const r = await runCli(["compare", "--optimizers", "sgd,adam", "--config", "small.json", "--epochs", "1", "--out", "cmp"], dir);
