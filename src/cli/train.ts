@@ -95,7 +95,8 @@ async function train(flags: TrainFlags): Promise<void> {
       if (batchSize !== undefined) overrides.batchSize = batchSize;
       if (seed !== undefined) overrides.seed = seed;
       const config = resolveConfig(overrides, flags.config ? `config ${flags.config}` : "flags");
-      result = await runExperiment(config, { outDir: flags.out, log, ...progress, signal: controller.signal });
+      const configSource = flags.config ? `config ${flags.config}` : undefined;
+      result = await runExperiment(config, { outDir: flags.out, configSource, log, ...progress, signal: controller.signal });
     }
     if (result.interrupted) {
       process.exitCode = 1;

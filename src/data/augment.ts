@@ -136,7 +136,7 @@ function parseSpec(raw: unknown, where: string): AugmentSpec {
 /** Refuses augmentation of samples that are not images [C, H, W]; `where` starts the message. */
 export function checkAugmentable(featureShape: readonly number[], where: string): void {
   if (featureShape.length !== 3) {
-    throw new ConfigError(`${where}: augmentation needs image samples [C, H, W], the data's samples are [${featureShape.join(",")}]`);
+    throw new ConfigError(`${where}: needs image samples [C, H, W], the data's samples are [${featureShape.join(",")}]`);
   }
 }
 

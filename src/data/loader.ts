@@ -91,7 +91,7 @@ export class DataLoader implements Iterable<Batch> {
       if (dataset.role === "dev" || dataset.role === "test") {
         throw new ConfigError(`DataLoader: augmentation is for training only; this is the ${dataset.role} set`);
       }
-      checkAugmentable(dataset.featureShape, "DataLoader");
+      checkAugmentable(dataset.featureShape, "DataLoader: augmentation");
     }
     this.dataset = dataset;
     this.batchSize = batchSize;

@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ConfigError, DescentError, NonFiniteError } from "../errors/errors.js";
+import { ConfigError, DescentError, NonFiniteError, withContext } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveModelFiles } from "../io/modelfile.js";
@@ -43,6 +43,8 @@ export interface RunOptions {
   progress?: boolean;
   /** stops training after the batch in progress and saves a checkpoint; a string reason is shown as the message */
   signal?: AbortSignal | undefined;
+  /** names the config in messages about its model, augmentation and optimizer (default "config") */
+  configSource?: string | undefined;
   /** write report.html (default true) */
   report?: boolean;
 }
@@ -206,8 +208,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // the model is built (and checked against the data) before anything is printed or trained
   const modelRng = new Generator(config.seed);
   const numOutputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
-  const model = buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config);
-  if (config.augmentation.length > 0) checkAugmentable(all.featureShape, "config augmentation");
+  const source = options.configSource ?? (options.resumeDir ? `config ${join(dir, "config.json")}` : "config");
+  const model = withContext(source, () => buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config));
+  if (config.augmentation.length > 0) withContext(source, () => checkAugmentable(all.featureShape, "augmentation"));
   const parts = splitData(config, all);
   say(parts.describe);
   let { train, dev, test } = parts;
@@ -228,7 +231,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   try {
     optimizer = createOptimizer(optName as OptimizerName, model, optOptions as never);
   } catch (e) {
-    throw e instanceof ConfigError ? new ConfigError(`config optimizer: ${e.message}`) : e;
+    throw e instanceof ConfigError ? new ConfigError(`${source}: optimizer: ${e.message}`) : e;
   }
   const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
   if (config.schedule) checkScheduleLength(config.schedule, config.epochs, stepsPerEpoch, options.resumeDir);

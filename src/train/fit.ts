@@ -10,7 +10,7 @@
  *
  * The loop is async only so that a signal (Ctrl-C) can be noticed between batches.
  */
-import { NonFiniteError } from "../errors/errors.js";
+import { FileFormatError, NonFiniteError, withContext } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator, GeneratorState } from "../tensor/random.js";
 import type { Parameter } from "../nn/parameter.js";
@@ -276,12 +276,15 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   if (options.resumeFrom) {
     const ckpt = readCheckpoint(options.resumeFrom);
     const st = ckpt.state as TrainState;
-    model.loadStateDict(ckpt.tensors.model ?? {});
-    optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });
-    if (schedule && st.schedule) schedule.loadStateDict(st.schedule);
-    if (modelRng && st.modelRng) modelRng.setState(st.modelRng);
-    loader.setState(st.loader);
-    for (const c of callbacks) if (c.loadStateDict && st.callbacks[c.name]) c.loadStateDict(st.callbacks[c.name]!);
+    // a checkpoint of another model, optimizer or data set is an error naming the file
+    withContext(options.resumeFrom, () => {
+      model.loadStateDict(ckpt.tensors.model ?? {});
+      optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });
+      if (schedule && st.schedule) schedule.loadStateDict(st.schedule);
+      if (modelRng && st.modelRng) modelRng.setState(st.modelRng);
+      loader.setState(st.loader);
+      for (const c of callbacks) if (c.loadStateDict && st.callbacks[c.name]) c.loadStateDict(st.callbacks[c.name]!);
+    }, FileFormatError);
     if (earlyStopping && ckpt.tensors.best) earlyStopping.bestState = ckpt.tensors.best;
     ({ epoch, step, lastEpoch, sums } = st);
     history.push(...st.history);

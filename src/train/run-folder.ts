@@ -102,8 +102,8 @@ export function claimRunFolder(dir: string, take: boolean): RunFolderState {
 }
 
 /**
- * The newest checkpoint of the run in `dir` to resume (interrupted.ckpt if newer, else the latest
- * epoch-N or step-N), or why it cannot be resumed; `name` is the folder as the user gave it.
+ * The checkpoint of the run in `dir` to resume, the one furthest along (interrupted.ckpt, or the
+ * latest epoch-N or step-N), or why it cannot be resumed; `name` is the folder as the user gave it.
  */
 export function latestCheckpoint(dir: string, name = dir): string {
   const state = runFolderState(dir, "--resume");
@@ -122,7 +122,17 @@ export function latestCheckpoint(dir: string, name = dir): string {
   if (candidates.length === 0) {
     throw new ConfigError(`--resume ${name}: the run stopped before its first checkpoint, so there is nothing to resume; start it again with descent train --config ${join(dir, "config.json")} --out ${dir}`);
   }
-  return candidates.map((p) => ({ p, t: statSync(p).mtimeMs })).sort((a, b) => b.t - a.t)[0]!.p;
+  // the furthest along by its own step count (file times change when a folder is copied), the
+  // newest file among equals; one that cannot be read ranks last, and is named if it is all there is
+  const stepOf = (p: string): number => {
+    try {
+      const step = (readCheckpoint(p).state as { step?: unknown }).step;
+      return typeof step === "number" ? step : -1;
+    } catch {
+      return -1;
+    }
+  };
+  return candidates.map((p) => ({ p, step: stepOf(p), t: statSync(p).mtimeMs })).sort((a, b) => b.step - a.step || b.t - a.t)[0]!.p;
 }
 
 /**

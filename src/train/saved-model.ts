@@ -3,7 +3,8 @@
  * layer specs and loaded with its weights, together with its class names and the standardizer
  * fitted on its training data, so predictions see inputs exactly as training did.
  */
-import { ConfigError } from "../errors/errors.js";
+import { join } from "node:path";
+import { ConfigError, FileFormatError, withContext } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { loadModelFiles } from "../io/modelfile.js";
@@ -22,13 +23,13 @@ export interface SavedModel {
 
 export function loadSavedModel(dir: string, name = "model"): SavedModel {
   const { architecture, stateDict } = loadModelFiles(dir, name);
-  const where = `${dir}/${name}.json`;
+  const where = join(dir, `${name}.json`);
   const layers = validateLayerSpecs(architecture.layers, `${where}: layers`);
   const inputShape = architecture.inputShape as number[] | undefined;
   if (!inputShape) throw new ConfigError(`${where}: no inputShape`);
   const dtype = Object.values(stateDict)[0]?.dtype === "float64" ? "float64" : "float32";
-  const model = buildSequential(layers, { inputShape, rng: new Generator(0), dtype });
-  model.loadStateDict(stateDict as Record<string, Tensor>);
+  const model = withContext(where, () => buildSequential(layers, { inputShape, rng: new Generator(0), dtype }));
+  withContext(join(dir, `${name}.safetensors`), () => model.loadStateDict(stateDict as Record<string, Tensor>), FileFormatError);
   model.eval();
   const arch = architecture as { classes?: string[]; features?: unknown; standardizer?: unknown };
   const size = inputShape.reduce((a, b) => a * b, 1);

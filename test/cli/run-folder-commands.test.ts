@@ -1,7 +1,7 @@
 /**
  * The commands that use finished runs (evaluate, predict, report), compare, and conformance.
  */
-import { readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
@@ -179,6 +179,31 @@ describe("descent report RUN", () => {
     expect(r.stdout.trim()).toBe(`wrote ${join("run", "report.html")}`);
     expect(statSync(path).size).toBeGreaterThan(10_000);
     expect(readFileSync(path, "utf8")).toBe(before);
+  });
+});
+
+describe("weights that do not fit the model", () => {
+  it("name the file: model.safetensors for evaluate and predict, the checkpoint for --resume", async () => {
+    cpSync(run, join(dir, "reshaped"), { recursive: true });
+    const arch = readJson(join(dir, "reshaped", "model.json"));
+    arch.layers[arch.layers.length - 1].outFeatures = 5;
+    writeFileSync(join(dir, "reshaped", "model.json"), JSON.stringify(arch));
+    const config = readJson(join(dir, "reshaped", "config.json"));
+    writeFileSync(join(dir, "reshaped", "config.json"), JSON.stringify({ ...config, model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 10 }] } }));
+    writeFileSync(join(dir, "one.json"), JSON.stringify([[Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => 0))]]));
+    const [ev, pred, resumed] = await Promise.all([
+      runCli(["evaluate", "reshaped"], dir),
+      runCli(["predict", "reshaped", "one.json"], dir),
+      runCli(["train", "--resume", "reshaped", "--epochs", "3"], dir),
+    ]);
+    for (const r of [ev, pred]) {
+      expect(r.code).toBe(2);
+      expect(lines(r.stderr)).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^error: ${join("reshaped", "model.safetensors")}: loadStateDict .*has shape \\[10,128\\], the model expects \\[5,128\\]`));
+    }
+    expect(resumed.code).toBe(2);
+    expect(lines(resumed.stderr)).toHaveLength(1);
+    expect(resumed.stderr).toMatch(new RegExp(`^error: ${join(dir, "reshaped", "checkpoints", "epoch-2.ckpt")}: loadStateDict`));
   });
 });
 

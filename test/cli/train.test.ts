@@ -254,7 +254,7 @@ describe("run folders: checked before they are made, never half-made, never mixe
     writeConfig(dir, "aug.json", { data: { source: "csv", path: "aug-flowers.csv" }, augmentation: [{ type: "randomCrop", padding: 2 }], model: { layers: [{ type: "linear", outFeatures: 3 }] } });
     const r = await runCli(["train", "--config", "aug.json", "--out", "aug"], dir);
     expect(r.code).toBe(2);
-    expect(lines(r.stderr)).toEqual(["error: config augmentation: augmentation needs image samples [C, H, W], the data's samples are [4]"]);
+    expect(lines(r.stderr)).toEqual(["error: config aug.json: augmentation: needs image samples [C, H, W], the data's samples are [4]"]);
     expect(existsSync(join(dir, "aug"))).toBe(false);
   });
 
@@ -295,11 +295,11 @@ describe("run folders: checked before they are made, never half-made, never mixe
   it("a failed --resume leaves config.json as it was", async () => {
     const run = join(dir, "unstarted");
     const before = readFileSync(join(run, "config.json"), "utf8");
-    writeFileSync(join(run, "checkpoints", "epoch-2.ckpt"), "damaged");
+    for (const f of readdirSync(join(run, "checkpoints"))) writeFileSync(join(run, "checkpoints", f), "damaged");
     const r = await runCli(["train", "--resume", "unstarted", "--epochs", "4"], dir);
     expect(r.code).toBe(2);
     expect(lines(r.stderr)).toHaveLength(1);
-    expect(r.stderr).toContain("epoch-2.ckpt");
+    expect(r.stderr).toMatch(/\.ckpt: /);
     expect(readFileSync(join(run, "config.json"), "utf8")).toBe(before);
   });
 

@@ -131,13 +131,15 @@ describe("bad usage exits 2 with one line naming the problem", () => {
   it("a model that does not fit the data is refused before training, naming the layer or the fix", async () => {
     writeConfig(dir, "noflatten.json", { model: { layers: [{ type: "conv2d", outChannels: 4, kernelSize: 3 }, { type: "linear", outFeatures: 10 }] }, epochs: 1 });
     expect(await usageError(["train", "--config", "noflatten.json", "--out", "nf-run"])).toMatch(
-      /^error: model: the last layer gives \[4, 26, 10\] per sample; the data needs \[10\] .*add a flatten layer/,
+      /^error: config noflatten\.json: model: the last layer gives \[4, 26, 10\] per sample; the data needs \[10\] .*add a flatten layer/,
     );
     expect(existsSync(join(dir, "nf-run"))).toBe(false);
     writeConfig(dir, "infeatures.json", { model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 10, inFeatures: 100 }] }, epochs: 1 });
     expect(await usageError(["train", "--config", "infeatures.json", "--out", "if-run"])).toMatch(
-      /^error: model: layer 1 \(linear\): inFeatures is 100, but layer 0 \(flatten\) outputs \[784\]/,
+      /^error: config infeatures\.json: model: layer 1 \(linear\): inFeatures is 100, but layer 0 \(flatten\) outputs \[784\]/,
     );
+    writeConfig(dir, "zero.json", { model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 0 }] }, epochs: 1 });
+    expect(await usageError(["train", "--config", "zero.json", "--out", "zero-run"])).toMatch(/^error: config zero\.json: model: layer 1 \(linear\): .*outFeatures 0/);
   });
 
   it("a missing data file (CSV or IDX) names the file and leaves no run folder behind", async () => {
