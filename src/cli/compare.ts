@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
-import { loadConfigFile, resolveConfig } from "../train/config.js";
+import { defaultExperiment, loadConfigFile, resolveConfig } from "../train/config.js";
 import { runComparison, type Varied } from "../train/compare.js";
 import { runStamp } from "../train/experiment.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
@@ -30,7 +30,7 @@ export function registerCompare(program: Command): void {
     .option("--schedules <list>", "comma-separated schedules: constant,exponential,inverseTime,step,cosine,warmupCosine")
     .option("--inits <list>", "comma-separated weight initializers, e.g. zeros,xavierUniform,heNormal")
     .option("--batch-sizes <list>", "comma-separated batch sizes, e.g. 8000,64,1 (batch, mini-batch, stochastic)")
-    .option("--config <file>", "the base experiment config (default: the default CNN on MNIST)")
+    .option("--config <file>", "the base experiment config (default: what descent train runs without one, the default CNN recipe on MNIST)")
     .option("--model <name>", "a preset model: mlp or cnn")
     .option("--epochs <n>", "epochs per run")
     .option("--seed <n>", "the seed shared by every run")
@@ -58,7 +58,8 @@ async function compare(flags: CompareFlags): Promise<void> {
   choiceFlag("--model", flags.model, ["mlp", "cnn"]);
   const epochs = numberFlag("--epochs", flags.epochs, { integer: true, positive: true });
   const seed = numberFlag("--seed", flags.seed, { integer: true });
-  const base = flags.config ? loadConfigFile(flags.config) : resolveConfig({});
+  // the same starting point as descent train: the config, or the default recipe
+  const base = flags.config ? loadConfigFile(flags.config) : resolveConfig(defaultExperiment(epochs));
   const config = resolveConfig(
     { ...base, ...(flags.model ? { model: flags.model } : {}), ...(epochs ? { epochs } : {}), ...(seed !== undefined ? { seed } : {}), name: undefined },
     "flags",

@@ -53,7 +53,7 @@ export function registerInspect(program: Command): void {
         if (ev.loss !== undefined) console.log(`loss: ${ev.loss.toFixed(4)}`);
         if (ev.confusion) {
           console.log("confusion matrix (rows: true class, columns: predicted):");
-          for (const row of ev.confusion.counts) console.log(row.map((v) => String(v).padStart(5)).join(""));
+          for (const line of ev.confusion.toText(saved.classes ?? all.classNames)) console.log(line);
         }
         if (ev.accuracy !== undefined) console.log(`${flags.split} accuracy: ${(100 * ev.accuracy).toFixed(1)}%`);
       }),

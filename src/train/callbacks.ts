@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { ConfigError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { pruneCheckpoints } from "../io/checkpoint.js";
+import { formatLr } from "../schedules/format.js";
 import { TrainingProgress, type ProgressOptions } from "./progress.js";
 import type { EpochLog, StepLog, TrainContext } from "./fit.js";
 
@@ -288,6 +289,6 @@ export function describeEpoch(log: EpochLog): string {
   if (log.trainAccuracy !== undefined) parts.push(`acc ${pct(log.trainAccuracy)}`);
   if (log.devLoss !== undefined) parts.push(` dev loss ${log.devLoss.toFixed(4)}`);
   if (log.devAccuracy !== undefined) parts.push(`acc ${pct(log.devAccuracy)}`);
-  parts.push(` lr ${log.lr.toPrecision(3)}`, `${log.seconds.toFixed(1)}s`);
+  parts.push(` lr ${formatLr(log.lr)}`, `${log.seconds.toFixed(1)}s`);
   return parts.join(" ");
 }

@@ -10,7 +10,7 @@
  *
  * The loop is async only so that a signal (Ctrl-C) can be noticed between batches.
  */
-import { FileFormatError, NonFiniteError, withContext } from "../errors/errors.js";
+import { ConfigError, FileFormatError, NonFiniteError, withContext } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator, GeneratorState } from "../tensor/random.js";
 import type { Parameter } from "../nn/parameter.js";
@@ -243,6 +243,9 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const given = options.callbacks ?? [];
   const callbacks: Callback[] = [...given.filter((c) => !(c instanceof Checkpointing)), ...given.filter((c) => c instanceof Checkpointing)];
   const say = options.log ?? ((line: string) => console.log(line));
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`fit: epochs must be an integer >= 1, got ${epochs}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`fit: batchSize must be an integer >= 1, got ${batchSize}`);
+  if (batchSize > train.length) say(`batch size ${batchSize} is more than the ${train.length} training samples: each epoch is one batch of ${train.length}`);
   const params = model.namedParameters();
   const loader = new DataLoader(train, { batchSize, shuffle: true, seed: options.seed ?? 0, augment: options.augment ?? [] });
   const classes = isClassification(train);

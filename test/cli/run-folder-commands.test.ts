@@ -4,6 +4,7 @@
 import { cpSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { defaultExperiment, resolveConfig } from "../../src/train/config.js";
 import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
 
 let dir: string;
@@ -29,9 +30,12 @@ describe("descent evaluate RUN", () => {
     expect(out[0]).toBe("test: 200 samples");
     expect(out).toContain(`loss: ${summary.test.loss.toFixed(4)}`);
     expect(out.at(-1)).toBe(`test accuracy: ${(100 * summary.test.accuracy).toFixed(1)}%`);
-    // the confusion matrix: 10 rows of 10 counts, the same as the run's
-    const rows = out.slice(out.indexOf("confusion matrix (rows: true class, columns: predicted):") + 1, -1).map((l) => l.trim().split(/\s+/).map(Number));
-    expect(rows).toEqual(summary.confusion);
+    // the confusion matrix: a header of the class names, then 10 rows led by their class, the same counts as the run's
+    const at = out.indexOf("confusion matrix (rows: true class, columns: predicted):");
+    expect(out[at + 1]!.trim().split(/\s+/)).toEqual(summary.classes);
+    const rows = out.slice(at + 2, -1).map((l) => l.trim().split(/\s+/));
+    expect(rows.map((r) => r[0])).toEqual(summary.classes);
+    expect(rows.map((r) => r.slice(1).map(Number))).toEqual(summary.confusion);
   });
 
   it("--split dev gives the dev accuracy of the final epoch", async () => {
@@ -253,6 +257,16 @@ describe("descent compare", () => {
     expect(again.code).toBe(2);
     expect(again.stdout).toBe("");
     expect(again.stderr.trim()).toBe(`error: ${cmp} already holds a comparison run adam: choose another --out (runs are never overwritten)`);
+  });
+});
+
+describe("descent compare without --config", () => {
+  it("starts from the same defaults as descent train (the default recipe), as its help says", async () => {
+    const r = await runCli(["compare", "--batch-sizes", "4000", "--model", "mlp", "--epochs", "1", "--out", "cmp-default"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const config = readJson(join(dir, "cmp-default", "4000", "config.json"));
+    const recipe = resolveConfig(defaultExperiment(1));
+    expect(config).toMatchObject({ augmentation: recipe.augmentation, schedule: recipe.schedule, earlyStopping: recipe.earlyStopping, optimizer: recipe.optimizer, epochs: 1, batchSize: 4000, model: "mlp" });
   });
 });
 

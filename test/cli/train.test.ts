@@ -322,3 +322,12 @@ describe("run folders: checked before they are made, never half-made, never mixe
     expect(readdirSync(join(dir, "photos"))).toEqual(["cat.jpg"]);
   });
 });
+
+describe("silent clamps", () => {
+  it("a batch size larger than the training set says that each epoch is one batch", async () => {
+    writeConfig(dir, "big-batch.json", { split: { train: 300, dev: 100, test: 100 }, model: "mlp", epochs: 1, batchSize: 1000 });
+    const r = await runCli(["train", "--config", "big-batch.json", "--out", "big-batch"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lines(r.stdout)).toContain("batch size 1000 is more than the 300 training samples: each epoch is one batch of 300");
+  });
+});
