@@ -20,7 +20,8 @@ import { split, type SplitResult } from "../data/split.js";
 import { Standardizer } from "../data/standardize.js";
 import { hostValues, type Dataset } from "../data/dataset.js";
 import { buildSequential, presetSpecs, summary, type LayerSpec, type Sequential } from "../nn/index.js";
-import { crossEntropy, mse, l1Penalty, l2Penalty } from "../losses/index.js";
+import { l1Penalty, l2Penalty } from "../losses/index.js";
+import { createLoss, parseLossSpec } from "../losses/create.js";
 import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { createSchedule, explicitLength, withRunLength, type ScheduleSpec } from "../schedules/create.js";
 import { add } from "../ops/elementwise.js";
@@ -105,6 +106,22 @@ function buildModel(
     throw new ConfigError(`model: the last layer gives [${out.join(", ")}] per sample; the data needs [${numOutputs}] (${what})${hint}`);
   }
   return model;
+}
+
+/**
+ * The training loss of a config for its data: the config's `loss`, or by the labels' type
+ * (cross-entropy for classes, mean squared error for numbers). With `layers` (the model's specs),
+ * a loss that takes probabilities is refused unless the model ends in a sigmoid or softmax.
+ */
+export function configLoss(config: ExperimentConfig, all: Dataset, layers?: readonly LayerSpec[]): LossFn {
+  const classification = isClassification(all);
+  const outputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
+  const loss = createLoss(config.loss, { classification, outputs, dtype: config.dtype });
+  const last = layers?.at(-1)?.type;
+  if (config.loss !== null && parseLossSpec(config.loss).name === "binaryCrossEntropy" && last !== undefined && last !== "sigmoid" && last !== "softmax") {
+    throw new ConfigError(`loss binaryCrossEntropy takes probabilities, but the model ends in ${last}: end it with a sigmoid or softmax layer, or use binaryCrossEntropyWithLogits`);
+  }
+  return loss;
 }
 
 /** The time now as a folder-name part: 2026-11-23T07-00-00. */
@@ -225,7 +242,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // loss, optimizer, schedule
   const summaryText = summary(model, [...train.featureShape]);
   say(summaryText);
-  const lossFn: LossFn = classification ? (out, y) => crossEntropy(out, y) : (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
+  const lossFn = withContext(source, () => configLoss(config, all, model.specs()));
   const { name: optName, ...optOptions } = config.optimizer;
   let optimizer;
   try {

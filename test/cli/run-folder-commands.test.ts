@@ -260,6 +260,24 @@ describe("descent compare", () => {
   });
 });
 
+describe("descent compare --losses", () => {
+  it("trains one run per loss, each with its loss in config.json; evaluate measures the run's own loss", async () => {
+    const r = await runCli(["compare", "--losses", "crossEntropy,mse", "--config", "small.json", "--epochs", "1", "--out", "cmp-losses"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    for (const loss of ["crossEntropy", "mse"]) expect(readJson(join(dir, "cmp-losses", loss, "config.json")).loss).toBe(loss);
+    expect(lines(r.stdout).slice(-2).map((l) => l.split(" ")[0])).toEqual(["crossEntropy", "mse"]);
+    const ev = await runCli(["evaluate", join("cmp-losses", "mse"), "--split", "test"], dir);
+    expect(ev.code, ev.stderr).toBe(0);
+    const summary = readJson(join(dir, "cmp-losses", "mse", "summary.json"));
+    expect(lines(ev.stdout)).toContain(`loss: ${summary.test.loss.toFixed(4)}`);
+    // an MSE on one-hot labels is far below the cross-entropy of the same outputs
+    expect(summary.test.loss).toBeLessThan(0.2);
+    const bad = await runCli(["compare", "--losses", "crossEntropy,hinge", "--config", "small.json", "--out", "cmp-bad"], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('error: --losses hinge: loss: "hinge" is not one of crossEntropy, focal, binaryCrossEntropyWithLogits, binaryCrossEntropy, mse, l1, smoothL1, huber, rmse (or an object)');
+  });
+});
+
 describe("descent compare without --config", () => {
   it("starts from the same defaults as descent train (the default recipe), as its help says", async () => {
     const r = await runCli(["compare", "--batch-sizes", "4000", "--model", "mlp", "--epochs", "1", "--out", "cmp-default"], dir);

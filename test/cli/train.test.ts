@@ -55,6 +55,7 @@ describe("descent train --config small.json --out DIR", () => {
       earlyStopping: { monitor: "devLoss", patience: 3 },
       checkpoint: { everyEpochs: 1, keepLast: 3 },
       clipGradNorm: null,
+      loss: null,
     });
     for (const key of ["standardize", "regularization", "augmentation"]) expect(config).toHaveProperty(key);
   });
@@ -110,6 +111,21 @@ describe("descent train flags", () => {
     expect(config).toMatchObject({ model: "mlp", optimizer: { name: "sgd", lr: 0.2 }, epochs: 1, batchSize: 100, seed: 3, split: SMALL.split });
     expect(epochLines(join(dir, "flags"))).toHaveLength(1);
     expect(r.stdout).toContain("split 10000 samples (seed 3");
+  });
+
+  it("--loss sets the config's loss, keeping its options when it names the same loss", async () => {
+    writeConfig(dir, "focal.json", { ...SMALL, split: { train: 100, dev: 0, test: 100 }, epochs: 1, loss: { type: "focal", gamma: 1 } });
+    const [same, other, bad] = await Promise.all([
+      runCli(["train", "--config", "focal.json", "--loss", "focal", "--out", "loss-same"], dir),
+      runCli(["train", "--config", "focal.json", "--loss", "huber", "--out", "loss-other"], dir),
+      runCli(["train", "--config", "focal.json", "--loss", "hinge", "--out", "loss-bad"], dir),
+    ]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(other.code, other.stderr).toBe(0);
+    expect(readJson(join(dir, "loss-same", "config.json")).loss).toEqual({ type: "focal", gamma: 1 });
+    expect(readJson(join(dir, "loss-other", "config.json")).loss).toBe("huber");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('error: --loss: "hinge" is not one of crossEntropy, focal, binaryCrossEntropyWithLogits, binaryCrossEntropy, mse, l1, smoothL1, huber, rmse');
   });
 
   it("--optimizer alone takes that optimizer's default learning rate; --lr alone keeps the optimizer", async () => {
