@@ -29,6 +29,7 @@ describe("resolveConfig", () => {
       model: "cnn",
       optimizer: { name: "adam", lr: 1e-3 },
       schedule: null,
+      loss: null,
       regularization: { l1: 0, l2: 0, l2Form: "plain" },
       augmentation: [],
       epochs: 12,
