@@ -69,13 +69,24 @@ export function runFolderState(dir: string, flag = "--out"): RunFolderState {
   if (!statSync(dir).isDirectory()) throw new ConfigError(`${flag} ${dir}: it is a file, not a folder`);
   const entries = readdirSync(dir);
   if (entries.length === 0) return "free";
-  if (!entries.includes("config.json")) {
-    throw new ConfigError(`${flag} ${dir}: the folder is not empty and holds no run (no config.json); choose a new or empty folder`);
+  // a run folder has config.json and checkpoints/ (made together, before training)
+  if (!entries.includes("config.json") || !entries.includes("checkpoints")) {
+    if (flag === "--resume") throw new ConfigError(`${flag} ${dir}: no run there (no config.json and checkpoints/)`);
+    throw new ConfigError(`${flag} ${dir}: the folder is not empty and holds no run (no config.json and checkpoints/); choose a new or empty folder`);
   }
   if (entries.includes("model.json")) return "finished";
   if (divergedEvent(dir)) return "diverged";
-  return checkpoints(dir).length > 0 ? "resumable" : "unstarted";
+  if (checkpoints(dir).length > 0) return "resumable";
+  // nothing to keep, unless files of someone else's are there too: then it is not taken over
+  const foreign = entries.filter((f) => !RUN_FILES.has(f) && !f.startsWith("."));
+  if (foreign.length > 0) {
+    throw new ConfigError(`${flag} ${dir}: the folder holds a run that never reached a checkpoint, and other files (${foreign.slice(0, 3).join(", ")}); choose a new or empty folder`);
+  }
+  return "unstarted";
 }
+
+/** What a run folder holds (docs/run-folder.md); a run that never reached a checkpoint is taken over only when it holds nothing else. */
+const RUN_FILES = new Set(["config.json", "metrics.jsonl", "checkpoints", "report.html", "summary.json", "model.json", "model.safetensors"]);
 
 /**
  * Checks that a new run may use `dir`: a run there is never overwritten, and the message says
@@ -107,7 +118,7 @@ export function claimRunFolder(dir: string, take: boolean): RunFolderState {
  */
 export function latestCheckpoint(dir: string, name = dir): string {
   const state = runFolderState(dir, "--resume");
-  if (state === "free") throw new ConfigError(`--resume ${name}: no run there (no config.json)`);
+  if (state === "free") throw new ConfigError(`--resume ${name}: no run there (no config.json and checkpoints/)`);
   const diverged = divergedEvent(dir);
   if (diverged) {
     const what = /the (dev )?loss became [^ ;,(]+/.exec(diverged.message)?.[0] ?? "the loss was not finite";

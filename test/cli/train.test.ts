@@ -330,8 +330,16 @@ describe("run folders: checked before they are made, never half-made, never mixe
     ]);
     expect(lines(file.stderr)).toEqual([`error: --out ${join(dir, "a-file")}: it is a file, not a folder`]);
     expect(lines(under.stderr)).toEqual([`error: --out ${join(dir, "a-file", "run")}: ${join(dir, "a-file")} is a file, not a folder`]);
-    expect(lines(other.stderr)).toEqual([`error: --out ${join(dir, "photos")}: the folder is not empty and holds no run (no config.json); choose a new or empty folder`]);
-    for (const r of [file, under, other]) {
+    expect(lines(other.stderr)).toEqual([`error: --out ${join(dir, "photos")}: the folder is not empty and holds no run (no config.json and checkpoints/); choose a new or empty folder`]);
+    // a user's own project folder, with a config.json of theirs: never taken over, nothing removed
+    const project = join(dir, "my-project");
+    mkdirSync(join(project, "checkpoints"), { recursive: true });
+    writeFileSync(join(project, "config.json"), "{}");
+    writeFileSync(join(project, "data.csv"), "a,b\n1,2\n");
+    const mine = await runCli(["train", "--config", "ok.json", "--out", "my-project"], dir);
+    expect(lines(mine.stderr)).toEqual([`error: --out ${project}: the folder holds a run that never reached a checkpoint, and other files (data.csv); choose a new or empty folder`]);
+    expect(readdirSync(project).sort()).toEqual(["checkpoints", "config.json", "data.csv"]);
+    for (const r of [file, under, other, mine]) {
       expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
     }

@@ -155,11 +155,11 @@ describe("bad usage exits 2 with one line naming the problem", () => {
     expect(await usageError(["train", "--resume", "somewhere", "--lr", "0.1", "--seed", "2"])).toBe(
       "error: --resume continues a run with its own config, so --lr, --seed cannot be given with it (only --epochs, --json and --no-progress)",
     );
-    expect(await usageError(["train", "--resume", "not-a-run"])).toBe("error: --resume not-a-run: no run there (no config.json)");
+    expect(await usageError(["train", "--resume", "not-a-run"])).toBe("error: --resume not-a-run: no run there (no config.json and checkpoints/)");
   });
 
   it("compare without exactly one thing to vary, or with a bad value", async () => {
-    expect(await usageError(["compare", "--config", "small.json"])).toBe("error: compare: give exactly one of --optimizers, --schedules, --inits, --batch-sizes");
+    expect(await usageError(["compare", "--config", "small.json"])).toBe("error: compare: give exactly one of --optimizers, --schedules, --inits, --batch-sizes, --losses");
     expect(await usageError(["compare", "--optimizers", "sgd,adamx", "--config", "small.json"])).toMatch(/^error: --optimizers adamx: optimizer\.name: "adamx" is not one of sgd,/);
     expect(await usageError(["compare", "--schedules", "constant,foo", "--config", "small.json"])).toMatch(/^error: --schedules: .*"foo"/);
     expect(await usageError(["compare", "--batch-sizes", "64,0", "--config", "small.json"])).toBe('error: --batch-sizes: "0" is not a positive integer');
