@@ -3,10 +3,10 @@
  * messages of bad usage (2) and of a failed run (1). Usage errors are caught before any training,
  * so these runs are quick.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, lines, runCli, SMALL, tempDir, writeConfig } from "./helpers.js";
+import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig } from "./helpers.js";
 
 let dir: string;
 
@@ -24,6 +24,15 @@ describe("descent --help", () => {
     for (const cmd of ["train", "compare", "evaluate", "predict", "report", "conformance"]) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
     expect(r.stdout).toMatch(/^Examples:$/m);
     expect(r.stdout).toContain("Exit codes: 0 success, 1 a failed run, 2 bad usage");
+  });
+
+  it("every `descent <command>` the README and docs/ name is a command that exists", async () => {
+    const r = await runCli(["--help"], dir);
+    const commands = new Set([...r.stdout.matchAll(/^ {2}(\w+)\b/gm)].map((m) => m[1]));
+    const docs = [join(ROOT, "README.md"), ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => join(ROOT, "docs", f))];
+    for (const doc of docs) {
+      for (const m of readFileSync(doc, "utf8").matchAll(/`(?:npx )?descent ([a-z]+)/g)) expect(commands.has(m[1]!), `${doc} names descent ${m[1]}`).toBe(true);
+    }
   });
 
   it("--version prints the package version", async () => {
