@@ -13,7 +13,11 @@ export async function runAction(action: () => Promise<void> | void): Promise<voi
   try {
     await action();
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof FileFormatError || isMissingFile(e)) {
+    const fsError = fileSystemError(e);
+    if (fsError) {
+      console.error(`error: ${fsError}`);
+      process.exitCode = EXIT_USAGE;
+    } else if (e instanceof ConfigError || e instanceof FileFormatError) {
       console.error(`error: ${(e as Error).message}`);
       process.exitCode = EXIT_USAGE;
     } else if (e instanceof DescentError) {
@@ -26,8 +30,39 @@ export async function runAction(action: () => Promise<void> | void): Promise<voi
   }
 }
 
-function isMissingFile(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException)?.code === "ENOENT";
+/** Node's file-system error codes, as a person reads them. */
+const FS_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or folder",
+  ENOTDIR: "a part of the path is a file, not a folder",
+  EISDIR: "it is a folder",
+  EEXIST: "it already exists",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "the file system is read-only",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is used up",
+  ENAMETOOLONG: "the name is too long",
+  ELOOP: "too many symbolic links",
+  EMFILE: "too many open files",
+  EBUSY: "it is busy",
+};
+
+const FS_VERBS: Readonly<Record<string, string>> = {
+  mkdir: "cannot create the folder", open: "cannot open", read: "cannot read", write: "cannot write", rename: "cannot write",
+  scandir: "cannot list the folder", stat: "cannot read", lstat: "cannot read", unlink: "cannot remove", rmdir: "cannot remove", rm: "cannot remove",
+  copyfile: "cannot copy", access: "cannot access",
+};
+
+/**
+ * A file-system error (an --out that is a file, a folder without permission, a full disk) as one
+ * line: what could not be done, to which path, and why; undefined for any other error.
+ */
+export function fileSystemError(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (!(err instanceof Error) || typeof err.code !== "string" || typeof err.syscall !== "string") return undefined;
+  const reason = FS_REASONS[err.code] ?? err.code;
+  const verb = FS_VERBS[err.syscall] ?? `cannot ${err.syscall}`;
+  return err.path ? `${verb} ${err.path}: ${reason}` : `${verb}: ${reason}`;
 }
 
 /** Parses a numeric flag, or fails as bad usage naming the flag. */

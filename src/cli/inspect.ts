@@ -10,11 +10,10 @@ import { ConfigError } from "../errors/errors.js";
 import { writeRunReport } from "../report/index.js";
 import { writeStudyReport } from "../report/study.js";
 import { loadConfigFile } from "../train/config.js";
-import { loadData, splitData } from "../train/experiment.js";
+import { configLoss, loadData, splitData } from "../train/experiment.js";
 import { loadSavedModel } from "../train/saved-model.js";
 import { predictSamples, readSamples } from "../train/predict.js";
-import { evaluate, isClassification } from "../train/fit.js";
-import { crossEntropy } from "../losses/index.js";
+import { evaluate } from "../train/fit.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
 
 function runConfig(run: string) {
@@ -45,16 +44,15 @@ export function registerInspect(program: Command): void {
         requireModel(run);
         const saved = loadSavedModel(run);
         const all = loadData(config);
-        const classification = isClassification(all);
         const parts = splitData(config, all);
         let ds = parts[flags.split as "train" | "dev" | "test"];
         if (saved.standardizer) ds = saved.standardizer.transform(ds);
-        const ev = evaluate(saved.model, ds, { confusion: true, ...(classification ? { loss: (o, y) => crossEntropy(o, y) } : {}) });
+        const ev = evaluate(saved.model, ds, { confusion: true, loss: configLoss(config, all) });
         console.log(`${flags.split}: ${ds.length} samples`);
         if (ev.loss !== undefined) console.log(`loss: ${ev.loss.toFixed(4)}`);
         if (ev.confusion) {
           console.log("confusion matrix (rows: true class, columns: predicted):");
-          for (const row of ev.confusion.counts) console.log(row.map((v) => String(v).padStart(5)).join(""));
+          for (const line of ev.confusion.toText(saved.classes ?? all.classNames)) console.log(line);
         }
         if (ev.accuracy !== undefined) console.log(`${flags.split} accuracy: ${(100 * ev.accuracy).toFixed(1)}%`);
       }),

@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
 import { OPTIMIZER_NAMES } from "../optim/optimizer.js";
+import { LOSS_NAMES, parseLossSpec } from "../losses/create.js";
 import { defaultExperiment, loadConfigFile, resolveConfig, type ExperimentConfigInput } from "../train/config.js";
 import { runExperiment } from "../train/experiment.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
@@ -14,6 +15,7 @@ interface TrainFlags {
   config?: string;
   model?: string;
   optimizer?: string;
+  loss?: string;
   lr?: string;
   epochs?: string;
   batchSize?: string;
@@ -31,6 +33,7 @@ export function registerTrain(program: Command): void {
     .option("--config <file>", "an experiment config (JSON): data, model, optimizer, schedule, ...")
     .option("--model <name>", "a preset model: mlp or cnn")
     .option("--optimizer <name>", "sgd, momentum, nesterov, momentumEma, adagrad, rmsprop, adam or adamw")
+    .option("--loss <name>", `the training loss: ${LOSS_NAMES.join(", ")} (default: crossEntropy for classes, mse for numbers)`)
     .option("--lr <number>", "learning rate")
     .option("--epochs <n>", "total number of epochs (also when resuming)")
     .option("--batch-size <n>", "samples per batch")
@@ -46,6 +49,7 @@ Examples:
   $ npx descent train                                   # default CNN on MNIST digits
   $ npx descent train --model mlp --optimizer sgd --lr 0.1 --epochs 5
   $ npx descent train --config exp.json --out runs/exp1
+  $ npx descent train --model mlp --loss mse            # MSE on one-hot labels instead of cross-entropy
   $ npx descent train --resume runs/exp1 --epochs 20    # continue to 20 epochs in total`,
     )
     .action((flags: TrainFlags) => runAction(() => train(flags)));
@@ -68,7 +72,7 @@ async function train(flags: TrainFlags): Promise<void> {
   try {
     let result;
     if (flags.resume) {
-      const extra = (["config", "model", "optimizer", "lr", "batchSize", "seed", "out"] as const)
+      const extra = (["config", "model", "optimizer", "loss", "lr", "batchSize", "seed", "out"] as const)
         .filter((k) => flags[k] !== undefined)
         .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
       if (extra.length > 0) {
@@ -79,6 +83,7 @@ async function train(flags: TrainFlags): Promise<void> {
       // flags are checked first, so an error names the flag rather than the config it overrides
       choiceFlag("--model", flags.model, ["mlp", "cnn"]);
       choiceFlag("--optimizer", flags.optimizer, OPTIMIZER_NAMES);
+      choiceFlag("--loss", flags.loss, LOSS_NAMES);
       const lr = numberFlag("--lr", flags.lr, { positive: true });
       const batchSize = numberFlag("--batch-size", flags.batchSize, { integer: true, positive: true });
       const seed = numberFlag("--seed", flags.seed, { integer: true });
@@ -91,11 +96,14 @@ async function train(flags: TrainFlags): Promise<void> {
         if (lr !== undefined) optimizer.lr = lr;
         overrides.optimizer = optimizer;
       }
+      // --loss keeps the config's options of that loss, and drops another loss's
+      if (flags.loss) overrides.loss = (base.loss !== null && parseLossSpec(base.loss).name === flags.loss ? base.loss : flags.loss) as ExperimentConfigInput["loss"];
       if (epochs !== undefined) overrides.epochs = epochs;
       if (batchSize !== undefined) overrides.batchSize = batchSize;
       if (seed !== undefined) overrides.seed = seed;
       const config = resolveConfig(overrides, flags.config ? `config ${flags.config}` : "flags");
-      result = await runExperiment(config, { outDir: flags.out, log, ...progress, signal: controller.signal });
+      const configSource = flags.config ? `config ${flags.config}` : undefined;
+      result = await runExperiment(config, { outDir: flags.out, configSource, log, ...progress, signal: controller.signal });
     }
     if (result.interrupted) {
       process.exitCode = 1;

@@ -134,6 +134,13 @@ function parseSpec(raw: unknown, where: string): AugmentSpec {
   }
 }
 
+/** Refuses augmentation of samples that are not images [C, H, W]; `where` starts the message. */
+export function checkAugmentable(featureShape: readonly number[], where: string): void {
+  if (featureShape.length !== 3) {
+    throw new ConfigError(`${where}: needs image samples [C, H, W], the data's samples are [${featureShape.join(",")}]`);
+  }
+}
+
 function dimsOf(shape: readonly number[], where: string): Dims {
   if (shape.length !== 4) throw new ShapeError(`${where}: expected an image batch [N, C, H, W], got ${fmtShape(shape)}`);
   const [n, c, h, w] = shape as [number, number, number, number];

@@ -20,7 +20,7 @@ import { ConfigError } from "../errors/errors.js";
 import { Generator, type GeneratorState } from "../tensor/random.js";
 import { sizeOf } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { augmentValues, parseAugmentSpecs, type AugmentSpec } from "./augment.js";
+import { augmentValues, checkAugmentable, parseAugmentSpecs, type AugmentSpec } from "./augment.js";
 import { copyRows, hostTensor, hostValues, type Dataset } from "./dataset.js";
 
 export interface LoaderOptions {
@@ -91,9 +91,7 @@ export class DataLoader implements Iterable<Batch> {
       if (dataset.role === "dev" || dataset.role === "test") {
         throw new ConfigError(`DataLoader: augmentation is for training only; this is the ${dataset.role} set`);
       }
-      if (dataset.featureShape.length !== 3) {
-        throw new ConfigError(`DataLoader: augmentation needs image samples [C, H, W], this dataset's samples are [${dataset.featureShape.join(",")}]`);
-      }
+      checkAugmentable(dataset.featureShape, "DataLoader: augmentation");
     }
     this.dataset = dataset;
     this.batchSize = batchSize;

@@ -12,7 +12,8 @@ import { Standardizer } from "../data/standardize.js";
 import { buildSequential } from "../nn/sequential.js";
 import { loadConfigFile } from "../train/config.js";
 import { isClassification } from "../train/fit.js";
-import { latestCheckpoint, loadData, lossOf, modelSpecs, penaltyOf, runParts } from "../train/experiment.js";
+import { configLoss, loadData, modelSpecs, penaltyOf, runParts } from "../train/experiment.js";
+import { newestCheckpoint } from "../train/run-folder.js";
 import { loadSavedModel } from "../train/saved-model.js";
 import { readCheckpoint } from "../io/checkpoint-file.js";
 import { gradcheckModel, type ModelGradcheck, type ModelGradcheckOptions } from "./gradcheck-model.js";
@@ -50,7 +51,8 @@ export function gradcheckRun(source: GradcheckSource, options: ModelGradcheckOpt
     model = buildSequential(modelSpecs(config, numOutputs), { inputShape: [...all.featureShape], rng: new Generator(config.seed), dtype: config.dtype });
     from = `${configPath} (initialized with seed ${config.seed})`;
     if ("run" in source) {
-      const path = latestCheckpoint(source.run);
+      const path = newestCheckpoint(source.run);
+      if (path === null) throw new ConfigError(`gradcheck ${source.run}: the run has no model.json and no checkpoint to check`);
       const ckpt = readCheckpoint(path);
       model.loadStateDict(ckpt.tensors.model ?? {});
       if (ckpt.tensors.standardizer) standardizer = Standardizer.fromStateDict(ckpt.tensors.standardizer, all.featureShape);
@@ -63,6 +65,6 @@ export function gradcheckRun(source: GradcheckSource, options: ModelGradcheckOpt
   if (n === 0) throw new ConfigError(`${configPath}: the training part has no samples`);
   const ds = standardizer ? standardizer.transform(train) : train;
   const rows = Int32Array.from({ length: n }, (_, i) => i);
-  const check = gradcheckModel(model, lossOf(classification), takeRows(ds.inputs, rows), takeRows(ds.labels, rows), penaltyOf(config), options);
+  const check = gradcheckModel(model, configLoss(config, all), takeRows(ds.inputs, rows), takeRows(ds.labels, rows), penaltyOf(config), options);
   return { ...check, model: from, batch: n };
 }

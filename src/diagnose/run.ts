@@ -19,8 +19,10 @@ import { buildSequential, type Sequential } from "../nn/sequential.js";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint-file.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { loadConfigFile, type ExperimentConfig } from "../train/config.js";
-import { evaluate, isClassification, type TrainState } from "../train/fit.js";
-import { latestCheckpoint, loadData, lossOf, modelSpecs, penaltyOf, runParts, type RunParts } from "../train/experiment.js";
+import { evaluate, isClassification, type LossFn, type TrainState } from "../train/fit.js";
+import { mse } from "../losses/losses.js";
+import { configLoss, loadData, modelSpecs, penaltyOf, runParts, type RunParts } from "../train/experiment.js";
+import { newestCheckpoint } from "../train/run-folder.js";
 import { loadSavedModel } from "../train/saved-model.js";
 import type { TrainingRecord } from "../train/records.js";
 import { finding, type Finding } from "./codes.js";
@@ -137,7 +139,8 @@ function errorsOf(m: LoadedModel, parts: RunParts, classification: boolean, notC
       variance = 1;
     }
   }
-  const loss = lossOf(classification);
+  // a regression's error is its mean squared error relative to the labels' variance, whatever it trained on
+  const loss: LossFn = (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
   const err = (ds: Dataset): number | null => {
     if (ds.length === 0) return null;
     const ev = evaluate(m.model, std(ds), classification ? {} : { loss });
@@ -229,12 +232,7 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
   const all = loadData(config);
   const classification = isClassification(all);
   const parts = runParts(config, all);
-  let ckptPath: string | null = null;
-  try {
-    ckptPath = latestCheckpoint(dir);
-  } catch {
-    ckptPath = null;
-  }
+  const ckptPath = newestCheckpoint(dir);
   let final: LoadedModel | null = null;
   if (existsSync(join(dir, "model.json"))) {
     const saved = loadSavedModel(dir);
@@ -268,7 +266,7 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
       const n = Math.min(options.hessianSamples ?? 256, parts.train.length);
       const rows = Int32Array.from({ length: n }, (_, i) => i);
       const train = at.standardizer ? at.standardizer.transform(parts.train) : parts.train;
-      const f = lossFunctionOf(at.model, lossOf(classification), takeRows(train.inputs, rows), takeRows(train.labels, rows), penaltyOf(config));
+      const f = lossFunctionOf(at.model, configLoss(config, all), takeRows(train.inputs, rows), takeRows(train.labels, rows), penaltyOf(config));
       const cp = analyzeCriticalPoint(f, { spectrum: true });
       const json: CriticalPointJson = { class: cp.class, gradNorm: cp.gradNorm, lambdaMin: cp.lambdaMin, lambdaMax: cp.lambdaMax, topK: cp.topK };
       if (cp.trace !== undefined) json.trace = cp.trace;

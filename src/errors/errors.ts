@@ -32,3 +32,18 @@ export class NonFiniteError extends DescentError {}
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
 }
+
+/**
+ * Runs `fn`; a DescentError it throws is thrown again with `where` (a file, a field) in front of
+ * its message, so an error from deep inside names what it was reading: of the same class, or of
+ * `as` (FileFormatError where the file's content is what does not fit).
+ */
+export function withContext<T>(where: string, fn: () => T, as?: new (message: string) => DescentError): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof DescentError)) throw e;
+    const Class = as ?? (e.constructor as new (message: string) => DescentError);
+    throw new Class(e.message.startsWith(`${where}: `) ? e.message : `${where}: ${e.message}`);
+  }
+}

@@ -33,7 +33,8 @@ export interface ChartSpec {
   xLabel: string;
   yLabel: string;
   /** "percent" shows 0.93 as 93%. */
-  yFormat: "number" | "percent";
+  /** "lr": learning rates, in exponent form (src/schedules/format.ts) */
+  yFormat: "number" | "percent" | "lr";
   /** A logarithmic y axis (learning rates that span decades). */
   logY: boolean;
   /** Ticks on whole epochs only (the x range spans at least 2 epochs), never at 1.5. */
@@ -97,12 +98,27 @@ function hasValue(values: readonly (number | null)[]): boolean {
   return values.some((v) => v !== null);
 }
 
-/** A log axis is worth it when every value is positive and they span more than ~1.5 decades. */
-function wantsLogAxis(values: readonly (number | null)[]): boolean {
-  const v = values.filter((x): x is number => x !== null);
-  if (v.length === 0 || v.some((x) => x <= 0)) return false;
-  return Math.max(...v) / Math.min(...v) > 30;
+/**
+ * A log axis is worth it when every value of every line is positive and together they span more
+ * than `ratio`: learning rates of 1e-3 and 0.05 side by side, or a loss that grew to 1e36, whose
+ * linear axis flattens everything else (and has no room for its tick labels).
+ */
+function wantsLogAxis(lines: readonly (readonly (number | null)[])[], ratio: number): boolean {
+  let min = Infinity, max = -Infinity;
+  for (const values of lines) {
+    for (const x of values) {
+      if (x === null) continue;
+      if (!(x > 0) || !Number.isFinite(x)) return false;
+      min = Math.min(min, x);
+      max = Math.max(max, x);
+    }
+  }
+  return max / min > ratio;
 }
+
+/** Span ratios above which a chart's y axis turns logarithmic (see wantsLogAxis). */
+const LOG_LR = 30;
+const LOG_LOSS = 1e3;
 
 interface Line {
   label: string;
@@ -116,7 +132,7 @@ interface Line {
 export function buildChart(
   base: Omit<ChartSpec, "x" | "series" | "logY" | "xWholeTicks">,
   lines: Line[],
-  opts: { logY?: boolean } = {},
+  opts: { logAbove?: number } = {},
 ): ChartSpec | null {
   const kept = lines.filter((l) => hasValue(l.samples.y));
   if (kept.length === 0) return null;
@@ -126,9 +142,9 @@ export function buildChart(
     const faint = l.faint ?? false;
     return { label: l.label, color: l.color, values: ys[i]!, width: faint ? 1 : 2, faint, points: !faint && n <= 60, dash: l.dash ?? [] };
   });
-  const logY = opts.logY ?? false;
+  const logY = opts.logAbove !== undefined && wantsLogAxis(kept.map((l) => l.samples.y), opts.logAbove);
   const xWholeTicks = x.length > 0 && x[x.length - 1]! - x[0]! >= 2;
-  return { ...base, logY: logY && kept.every((l) => wantsLogAxis(l.samples.y)), xWholeTicks, x, series };
+  return { ...base, logY, xWholeTicks, x, series };
 }
 
 function stepSamples(steps: readonly StepRecord[], pick: (s: StepRecord) => number | null): Samples {
@@ -154,15 +170,15 @@ export function runCharts(run: RunData): ChartSpec[] {
       { label: "train loss (per step)", color: BLUE, samples: stepSamples(run.steps, (s) => s.loss), faint: true },
       { label: "train loss", color: BLUE, samples: epochSamples(run.epochs, (e) => e.trainLoss) },
       { label: "dev loss", color: ORANGE, samples: epochSamples(run.epochs, (e) => e.devLoss) },
-    ]),
+    ], { logAbove: LOG_LOSS }),
     buildChart({ id: "accuracy", title: "Accuracy", xLabel: "epoch", yLabel: "accuracy", yFormat: "percent" }, [
       { label: "train accuracy", color: BLUE, samples: epochSamples(run.epochs, (e) => e.trainAccuracy) },
       { label: "dev accuracy", color: ORANGE, samples: epochSamples(run.epochs, (e) => e.devAccuracy) },
     ]),
     buildChart(
-      { id: "lr", title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", yFormat: "number" },
+      { id: "lr", title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", yFormat: "lr" },
       [{ label: "learning rate", color: PALETTE[2]!, samples: lrSamples(run) }],
-      { logY: true },
+      { logAbove: LOG_LR },
     ),
     buildChart({ id: "gradNorm", title: "Gradient norm", xLabel: "epoch", yLabel: "‖g‖", yFormat: "number" }, [
       { label: "gradient norm (per step)", color: PALETTE[4]!, samples: stepSamples(run.steps, (s) => s.gradNorm) },
@@ -175,11 +191,11 @@ export function runCharts(run: RunData): ChartSpec[] {
 export function compareCharts(runs: readonly { label: string; run: RunData }[]): { charts: ChartSpec[]; empty: string[] } {
   const lines = (pick: (r: RunData) => Samples): Line[] =>
     runs.map((r, i) => ({ label: r.label, color: paletteColor(i), samples: pick(r.run) }));
-  const specs: [Omit<ChartSpec, "x" | "series" | "logY" | "xWholeTicks">, Line[], { logY?: boolean }][] = [
-    [{ id: "devLoss", title: "Dev loss", xLabel: "epoch", yLabel: "loss", yFormat: "number" }, lines((r) => epochSamples(r.epochs, (e) => e.devLoss)), {}],
-    [{ id: "trainLoss", title: "Train loss", xLabel: "epoch", yLabel: "loss", yFormat: "number" }, lines((r) => epochSamples(r.epochs, (e) => e.trainLoss)), {}],
+  const specs: [Omit<ChartSpec, "x" | "series" | "logY" | "xWholeTicks">, Line[], { logAbove?: number }][] = [
+    [{ id: "devLoss", title: "Dev loss", xLabel: "epoch", yLabel: "loss", yFormat: "number" }, lines((r) => epochSamples(r.epochs, (e) => e.devLoss)), { logAbove: LOG_LOSS }],
+    [{ id: "trainLoss", title: "Train loss", xLabel: "epoch", yLabel: "loss", yFormat: "number" }, lines((r) => epochSamples(r.epochs, (e) => e.trainLoss)), { logAbove: LOG_LOSS }],
     [{ id: "devAccuracy", title: "Dev accuracy", xLabel: "epoch", yLabel: "accuracy", yFormat: "percent" }, lines((r) => epochSamples(r.epochs, (e) => e.devAccuracy)), {}],
-    [{ id: "lr", title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", yFormat: "number" }, lines(lrSamples), { logY: true }],
+    [{ id: "lr", title: "Learning rate", xLabel: "epoch", yLabel: "learning rate", yFormat: "lr" }, lines(lrSamples), { logAbove: LOG_LR }],
   ];
   const charts: ChartSpec[] = [];
   const empty: string[] = [];

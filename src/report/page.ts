@@ -144,9 +144,16 @@ const CLIENT_SCRIPT = String.raw`
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var HEIGHT = 280;
 
+  // the page's copy of formatLr (src/schedules/format.ts): this script has no imports
+  function fmtLr(v) {
+    if (v === 0) return "0";
+    var r = Number(v.toPrecision(3));
+    return Math.abs(r) >= 1 ? String(r) : r.toExponential();
+  }
   function fmt(v, kind) {
     if (v === null || v === undefined) return "–";
     if (kind === "percent") return (v * 100).toFixed(2) + "%";
+    if (kind === "lr") return fmtLr(v);
     var a = Math.abs(v);
     if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(2);
     return String(Number(v.toPrecision(4)));
@@ -154,6 +161,7 @@ const CLIENT_SCRIPT = String.raw`
   function tick(v, kind) {
     if (v === null || v === undefined) return "";
     if (kind === "percent") return Number((v * 100).toFixed(1)) + "%";
+    if (kind === "lr") return fmtLr(v);
     var a = Math.abs(v);
     if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(0);
     return String(Number(v.toPrecision(3)));

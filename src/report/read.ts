@@ -285,7 +285,7 @@ export function parseSummary(v: unknown, problems: string[]): RunSummary | null 
   const classes = Array.isArray(classesRaw) ? classesRaw.map((c) => String(c)) : null;
   const confusionRaw = v["confusion"];
   let confusion: number[][] | null = null;
-  if (confusionRaw !== undefined) {
+  if (confusionRaw !== undefined && confusionRaw !== null) {
     if (isNumberMatrix(confusionRaw)) confusion = confusionRaw;
     else problems.push("summary.json: confusion is not a square matrix of numbers");
   }

@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { DIAGNOSIS_CODES } from "../diagnose/codes.js";
+import { formatLr } from "../schedules/format.js";
 import { diagnosisCharts, runCharts } from "./charts.js";
 import { chartFigure, escapeHtml, fmtDuration, fmtNumber, fmtPercent, noticeBox, renderPage } from "./page.js";
 import { readRunFolder, type Misclassified, type RunData } from "./read.js";
@@ -121,7 +122,7 @@ function epochTable(run: RunData): string {
     .map(
       (e) =>
         `<tr${e.epoch === bestEpoch ? ` class="best" title="best epoch"` : ""}><td>${e.epoch + 1}</td><td>${fmtNumber(e.trainLoss)}</td><td>${fmtPercent(e.trainAccuracy)}</td>` +
-        `<td>${fmtNumber(e.devLoss)}</td><td>${fmtPercent(e.devAccuracy)}</td><td>${fmtNumber(e.lr)}</td><td>${fmtDuration(e.seconds)}</td>` +
+        `<td>${fmtNumber(e.devLoss)}</td><td>${fmtPercent(e.devAccuracy)}</td><td>${e.lr === null ? "–" : formatLr(e.lr)}</td><td>${fmtDuration(e.seconds)}</td>` +
         `<td>${e.samplesPerSecond === null ? "–" : Math.round(e.samplesPerSecond).toLocaleString("en-US")}</td></tr>`,
     )
     .join("");

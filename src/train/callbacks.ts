@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors/errors.js";
 import { pruneCheckpoints } from "../io/checkpoint-file.js";
+import { formatLr } from "../schedules/format.js";
 import { TrainingProgress, type ProgressOptions } from "./progress.js";
 import type { EpochLog, StepLog, TrainContext } from "./fit.js";
 import { checkMonitor, improves, parseCallbackState, type Callback, type JsonObject, type Monitor } from "./callback.js";
@@ -89,8 +90,20 @@ export class Checkpointing implements Callback {
 /** Appends one JSON line per step, epoch and event to a metrics.jsonl file (docs/run-folder.md). */
 export class MetricsLog implements Callback {
   readonly name = "metricsLog";
+  private epoch = 0;
+  private step = 0;
 
   constructor(readonly path: string) {}
+
+  /** The epoch in progress and the step about to be taken: where an event that stops training happened. */
+  get position(): { epoch: number; step: number } {
+    return { epoch: this.epoch, step: this.step };
+  }
+
+  onEpochBegin(ctx: TrainContext, epoch: number): void {
+    this.epoch = epoch;
+    this.step = ctx.step;
+  }
 
   /** Appends one record (a control event from the dashboard, say) as a line. */
   write(record: JsonObject): void {
@@ -98,6 +111,7 @@ export class MetricsLog implements Callback {
   }
 
   onBatchEnd(_ctx: TrainContext, log: StepLog): void {
+    this.step = log.step + 1;
     this.write({ type: "step", ...log });
   }
 
@@ -110,8 +124,9 @@ export class MetricsLog implements Callback {
     this.write(record);
   }
 
-  event(epoch: number, step: number, message: string): void {
-    this.write({ type: "event", epoch, step, message });
+  /** An event; `reason` tags the kind of stop (see run-folder.ts). */
+  event(epoch: number, step: number, message: string, reason?: string): void {
+    this.write({ type: "event", epoch, step, message, ...(reason ? { reason } : {}) });
   }
 }
 
@@ -168,6 +183,6 @@ export function describeEpoch(log: EpochLog): string {
   if (log.trainAccuracy !== undefined) parts.push(`acc ${pct(log.trainAccuracy)}`);
   if (log.devLoss !== undefined) parts.push(` dev loss ${log.devLoss.toFixed(4)}`);
   if (log.devAccuracy !== undefined) parts.push(`acc ${pct(log.devAccuracy)}`);
-  parts.push(` lr ${log.lr.toPrecision(3)}`, `${log.seconds.toFixed(1)}s`);
+  parts.push(` lr ${formatLr(log.lr)}`, `${log.seconds.toFixed(1)}s`);
   return parts.join(" ");
 }

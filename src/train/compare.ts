@@ -1,6 +1,6 @@
 /**
  * Comparisons: one model and one seed, trained several times with one thing varied (the optimizer,
- * the learning-rate schedule, the weight initializer or the batch size), each run in its own
+ * the learning-rate schedule, the weight initializer, the batch size or the loss), each run in its own
  * folder, and one report overlaying their curves. Same seed means the same split, the same batch
  * order and, unless the initializer is what varies, the same initial weights.
  */
@@ -14,7 +14,7 @@ import type { ScheduleSpec } from "../schedules/create.js";
 import { DEFAULT_LR, resolveConfig, type ExperimentConfig } from "./config.js";
 import { modelSpecs, runExperiment, type RunResult } from "./experiment.js";
 
-export type Varied = "optimizers" | "schedules" | "inits" | "batchSizes";
+export type Varied = "optimizers" | "schedules" | "inits" | "batchSizes" | "losses";
 
 /** Named schedules for comparisons, each a reasonable spec over a run of `epochs`. */
 export function namedSchedule(name: string, epochs: number): ScheduleSpec | null {
@@ -41,6 +41,8 @@ export function variant(base: ExperimentConfig, varied: Varied, value: string): 
       } catch (e) {
         throw e instanceof ConfigError ? new ConfigError(`--schedules: ${e.message}`) : e;
       }
+    case "losses":
+      return resolveConfig({ ...base, loss: value }, `--losses ${value}`);
     case "batchSizes": {
       const n = Number(value);
       if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--batch-sizes: "${value}" is not a positive integer`);

@@ -1,5 +1,5 @@
 /**
- * The experiment config: one JSON file describes a run (data, split, model, optimizer, schedule,
+ * The experiment config: one JSON file describes a run (data, split, model, loss, optimizer, schedule,
  * regularization, augmentation, epochs, batch size, seed, early stopping, checkpoints). It is
  * validated with a zod schema; an error names the field (`optimizer.lr`) and what is allowed.
  * Nested specs (layers, schedules, augmentations, optimizer options) are checked by the library's
@@ -19,6 +19,7 @@ import { SCHEDULE_TYPES, createSchedule, withRunLength, type ScheduleSpec } from
 import { parseAugmentSpecs, type AugmentSpec } from "../data/augment.js";
 import { preview, withinDepth } from "../errors/values.js";
 import { MAX_JSON_DEPTH, parseJson } from "../io/json.js";
+import { LOSS_NAMES, checkLossSpec, type LossName, type LossSpec } from "../losses/create.js";
 
 const positiveInt = z.number().int().positive();
 const part = z.number().nonnegative();
@@ -58,6 +59,7 @@ const schema = z.strictObject({
     .looseObject({ name: z.enum(OPTIMIZER_NAMES as unknown as [string, ...string[]]), lr: z.number().positive().optional() })
     .default({ name: "adam", lr: 1e-3 }),
   schedule: z.looseObject({ type: z.enum(SCHEDULE_TYPES as unknown as [string, ...string[]]) }).nullable().default(null),
+  loss: z.union([z.enum(LOSS_NAMES as [LossName, ...LossName[]]), z.looseObject({ type: z.enum(LOSS_NAMES as [LossName, ...LossName[]]) })]).nullable().default(null),
   regularization: z
     .strictObject({
       l1: z.number().nonnegative().default(0),
@@ -91,7 +93,9 @@ export type ExperimentConfigInput = z.input<typeof schema>;
 type Parsed = z.output<typeof schema>;
 
 /** A config with every default filled and every nested spec validated. */
-export interface ExperimentConfig extends Omit<Parsed, "model" | "schedule" | "augmentation" | "optimizer"> {
+export interface ExperimentConfig extends Omit<Parsed, "model" | "schedule" | "augmentation" | "optimizer" | "loss"> {
+  /** the training loss (null: cross-entropy for class labels, mean squared error for numbers) */
+  loss: LossSpec | null;
   model: "mlp" | "cnn" | { layers: LayerSpec[] };
   optimizer: { name: (typeof OPTIMIZER_NAMES)[number]; lr: number; [option: string]: unknown };
   schedule: ScheduleSpec | null;
@@ -220,8 +224,9 @@ export function resolveConfig(input: unknown, where = "config"): ExperimentConfi
     createOptimizer(name as OptimizerName, { probe: new Parameter(zeros([1])) }, options as never);
   });
   // checks its options now, not after loading the data (a length it leaves out follows the epochs)
+  if (c.loss !== null) nested("loss", () => checkLossSpec(c.loss as LossSpec));
   if (c.schedule) nested("schedule", () => createSchedule(withRunLength(c.schedule as ScheduleSpec, { epochs: c.epochs, stepsPerEpoch: 1 }), optimizer.lr));
-  return { ...c, model, augmentation, optimizer, schedule: c.schedule as ScheduleSpec | null };
+  return { ...c, model, augmentation, optimizer, schedule: c.schedule as ScheduleSpec | null, loss: c.loss as LossSpec | null };
 }
 
 /** Reads and validates a JSON config file. */

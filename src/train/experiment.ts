@@ -5,9 +5,9 @@
  * a metrics log and progress, then evaluates on the test part and writes the model files,
  * summary.json and report.html. `descent train` is a thin shell over `runExperiment`.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ConfigError, DescentError, NonFiniteError } from "../errors/errors.js";
+import { ConfigError, DescentError, NonFiniteError, withContext } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { saveModelFiles } from "../io/modelfile.js";
@@ -15,11 +15,13 @@ import { readCheckpoint } from "../io/checkpoint-file.js";
 import { loadMnist, DIGIT_CLASSES } from "../data/mnist.js";
 import { loadIdx } from "../data/idx.js";
 import { loadCsv } from "../data/csv.js";
+import { checkAugmentable } from "../data/augment.js";
 import { split, type SplitResult } from "../data/split.js";
 import { Standardizer } from "../data/standardize.js";
 import { hostValues, type Dataset } from "../data/dataset.js";
 import { buildSequential, presetSpecs, summary, type LayerSpec, type Sequential } from "../nn/index.js";
-import { crossEntropy, mse, l1Penalty, l2Penalty } from "../losses/index.js";
+import { l1Penalty, l2Penalty } from "../losses/index.js";
+import { createLoss, parseLossSpec } from "../losses/create.js";
 import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { createSchedule, explicitLength, withRunLength, type ScheduleSpec } from "../schedules/create.js";
 import { add } from "../ops/elementwise.js";
@@ -31,6 +33,7 @@ import { fit } from "./fit-files.js";
 import { runFolderControl } from "./control-file.js";
 import { trainingRecorder } from "./records.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
+import { NON_FINITE_REASON, checkSomethingToDo, claimRunFolder, latestCheckpoint } from "./run-folder.js";
 
 export interface RunOptions {
   /** the run folder (default runs/<name>-<timestamp>); an existing non-empty folder is refused */
@@ -45,6 +48,8 @@ export interface RunOptions {
   progress?: boolean;
   /** stops training after the batch in progress and saves a checkpoint; a string reason is shown as the message */
   signal?: AbortSignal | undefined;
+  /** names the config in messages about its model, augmentation and optimizer (default "config") */
+  configSource?: string | undefined;
   /** write report.html (default true) */
   report?: boolean;
   /** more callbacks for fit, after the run's own (a search trial's per-epoch hook) */
@@ -108,6 +113,22 @@ function buildModel(
   return model;
 }
 
+/**
+ * The training loss of a config for its data: the config's `loss`, or by the labels' type
+ * (cross-entropy for classes, mean squared error for numbers). With `layers` (the model's specs),
+ * a loss that takes probabilities is refused unless the model ends in a sigmoid or softmax.
+ */
+export function configLoss(config: ExperimentConfig, all: Dataset, layers?: readonly LayerSpec[]): LossFn {
+  const classification = isClassification(all);
+  const outputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
+  const loss = createLoss(config.loss, { classification, outputs, dtype: config.dtype });
+  const last = layers?.at(-1)?.type;
+  if (config.loss !== null && parseLossSpec(config.loss).name === "binaryCrossEntropy" && last !== undefined && last !== "sigmoid" && last !== "softmax") {
+    throw new ConfigError(`loss binaryCrossEntropy takes probabilities, but the model ends in ${last}: end it with a sigmoid or softmax layer, or use binaryCrossEntropyWithLogits`);
+  }
+  return loss;
+}
+
 /** The time now as a folder-name part: 2026-11-23T07-00-00. */
 export function runStamp(): string {
   return new Date().toISOString().replace(/[:]/g, "-").replace(/\..+$/, "");
@@ -127,11 +148,6 @@ export function splitData(config: ExperimentConfig, all: Dataset): SplitResult {
   const defaults = config.data.source === "mnist" && !config.split ? { train: 8000, dev: 1000, test: 1000 } : {};
   const stratify = isClassification(all) && (config.split?.stratify ?? true);
   return split(all, { ...defaults, ...(config.split ?? {}), seed: config.seed, stratify });
-}
-
-/** The training loss of a run: cross-entropy for class labels, mean squared error otherwise. */
-export function lossOf(classification: boolean): LossFn {
-  return classification ? (out, y) => crossEntropy(out, y) : (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
 }
 
 export interface RunParts {
@@ -160,39 +176,6 @@ export function runParts(config: ExperimentConfig, all: Dataset): RunParts {
   const test = config.testData ? other("testData") : parts.test;
   const extra = [config.devData ? `; train-dev ${parts.dev.length}, dev ${dev.length} from devData` : "", config.testData ? `; test ${test.length} from testData` : ""].join("");
   return { train: parts.train, trainDev: config.devData ? parts.dev : null, dev, test, describe: parts.describe + extra };
-}
-
-/** Refuses a folder that already holds a run: a run is never overwritten. */
-function checkRunDirFree(dir: string): void {
-  if (existsSync(dir) && existsSync(join(dir, "config.json"))) {
-    throw new ConfigError(`run folder ${dir} already holds a run: choose another --out, or continue it with --resume ${dir}`);
-  }
-}
-
-/** The newest checkpoint of a run: interrupted.ckpt or escape.ckpt (descent diagnose --escape) if newer, else the latest epoch/step one. */
-export function latestCheckpoint(dir: string): string {
-  const ckDir = join(dir, "checkpoints");
-  const candidates: string[] = [];
-  if (existsSync(ckDir)) {
-    for (const f of readdirSync(ckDir)) if (f === "interrupted.ckpt" || f === "escape.ckpt" || /^(epoch|step)-\d+\.ckpt$/.test(f)) candidates.push(join(ckDir, f));
-  }
-  if (candidates.length === 0) throw new ConfigError(`run ${dir} has no checkpoint to resume from (looked in ${ckDir})`);
-  return candidates.map((p) => ({ p, t: statSync(p).mtimeMs })).sort((a, b) => b.t - a.t)[0]!.p;
-}
-
-/**
- * A resumed run must have epochs left: --epochs at or below the epochs already done, or a run
- * that early stopping ended, has nothing to do, and says so.
- */
-function checkSomethingToDo(run: string, checkpoint: string, epochs: number): void {
-  const state = readCheckpoint(checkpoint).state as { lastEpoch?: unknown; stopReason?: unknown };
-  const done = typeof state.lastEpoch === "number" ? state.lastEpoch + 1 : 0;
-  if (typeof state.stopReason === "string") {
-    throw new ConfigError(`--resume ${run}: nothing to do: the run stopped after ${done} epoch${done === 1 ? "" : "s"} (${state.stopReason}); start a new run to train further`);
-  }
-  if (epochs <= done) {
-    throw new ConfigError(`--resume ${run}: nothing to do: the run has trained ${done} epoch${done === 1 ? "" : "s"} and --epochs is the total (${epochs}); give --epochs ${done + 1} or more to train longer`);
-  }
 }
 
 /**
@@ -255,20 +238,17 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   let resumeFrom: string | undefined;
   if (options.resumeDir) {
     dir = resolve(options.resumeDir);
-    const configPath = join(dir, "config.json");
-    if (!existsSync(configPath)) throw new ConfigError(`--resume ${options.resumeDir}: no config.json there (is it a run folder?)`);
-    config = loadConfigFile(configPath);
+    resumeFrom = latestCheckpoint(dir, options.resumeDir);
+    config = loadConfigFile(join(dir, "config.json"));
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
-    resumeFrom = latestCheckpoint(dir);
     checkSomethingToDo(options.resumeDir, resumeFrom, config.epochs);
-    say(`resuming ${dir} from ${resumeFrom}`);
   } else {
     config = input && typeof input === "object" && "data" in input && "optimizer" in input && "epochs" in input
       ? (input as ExperimentConfig)
       : resolveConfig(input);
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
     dir = resolve(options.outDir ?? join("runs", defaultName(config)));
-    checkRunDirFree(dir);
+    claimRunFolder(dir, false); // refused before the data is read: a file, a folder that is not a run, a run
   }
   const name = config.name ?? dir.split(/[\\/]/).pop()!;
   const started = performance.now();
@@ -279,7 +259,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // the model is built (and checked against the data) before anything is printed or trained
   const modelRng = new Generator(config.seed);
   const numOutputs = classification ? all.numClasses! : (all.labels.shape[1] ?? 1);
-  const model = buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config);
+  const source = options.configSource ?? (options.resumeDir ? `config ${join(dir, "config.json")}` : "config");
+  const model = withContext(source, () => buildModel(modelSpecs(config, numOutputs), [...all.featureShape], numOutputs, classification, modelRng, config));
+  if (config.augmentation.length > 0) withContext(source, () => checkAugmentable(all.featureShape, "augmentation"));
   const parts = runParts(config, all);
   say(parts.describe);
   let { train, dev, test } = parts;
@@ -294,27 +276,35 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // loss, optimizer, schedule
   const summaryText = summary(model, [...train.featureShape]);
   say(summaryText);
-  const lossFn = lossOf(classification);
+  const lossFn = withContext(source, () => configLoss(config, all, model.specs()));
   const { name: optName, ...optOptions } = config.optimizer;
   let optimizer;
   try {
     optimizer = createOptimizer(optName as OptimizerName, model, optOptions as never);
   } catch (e) {
-    throw e instanceof ConfigError ? new ConfigError(`config optimizer: ${e.message}`) : e;
+    throw e instanceof ConfigError ? new ConfigError(`${source}: optimizer: ${e.message}`) : e;
   }
   const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
   if (config.schedule) checkScheduleLength(config.schedule, config.epochs, stepsPerEpoch, options.resumeDir);
   const schedule = config.schedule ? createSchedule(withRunLength(config.schedule, { epochs: config.epochs, stepsPerEpoch }), config.optimizer.lr) : undefined;
 
-  // the run folder is made only now, so a config whose data or model fails leaves nothing behind
-  if (!options.resumeDir) checkRunDirFree(dir);
-  mkdirSync(join(dir, "checkpoints"), { recursive: true });
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  // the run folder is made only now, so a config whose data, model, augmentation or schedule
+  // fails leaves nothing behind; a resumed run's config.json (its new epochs) is written once its
+  // checkpoint has loaded, so a resume that fails leaves the run as it was
+  const writeConfig = () => writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  if (options.resumeDir) {
+    say(`resuming ${dir} from ${resumeFrom}`);
+  } else {
+    if (claimRunFolder(dir, true) === "unstarted") say(`run folder ${dir}: its run stopped before its first checkpoint; starting over there`);
+    mkdirSync(join(dir, "checkpoints"), { recursive: true });
+    writeConfig();
+  }
 
   // callbacks
   const metrics = new MetricsLog(join(dir, "metrics.jsonl"));
   const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
   const callbacks: Callback[] = [metrics, progress, trainingRecorder(model, train, config.batchSize, (r) => metrics.record({ ...r }))];
+  if (options.resumeDir) callbacks.push({ name: "runConfig", onTrainBegin: writeConfig });
   if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
   // steering by hand (descent serve): commands from control.jsonl, replayed on resume
   const steering = runFolderControl(dir, metrics, { resuming: resumeFrom !== undefined, signal: options.signal, warn: say });
@@ -336,7 +326,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
     });
   } catch (e) {
-    if (e instanceof NonFiniteError) metrics.event(-1, -1, `stopped: ${e.message}`);
+    if (e instanceof NonFiniteError) metrics.event(metrics.position.epoch, metrics.position.step, `stopped: ${e.message}`, NON_FINITE_REASON);
     throw e;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);

@@ -10,7 +10,7 @@
  *
  * The loop is async only so that a signal (Ctrl-C) can be noticed between batches.
  */
-import { ConfigError, NonFiniteError } from "../errors/errors.js";
+import { ConfigError, FileFormatError, NonFiniteError, withContext } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator, GeneratorState } from "../tensor/random.js";
 import type { Parameter } from "../nn/parameter.js";
@@ -24,7 +24,6 @@ import { clipGradNorm } from "../optim/clip.js";
 import type { Schedule, ScheduleStateDict } from "../schedules/schedules.js";
 import { ReduceOnPlateau } from "../schedules/plateau.js";
 import type { CheckpointStore } from "../io/checkpoint.js";
-import { withContext } from "../nn/module.js";
 import { checkTrainCheckpoint } from "./state.js";
 import { ConfusionMatrix, countCorrect, predictClasses } from "./metrics.js";
 import { EarlyStopping, type Callback, type JsonObject } from "./callback.js";
@@ -249,6 +248,9 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const given = options.callbacks ?? [];
   const callbacks: Callback[] = [...given.filter((c) => !c.runsLast), ...given.filter((c) => c.runsLast)];
   const say = options.log ?? ((line: string) => console.log(line));
+  if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`fit: epochs must be an integer >= 1, got ${epochs}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`fit: batchSize must be an integer >= 1, got ${batchSize}`);
+  if (batchSize > train.length) say(`batch size ${batchSize} is more than the ${train.length} training samples: each epoch is one batch of ${train.length}`);
   const params = model.namedParameters();
   const loader = new DataLoader(train, { batchSize, shuffle: true, seed: options.seed ?? 0, augment: options.augment ?? [] });
   const classes = isClassification(train);
@@ -285,18 +287,17 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
 
   let finishEpoch = false;
   if (options.resumeFrom) {
-    // the state is validated as it is read; what the parts refuse names the file too
+    // the state is validated as it is read; a checkpoint of another model, optimizer or data set
+    // is an error naming the file
     const { checkpoint: ckpt, state: st } = checkTrainCheckpoint(store().read(options.resumeFrom), options.resumeFrom);
-    try {
+    withContext(options.resumeFrom, () => {
       model.loadStateDict(ckpt.tensors.model ?? {});
       optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });
       if (schedule && st.schedule) schedule.loadStateDict(st.schedule);
       if (modelRng && st.modelRng) modelRng.setState(st.modelRng);
       loader.setState(st.loader);
       for (const c of callbacks) if (c.loadStateDict && st.callbacks[c.name]) c.loadStateDict(st.callbacks[c.name]!);
-    } catch (e) {
-      throw withContext(e, options.resumeFrom);
-    }
+    }, FileFormatError);
     if (earlyStopping && ckpt.tensors.best) earlyStopping.bestState = ckpt.tensors.best;
     ({ epoch, step, lastEpoch, sums } = st);
     history.push(...st.history);
@@ -389,6 +390,12 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         const ev = evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
         if (ev.loss !== undefined) log.devLoss = ev.loss;
         if (ev.accuracy !== undefined) log.devAccuracy = ev.accuracy;
+        if (ev.loss !== undefined && !Number.isFinite(ev.loss)) {
+          throw new NonFiniteError(
+            `the dev loss became ${ev.loss} at the end of epoch ${epoch + 1} (step ${step}; train loss ${log.trainLoss.toPrecision(6)}; lr ${log.lr.toPrecision(3)}). ` +
+              `Likely cause: the weights grew too large: try a lower learning rate (lr / 10), or clip gradients (clipGradNorm).`,
+          );
+        }
       }
       history.push(log);
       lastEpoch = epoch;

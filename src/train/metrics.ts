@@ -54,6 +54,18 @@ export class ConfusionMatrix {
     return t === 0 ? 0 : this.counts.reduce((s, row, i) => s + row[i]!, 0) / t;
   }
 
+  /**
+   * The matrix as text: a header of predicted class names, then one row per true class, led by
+   * its name (names cut to 12 characters; default "0", "1", ...).
+   */
+  toText(classNames?: readonly string[]): string[] {
+    const names = Array.from({ length: this.numClasses }, (_, i) => (classNames?.[i] ?? String(i)).slice(0, 12));
+    const label = Math.max(...names.map((n) => n.length));
+    const width = Math.max(5, ...names.map((n) => n.length + 1), ...this.counts.flat().map((v) => String(v).length + 1));
+    const header = "".padEnd(label) + names.map((n) => n.padStart(width)).join("");
+    return [header, ...this.counts.map((row, i) => names[i]!.padEnd(label) + row.map((v) => String(v).padStart(width)).join(""))];
+  }
+
   /** Recall of each class: correct / samples of that class (NaN for an absent class). */
   recall(): number[] {
     return this.counts.map((row, i) => {

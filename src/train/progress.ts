@@ -18,8 +18,6 @@ export interface ProgressOptions {
   tty?: boolean;
   /** where lines go, with the bars or without (default console.log) */
   log?: (line: string) => void;
-  /** where the bars are drawn (default process.stderr) */
-  stream?: NodeJS.WriteStream;
 }
 
 const BAR_WIDTH = 30;
@@ -35,14 +33,13 @@ export interface Bar {
 
 export class TrainingProgress {
   private readonly frame: ReturnType<typeof createLogUpdate> | null;
-  private readonly stream: NodeJS.WriteStream;
+  private readonly stream = process.stderr;
   private readonly log: (line: string) => void;
   private epochBar: Bar | null = null;
   private batchBar: Bar | null = null;
   private lastDraw = -Infinity;
 
   constructor(options: ProgressOptions = {}) {
-    this.stream = options.stream ?? process.stderr;
     const tty = options.tty ?? Boolean(this.stream.isTTY);
     this.log = options.log ?? ((line) => console.log(line));
     this.frame = tty ? createLogUpdate(this.stream) : null;

@@ -1,9 +1,10 @@
 /**
  * The commands that use finished runs (evaluate, predict, report), compare, and conformance.
  */
-import { readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { defaultExperiment, resolveConfig } from "../../src/train/config.js";
 import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
 
 let dir: string;
@@ -29,9 +30,12 @@ describe("descent evaluate RUN", () => {
     expect(out[0]).toBe("test: 200 samples");
     expect(out).toContain(`loss: ${summary.test.loss.toFixed(4)}`);
     expect(out.at(-1)).toBe(`test accuracy: ${(100 * summary.test.accuracy).toFixed(1)}%`);
-    // the confusion matrix: 10 rows of 10 counts, the same as the run's
-    const rows = out.slice(out.indexOf("confusion matrix (rows: true class, columns: predicted):") + 1, -1).map((l) => l.trim().split(/\s+/).map(Number));
-    expect(rows).toEqual(summary.confusion);
+    // the confusion matrix: a header of the class names, then 10 rows led by their class, the same counts as the run's
+    const at = out.indexOf("confusion matrix (rows: true class, columns: predicted):");
+    expect(out[at + 1]!.trim().split(/\s+/)).toEqual(summary.classes);
+    const rows = out.slice(at + 2, -1).map((l) => l.trim().split(/\s+/));
+    expect(rows.map((r) => r[0])).toEqual(summary.classes);
+    expect(rows.map((r) => r.slice(1).map(Number))).toEqual(summary.confusion);
   });
 
   it("--split dev gives the dev accuracy of the final epoch", async () => {
@@ -182,6 +186,40 @@ describe("descent report RUN", () => {
   });
 });
 
+describe("weights that do not fit the model", () => {
+  it("name the file: model.safetensors for evaluate and predict, the checkpoint for --resume", async () => {
+    cpSync(run, join(dir, "reshaped"), { recursive: true });
+    const arch = readJson(join(dir, "reshaped", "model.json"));
+    arch.layers[arch.layers.length - 1].outFeatures = 5;
+    writeFileSync(join(dir, "reshaped", "model.json"), JSON.stringify(arch));
+    const config = readJson(join(dir, "reshaped", "config.json"));
+    writeFileSync(join(dir, "reshaped", "config.json"), JSON.stringify({ ...config, model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 10 }] } }));
+    writeFileSync(join(dir, "one.json"), JSON.stringify([[Array.from({ length: 28 }, () => Array.from({ length: 28 }, () => 0))]]));
+    const [ev, pred, resumed] = await Promise.all([
+      runCli(["evaluate", "reshaped"], dir),
+      runCli(["predict", "reshaped", "one.json"], dir),
+      runCli(["train", "--resume", "reshaped", "--epochs", "3"], dir),
+    ]);
+    for (const r of [ev, pred]) {
+      expect(r.code).toBe(2);
+      expect(lines(r.stderr)).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`^error: ${join("reshaped", "model.safetensors")}: loadStateDict .*has shape \\[10,128\\], the model expects \\[5,128\\]`));
+    }
+    expect(resumed.code).toBe(2);
+    expect(lines(resumed.stderr)).toHaveLength(1);
+    expect(resumed.stderr).toMatch(new RegExp(`^error: ${join(dir, "reshaped", "checkpoints", "epoch-2.ckpt")}: loadStateDict`));
+  });
+});
+
+describe("file-system errors", () => {
+  it("are one line naming the path and the reason, exit 2, never a stack trace", async () => {
+    writeFileSync(join(dir, "plain-file"), "x");
+    const r = await runCli(["conformance", join(ROOT, "..", "shared", "conformance", "cases", "op"), "--out", join("plain-file", "results.json")], dir);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([`error: cannot write ${join("plain-file", "results.json")}: a part of the path is a file, not a folder`]);
+  });
+});
+
 describe("descent compare", () => {
   it("--optimizers sgd,adam: one run folder per optimizer and compare.html with one series each", async () => {
     const r = await runCli(["compare", "--optimizers", "sgd,adam", "--config", "small.json", "--epochs", "1", "--out", "cmp"], dir);
@@ -219,6 +257,34 @@ describe("descent compare", () => {
     expect(again.code).toBe(2);
     expect(again.stdout).toBe("");
     expect(again.stderr.trim()).toBe(`error: ${cmp} already holds a comparison run adam: choose another --out (runs are never overwritten)`);
+  });
+});
+
+describe("descent compare --losses", () => {
+  it("trains one run per loss, each with its loss in config.json; evaluate measures the run's own loss", async () => {
+    const r = await runCli(["compare", "--losses", "crossEntropy,mse", "--config", "small.json", "--epochs", "1", "--out", "cmp-losses"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    for (const loss of ["crossEntropy", "mse"]) expect(readJson(join(dir, "cmp-losses", loss, "config.json")).loss).toBe(loss);
+    expect(lines(r.stdout).slice(-2).map((l) => l.split(" ")[0])).toEqual(["crossEntropy", "mse"]);
+    const ev = await runCli(["evaluate", join("cmp-losses", "mse"), "--split", "test"], dir);
+    expect(ev.code, ev.stderr).toBe(0);
+    const summary = readJson(join(dir, "cmp-losses", "mse", "summary.json"));
+    expect(lines(ev.stdout)).toContain(`loss: ${summary.test.loss.toFixed(4)}`);
+    // an MSE on one-hot labels is far below the cross-entropy of the same outputs
+    expect(summary.test.loss).toBeLessThan(0.2);
+    const bad = await runCli(["compare", "--losses", "crossEntropy,hinge", "--config", "small.json", "--out", "cmp-bad"], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('error: --losses hinge: loss: "hinge" is not one of crossEntropy, focal, binaryCrossEntropyWithLogits, binaryCrossEntropy, mse, l1, smoothL1, huber, rmse (or an object)');
+  });
+});
+
+describe("descent compare without --config", () => {
+  it("starts from the same defaults as descent train (the default recipe), as its help says", async () => {
+    const r = await runCli(["compare", "--batch-sizes", "4000", "--model", "mlp", "--epochs", "1", "--out", "cmp-default"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const config = readJson(join(dir, "cmp-default", "4000", "config.json"));
+    const recipe = resolveConfig(defaultExperiment(1));
+    expect(config).toMatchObject({ augmentation: recipe.augmentation, schedule: recipe.schedule, earlyStopping: recipe.earlyStopping, optimizer: recipe.optimizer, epochs: 1, batchSize: 4000, model: "mlp" });
   });
 });
 

@@ -3,7 +3,7 @@
  * line, --json, flags over the config, a run folder never overwritten, --resume continuing a run
  * exactly, and Ctrl-C saving a checkpoint that --resume finishes from.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, lines, runCli, SMALL, spawnCli, tempDir, writeConfig, writeFlowersCsv } from "./helpers.js";
@@ -55,6 +55,7 @@ describe("descent train --config small.json --out DIR", () => {
       earlyStopping: { monitor: "devLoss", patience: 3 },
       checkpoint: { everyEpochs: 1, keepLast: 3 },
       clipGradNorm: null,
+      loss: null,
     });
     for (const key of ["standardize", "regularization", "augmentation"]) expect(config).toHaveProperty(key);
   });
@@ -75,7 +76,7 @@ describe("descent train --config small.json --out DIR", () => {
     const r = await runCli(["train", "--config", "small.json", "--out", "run", "--epochs", "1"], dir);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(lines(r.stderr)).toEqual([`error: run folder ${run} already holds a run: choose another --out, or continue it with --resume ${run}`]);
+    expect(lines(r.stderr)).toEqual([`error: run folder ${run} already holds a run: choose another --out, or train it longer with --resume ${run} --epochs N`]);
     expect(readFileSync(join(run, "model.safetensors")).equals(before)).toBe(true);
     expect(readJson(join(run, "config.json")).epochs).toBe(2);
   });
@@ -110,6 +111,21 @@ describe("descent train flags", () => {
     expect(config).toMatchObject({ model: "mlp", optimizer: { name: "sgd", lr: 0.2 }, epochs: 1, batchSize: 100, seed: 3, split: SMALL.split });
     expect(epochLines(join(dir, "flags"))).toHaveLength(1);
     expect(r.stdout).toContain("split 10000 samples (seed 3");
+  });
+
+  it("--loss sets the config's loss, keeping its options when it names the same loss", async () => {
+    writeConfig(dir, "focal.json", { ...SMALL, split: { train: 100, dev: 0, test: 100 }, epochs: 1, loss: { type: "focal", gamma: 1 } });
+    const [same, other, bad] = await Promise.all([
+      runCli(["train", "--config", "focal.json", "--loss", "focal", "--out", "loss-same"], dir),
+      runCli(["train", "--config", "focal.json", "--loss", "huber", "--out", "loss-other"], dir),
+      runCli(["train", "--config", "focal.json", "--loss", "hinge", "--out", "loss-bad"], dir),
+    ]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(other.code, other.stderr).toBe(0);
+    expect(readJson(join(dir, "loss-same", "config.json")).loss).toEqual({ type: "focal", gamma: 1 });
+    expect(readJson(join(dir, "loss-other", "config.json")).loss).toBe("huber");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('error: --loss: "hinge" is not one of crossEntropy, focal, binaryCrossEntropyWithLogits, binaryCrossEntropy, mse, l1, smoothL1, huber, rmse');
   });
 
   it("--optimizer alone takes that optimizer's default learning rate; --lr alone keeps the optimizer", async () => {
@@ -239,5 +255,103 @@ describe("relative data paths in a config", () => {
     const ev = await runCli(["evaluate", join(dir, "flowers"), "--split", "test"], elsewhere);
     expect(ev.code, ev.stderr).toBe(0);
     expect(lines(ev.stdout).at(-1)).toMatch(/^test accuracy: \d+\.\d%$/);
+  });
+});
+
+describe("run folders: checked before they are made, never half-made, never mixed into", () => {
+  const regression = (name: string, lr: number) => {
+    const rows = Array.from({ length: 100 }, (_, i) => { const a = ((i * 37) % 100) / 50 - 1, b = ((i * 53) % 100) / 50 - 1; return `${a},${b},${3 * a - 2 * b}`; });
+    writeFileSync(join(dir, "reg.csv"), ["x1,x2,y", ...rows].join("\n"));
+    return writeConfig(dir, name, { data: { source: "csv", path: "reg.csv", label: "y", labelType: "float" }, model: { layers: [{ type: "linear", outFeatures: 1 }] }, optimizer: { name: "sgd", lr }, epochs: 2, batchSize: 10 });
+  };
+
+  it("an augmentation the data cannot take is refused before the folder is made", async () => {
+    writeFlowersCsv(join(dir, "aug-flowers.csv"));
+    writeConfig(dir, "aug.json", { data: { source: "csv", path: "aug-flowers.csv" }, augmentation: [{ type: "randomCrop", padding: 2 }], model: { layers: [{ type: "linear", outFeatures: 3 }] } });
+    const r = await runCli(["train", "--config", "aug.json", "--out", "aug"], dir);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual(["error: config aug.json: augmentation: needs image samples [C, H, W], the data's samples are [4]"]);
+    expect(existsSync(join(dir, "aug"))).toBe(false);
+  });
+
+  it("a diverged run records where it stopped; the same --out says so, and --resume says what can be done", async () => {
+    regression("diverge.json", 1000);
+    const r = await runCli(["train", "--config", "diverge.json", "--out", "diverged"], dir);
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^error: the (dev )?loss became (NaN|-?Infinity)/);
+    const run = join(dir, "diverged");
+    const event = metricLines(run).filter((m) => m.type === "event").at(-1) as unknown as { epoch: number; step: number; reason: string };
+    expect(event.reason).toBe("nonFinite");
+    expect(event.epoch).toBeGreaterThanOrEqual(0);
+    expect(event.step).toBeGreaterThanOrEqual(0);
+    const config = readFileSync(join(run, "config.json"), "utf8");
+    const [again, resumed] = await Promise.all([runCli(["train", "--config", "diverge.json", "--out", "diverged"], dir), runCli(["train", "--resume", "diverged", "--epochs", "3"], dir)]);
+    expect(again.code).toBe(2);
+    expect(lines(again.stderr)).toEqual([`error: run folder ${run} already holds a run that stopped on a non-finite loss: choose another --out (runs are never overwritten)`]);
+    expect(resumed.code).toBe(2);
+    expect(lines(resumed.stderr)).toHaveLength(1);
+    expect(resumed.stderr.trim()).toMatch(new RegExp(`^error: --resume diverged: the run stopped at step ${event.step} \\(epoch ${event.epoch + 1}\\) because the (dev )?loss became \\S+, and resuming would repeat the same steps; start a new run .*descent train --config ${join(run, "config.json")} --lr 100 --out <new folder>$`));
+    expect(readFileSync(join(run, "config.json"), "utf8")).toBe(config);
+  });
+
+  it("a run that ended before its first checkpoint: --resume says to start again, and the same --out starts over", async () => {
+    regression("ok.json", 0.01);
+    mkdirSync(join(dir, "unstarted", "checkpoints"), { recursive: true });
+    writeFileSync(join(dir, "unstarted", "config.json"), "{}");
+    const resumed = await runCli(["train", "--resume", "unstarted"], dir);
+    expect(resumed.code).toBe(2);
+    expect(lines(resumed.stderr)).toEqual([`error: --resume unstarted: the run stopped before its first checkpoint, so there is nothing to resume; start it again with descent train --config ${join(dir, "unstarted", "config.json")} --out ${join(dir, "unstarted")}`]);
+    const r = await runCli(["train", "--config", "ok.json", "--out", "unstarted"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`run folder ${join(dir, "unstarted")}: its run stopped before its first checkpoint; starting over there`);
+    expect(readJson(join(dir, "unstarted", "config.json")).epochs).toBe(2);
+  });
+
+  it("a failed --resume leaves config.json as it was", async () => {
+    const run = join(dir, "unstarted");
+    const before = readFileSync(join(run, "config.json"), "utf8");
+    for (const f of readdirSync(join(run, "checkpoints"))) writeFileSync(join(run, "checkpoints", f), "damaged");
+    const r = await runCli(["train", "--resume", "unstarted", "--epochs", "4"], dir);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(/\.ckpt: /);
+    expect(readFileSync(join(run, "config.json"), "utf8")).toBe(before);
+  });
+
+  it("--out that is a file, lies under a file, or is a non-empty folder that is not a run: one line, exit 2, nothing written", async () => {
+    writeFileSync(join(dir, "a-file"), "x");
+    mkdirSync(join(dir, "photos"), { recursive: true });
+    writeFileSync(join(dir, "photos", "cat.jpg"), "x");
+    const [file, under, other] = await Promise.all([
+      runCli(["train", "--config", "ok.json", "--out", "a-file"], dir),
+      runCli(["train", "--config", "ok.json", "--out", join("a-file", "run")], dir),
+      runCli(["train", "--config", "ok.json", "--out", "photos"], dir),
+    ]);
+    expect(lines(file.stderr)).toEqual([`error: --out ${join(dir, "a-file")}: it is a file, not a folder`]);
+    expect(lines(under.stderr)).toEqual([`error: --out ${join(dir, "a-file", "run")}: ${join(dir, "a-file")} is a file, not a folder`]);
+    expect(lines(other.stderr)).toEqual([`error: --out ${join(dir, "photos")}: the folder is not empty and holds no run (no config.json and checkpoints/); choose a new or empty folder`]);
+    // a user's own project folder, with a config.json of theirs: never taken over, nothing removed
+    const project = join(dir, "my-project");
+    mkdirSync(join(project, "checkpoints"), { recursive: true });
+    writeFileSync(join(project, "config.json"), "{}");
+    writeFileSync(join(project, "data.csv"), "a,b\n1,2\n");
+    const mine = await runCli(["train", "--config", "ok.json", "--out", "my-project"], dir);
+    expect(lines(mine.stderr)).toEqual([`error: --out ${project}: the folder holds a run that never reached a checkpoint, and other files (data.csv); choose a new or empty folder`]);
+    expect(readdirSync(project).sort()).toEqual(["checkpoints", "config.json", "data.csv"]);
+    for (const r of [file, under, other, mine]) {
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+    }
+    expect(readdirSync(join(dir, "photos"))).toEqual(["cat.jpg"]);
+  });
+});
+
+describe("silent clamps", () => {
+  it("a batch size larger than the training set says that each epoch is one batch", async () => {
+    writeConfig(dir, "big-batch.json", { split: { train: 300, dev: 100, test: 100 }, model: "mlp", epochs: 1, batchSize: 1000 });
+    const r = await runCli(["train", "--config", "big-batch.json", "--out", "big-batch"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lines(r.stdout)).toContain("batch size 1000 is more than the 300 training samples: each epoch is one batch of 300");
   });
 });

@@ -3,10 +3,10 @@
  * messages of bad usage (2) and of a failed run (1). Usage errors are caught before any training,
  * so these runs are quick.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, lines, runCli, SMALL, tempDir, writeConfig } from "./helpers.js";
+import { ensureBuilt, lines, ROOT, runCli, SMALL, tempDir, writeConfig } from "./helpers.js";
 
 let dir: string;
 
@@ -24,6 +24,15 @@ describe("descent --help", () => {
     for (const cmd of ["train", "compare", "evaluate", "predict", "report", "conformance"]) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
     expect(r.stdout).toMatch(/^Examples:$/m);
     expect(r.stdout).toContain("Exit codes: 0 success, 1 a failed run, 2 bad usage");
+  });
+
+  it("every `descent <command>` the README and docs/ name is a command that exists", async () => {
+    const r = await runCli(["--help"], dir);
+    const commands = new Set([...r.stdout.matchAll(/^ {2}(\w+)\b/gm)].map((m) => m[1]));
+    const docs = [join(ROOT, "README.md"), ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => join(ROOT, "docs", f))];
+    for (const doc of docs) {
+      for (const m of readFileSync(doc, "utf8").matchAll(/`(?:npx )?descent ([a-z]+)/g)) expect(commands.has(m[1]!), `${doc} names descent ${m[1]}`).toBe(true);
+    }
   });
 
   it("--version prints the package version", async () => {
@@ -131,13 +140,15 @@ describe("bad usage exits 2 with one line naming the problem", () => {
   it("a model that does not fit the data is refused before training, naming the layer or the fix", async () => {
     writeConfig(dir, "noflatten.json", { model: { layers: [{ type: "conv2d", outChannels: 4, kernelSize: 3 }, { type: "linear", outFeatures: 10 }] }, epochs: 1 });
     expect(await usageError(["train", "--config", "noflatten.json", "--out", "nf-run"])).toMatch(
-      /^error: model: the last layer gives \[4, 26, 10\] per sample; the data needs \[10\] .*add a flatten layer/,
+      /^error: config noflatten\.json: model: the last layer gives \[4, 26, 10\] per sample; the data needs \[10\] .*add a flatten layer/,
     );
     expect(existsSync(join(dir, "nf-run"))).toBe(false);
     writeConfig(dir, "infeatures.json", { model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 10, inFeatures: 100 }] }, epochs: 1 });
     expect(await usageError(["train", "--config", "infeatures.json", "--out", "if-run"])).toMatch(
-      /^error: model: layer 1 \(linear\): inFeatures is 100, but layer 0 \(flatten\) outputs \[784\]/,
+      /^error: config infeatures\.json: model: layer 1 \(linear\): inFeatures is 100, but layer 0 \(flatten\) outputs \[784\]/,
     );
+    writeConfig(dir, "zero.json", { model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 0 }] }, epochs: 1 });
+    expect(await usageError(["train", "--config", "zero.json", "--out", "zero-run"])).toMatch(/^error: config zero\.json: model: layer 1 \(linear\): .*outFeatures 0/);
   });
 
   it("a missing data file (CSV or IDX) names the file and leaves no run folder behind", async () => {
@@ -153,11 +164,11 @@ describe("bad usage exits 2 with one line naming the problem", () => {
     expect(await usageError(["train", "--resume", "somewhere", "--lr", "0.1", "--seed", "2"])).toBe(
       "error: --resume continues a run with its own config, so --lr, --seed cannot be given with it (only --epochs, --json and --no-progress)",
     );
-    expect(await usageError(["train", "--resume", "not-a-run"])).toMatch(/^error: --resume not-a-run: no config\.json there/);
+    expect(await usageError(["train", "--resume", "not-a-run"])).toBe("error: --resume not-a-run: no run there (no config.json and checkpoints/)");
   });
 
   it("compare without exactly one thing to vary, or with a bad value", async () => {
-    expect(await usageError(["compare", "--config", "small.json"])).toBe("error: compare: give exactly one of --optimizers, --schedules, --inits, --batch-sizes");
+    expect(await usageError(["compare", "--config", "small.json"])).toBe("error: compare: give exactly one of --optimizers, --schedules, --inits, --batch-sizes, --losses");
     expect(await usageError(["compare", "--optimizers", "sgd,adamx", "--config", "small.json"])).toMatch(/^error: --optimizers adamx: optimizer\.name: "adamx" is not one of sgd,/);
     expect(await usageError(["compare", "--schedules", "constant,foo", "--config", "small.json"])).toMatch(/^error: --schedules: .*"foo"/);
     expect(await usageError(["compare", "--batch-sizes", "64,0", "--config", "small.json"])).toBe('error: --batch-sizes: "0" is not a positive integer');

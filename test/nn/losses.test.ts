@@ -12,6 +12,8 @@ import {
   type Tensor,
 } from "../../src/index.js";
 import { expectClose, f64, i32, normal, uniform } from "../core/helpers.js";
+import { checkLossSpec, createLoss } from "../../src/losses/create.js";
+import { fromValues, tensor } from "../../src/tensor/creation.js";
 
 function logSoftmaxRow(row: number[]): number[] {
   const m = Math.max(...row);
@@ -240,5 +242,41 @@ describe("weight penalties", () => {
     expect(selectParameters(m, { include: [/^[04]\./] , exclude: (n) => n.endsWith("bias") }).map(([n]) => n)).toEqual(["0.weight", "4.weight"]);
     expect(selectParameters(m, { exclude: ["0.*"] }).map(([n]) => n)).toEqual(["4.weight"]);
     expect(l2Penalty(m, 1, { include: ["nothing"] }).item()).toBe(0);
+  });
+});
+
+describe("createLoss (the config's loss)", () => {
+  const logits = tensor([[2, -1, 0.5], [0.1, 0.2, 3], [-1, 1, 0]], { dtype: "float64" });
+  const labels = fromValues(Int32Array.from([0, 2, 1]), [3]);
+  const classes = { classification: true, outputs: 3, dtype: "float64" } as const;
+
+  it("the default is cross-entropy for class labels and MSE for numbers; a regression's [N] targets are compared as [N, 1]", () => {
+    expect(createLoss(null, classes)(logits, labels).item()).toBeCloseTo(crossEntropy(logits, labels).item(), 12);
+    const out = tensor([[1], [2], [4]], { dtype: "float64" });
+    const y = tensor([1.5, 2, 3], { dtype: "float64" });
+    expect(createLoss(null, { classification: false, outputs: 1, dtype: "float64" })(out, y).item()).toBeCloseTo((0.25 + 0 + 1) / 3, 12);
+    expect(createLoss("l1", { classification: false, outputs: 1, dtype: "float64" })(out, y).item()).toBeCloseTo(1.5 / 3, 12);
+  });
+
+  it("a loss of values compares the outputs with the one-hot labels; crossEntropy and focal take the labels, with their options", () => {
+    const onehot = tensor([[1, 0, 0], [0, 0, 1], [0, 1, 0]], { dtype: "float64" });
+    expect(createLoss("mse", classes)(logits, labels).item()).toBeCloseTo(mse(logits, onehot).item(), 12);
+    expect(createLoss({ type: "smoothL1", beta: 0.5 }, classes)(logits, labels).item()).toBeCloseTo(smoothL1(logits, onehot, { beta: 0.5 }).item(), 12);
+    expect(createLoss({ type: "crossEntropy", labelSmoothing: 0.1, weight: [1, 2, 3] }, classes)(logits, labels).item()).toBeCloseTo(
+      crossEntropy(logits, labels, { labelSmoothing: 0.1, weight: tensor([1, 2, 3], { dtype: "float64" }) }).item(), 12,
+    );
+    expect(createLoss({ type: "focal", gamma: 1, alpha: 0.5 }, classes)(logits, labels).item()).toBeCloseTo(focal(logits, labels, { gamma: 1, alpha: 0.5 }).item(), 12);
+    expect(createLoss("binaryCrossEntropyWithLogits", classes)(logits, labels).item()).toBeCloseTo(binaryCrossEntropyWithLogits(logits, onehot).item(), 12);
+  });
+
+  it("refuses an unknown loss or option, a bad value, a per-class array of the wrong length, and cross-entropy on numbers", () => {
+    expect(() => createLoss("hinge", classes)).toThrow("unknown loss \"hinge\" (expected one of crossEntropy, focal, binaryCrossEntropyWithLogits, binaryCrossEntropy, mse, l1, smoothL1, huber, rmse)");
+    expect(() => createLoss({ type: "focal", gama: 2 }, classes)).toThrow('loss focal: unknown option "gama" (expected one of gamma, alpha)');
+    expect(() => createLoss({ type: "mse", reduction: "sum" }, classes)).toThrow('loss mse: unknown option "reduction"');
+    expect(() => createLoss({ type: "focal", gamma: -1 }, classes)).toThrow(/^loss focal: .*gamma/);
+    expect(() => createLoss({ type: "crossEntropy", weight: [1, 2] }, classes)).toThrow("loss crossEntropy: weight must be an array of 3 finite numbers (one per class), got [1,2]");
+    expect(() => createLoss("crossEntropy", { classification: false, outputs: 1, dtype: "float32" })).toThrow(/^loss crossEntropy needs class labels/);
+    expect(() => checkLossSpec({ type: "huber", delta: 0 })).toThrow(/^loss huber: .*delta/);
+    expect(() => checkLossSpec({ type: "crossEntropy", weight: 2 })).toThrow("loss crossEntropy: weight must be an array of finite numbers (one per output), got 2");
   });
 });

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readRunFolder, renderCompareReport, renderRunReport, writeRunReport } from "../../src/report/index.js";
-import { joinSamples, stepPositions } from "../../src/report/charts.js";
+import { compareCharts, joinSamples, runCharts, stepPositions } from "../../src/report/charts.js";
+import { formatLr } from "../../src/schedules/format.js";
 import { writeSyntheticRun } from "./fixtures.js";
 
 const root = mkdtempSync(join(tmpdir(), "descent-report-"));
@@ -222,5 +223,52 @@ describe("chart helpers", () => {
   it("places steps inside their epoch, a partial last epoch included", () => {
     const steps = [0, 1, 2, 3, 4].map((s) => ({ epoch: s < 4 ? 0 : 1, step: s, loss: 1, lr: null, gradNorm: null }));
     expect(stepPositions(steps)).toEqual([0.25, 0.5, 0.75, 1, 1.25]);
+  });
+});
+
+describe("axes and numbers that stay readable", () => {
+  const dir = mkdtempSync(join(tmpdir(), "descent-report-axes-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a loss that grew to 1e36 gets a log axis; a normal run keeps a linear one", () => {
+    const diverged = join(dir, "diverged");
+    writeSyntheticRun(diverged, { epochs: 3, withSummary: false });
+    const records = readFileSync(join(diverged, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    let k = 0;
+    const grown = records.map((r) => (r.type === "step" ? { ...r, loss: r.loss * 10 ** (k++ / 1.6) } : r));
+    writeFileSync(join(diverged, "metrics.jsonl"), grown.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    const loss = (run: string) => runCharts(readRunFolder(run)).find((c) => c.id === "loss")!;
+    expect(Math.max(...loss(diverged).series[0]!.values.filter((v): v is number => v !== null))).toBeGreaterThan(1e30);
+    expect(loss(diverged).logY).toBe(true);
+    const normal = join(dir, "normal");
+    writeSyntheticRun(normal, { epochs: 3 });
+    expect(loss(normal).logY).toBe(false);
+  });
+
+  it("a regression run (summary.json with no confusion matrix) is not reported as incomplete", () => {
+    const run = join(dir, "regression");
+    writeSyntheticRun(run, { epochs: 2 });
+    const summary = JSON.parse(readFileSync(join(run, "summary.json"), "utf8"));
+    writeFileSync(join(run, "summary.json"), JSON.stringify({ ...summary, classes: null, confusion: null, misclassified: [] }));
+    expect(readRunFolder(run).problems).toEqual([]);
+  });
+
+  it("compare's learning-rate chart is logarithmic when the runs' rates differ by more than 30x", () => {
+    const a = join(dir, "a"), b = join(dir, "b");
+    writeSyntheticRun(a, { lr: 1e-3, epochs: 2 });
+    writeSyntheticRun(b, { lr: 0.05, epochs: 2 });
+    const { charts } = compareCharts([{ label: "adam", run: readRunFolder(a) }, { label: "sgd", run: readRunFolder(b) }]);
+    expect(charts.find((c) => c.id === "lr")!.logY).toBe(true);
+    expect(charts.find((c) => c.id === "lr")!.yFormat).toBe("lr");
+  });
+
+  it("learning rates are written alike in every row: 1e-3 and 5e-4, not 0.001 and 5.00e-4", () => {
+    expect([1e-3, 5e-4, 2.5e-4, 0.05, 0.1, 1.9, 0].map(formatLr)).toEqual(["1e-3", "5e-4", "2.5e-4", "5e-2", "1e-1", "1.9", "0"]);
+    const run = join(dir, "lr-table");
+    writeSyntheticRun(run, { lr: 1e-3, epochs: 20 });
+    const html = renderRunReport(run);
+    const lrs = [...html.matchAll(/<td>([^<]*)<\/td><td>[^<]*<\/td><td>[^<]*<\/td><\/tr>/g)].map((m) => m[1]);
+    expect(lrs.length).toBe(20);
+    for (const lr of lrs) expect(lr).toMatch(/^\d(\.\d+)?e-\d$/);
   });
 });

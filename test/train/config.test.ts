@@ -29,6 +29,7 @@ describe("resolveConfig", () => {
       model: "cnn",
       optimizer: { name: "adam", lr: 1e-3 },
       schedule: null,
+      loss: null,
       regularization: { l1: 0, l2: 0, l2Form: "plain" },
       augmentation: [],
       epochs: 12,
@@ -146,5 +147,16 @@ describe("loadConfigFile", () => {
     expect(() => loadConfigFile(join(dir, "missing.json"))).toThrow(/cannot read the file \(no such file\)/);
     writeFileSync(join(dir, "list.json"), "[1]");
     expect(() => loadConfigFile(join(dir, "list.json"))).toThrow(/expected a JSON object/);
+  });
+});
+
+describe("loss", () => {
+  it("names any of the library's losses, with its options; a bad one names the field", () => {
+    expect(resolveConfig({}).loss).toBeNull();
+    expect(resolveConfig({ loss: "smoothL1" }).loss).toBe("smoothL1");
+    expect(resolveConfig({ loss: { type: "focal", gamma: 2, alpha: [1, 2] } }).loss).toEqual({ type: "focal", gamma: 2, alpha: [1, 2] });
+    expect(errorOf({ loss: { type: "focal", gama: 2 } })).toBe('config: loss focal: unknown option "gama" (expected one of gamma, alpha)');
+    expect(errorOf({ loss: { type: "huber", delta: -1 } })).toMatch(/^config: loss huber: .*delta/);
+    expect(errorOf({ loss: "hinge" })).toMatch(/^config: loss: "hinge" is not one of crossEntropy, focal, .*rmse/);
   });
 });

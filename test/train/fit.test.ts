@@ -372,3 +372,23 @@ describe("onTrainEnd", () => {
     }
   });
 });
+
+describe("fit's arguments", () => {
+  it("refuses epochs or batchSize that are not positive integers, as the CLI does", async () => {
+    const model = build(MLP(4, 3), 8);
+    const base = { train: blobs(20, { seed: 1 }), loss: ce, optimizer: createOptimizer("sgd", model, { lr: 0.1 }), epochs: 1, batchSize: 10, log: () => {} };
+    await expect(fit(model as TrainableModel, { ...base, epochs: 0 })).rejects.toThrow("fit: epochs must be an integer >= 1, got 0");
+    await expect(fit(model as TrainableModel, { ...base, epochs: 1.5 })).rejects.toThrow("fit: epochs must be an integer >= 1, got 1.5");
+    await expect(fit(model as TrainableModel, { ...base, batchSize: 0 })).rejects.toThrow("fit: batchSize must be an integer >= 1, got 0");
+  });
+
+  it("says so when the batch size is more than the training samples (each epoch is then one batch)", async () => {
+    const model = build(MLP(4, 3), 8);
+    const lines: string[] = [];
+    const history = await fit(model as TrainableModel, {
+      train: blobs(20, { seed: 1 }), loss: ce, optimizer: createOptimizer("sgd", model, { lr: 0.1 }), epochs: 1, batchSize: 64, log: (l) => lines.push(l),
+    });
+    expect(lines).toEqual(["batch size 64 is more than the 20 training samples: each epoch is one batch of 20"]);
+    expect(history.epochs[0]!.step).toBe(1);
+  });
+});
