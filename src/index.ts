@@ -1,5 +1,7 @@
 /**
- * The public API of descent: everything a user imports comes from this list.
+ * The public API of descent: everything a user imports comes from this list. It is browser-safe
+ * (test/browser/entry.test.ts fails if anything it reaches imports a Node built-in); what needs
+ * Node (files, run folders, experiments) is added by src/node.ts, the "descent/node" entry.
  */
 export { Tensor } from "./tensor/tensor.js";
 export type { TensorOrScalar, NestedArray } from "./tensor/tensor.js";

@@ -11,7 +11,8 @@
  *   which a cross-site form cannot send and a cross-site fetch cannot send without a preflight that
  *   this server never grants;
  * - a request whose Origin is not this server's is refused, and so is one whose Host is not the
- *   address it listens on (a DNS-rebinding page names another host);
+ *   address it listens on (a DNS-rebinding page names another host; bound to 0.0.0.0 or ::, any
+ *   Host is taken, and the token and the Origin check remain);
  * - it serves only files under the runs folder (real paths, symlinks followed) and its own page.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
@@ -78,16 +79,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (!existsSync(join(site, "index.html"))) throw new ConfigError(`the dashboard is not built (${site} is missing): run npm run build`);
   const token = options.token ?? randomBytes(24).toString("hex");
   let allowedHosts: Set<string> = new Set();
-  let origins: Set<string> = new Set();
+  // bound to every interface (--host 0.0.0.0), the server is reached by names it cannot know
+  const anyHost = options.host === "0.0.0.0" || options.host === "::";
 
   const refuse = (res: ServerResponse, status: number, why: string) => sendJson(res, status, { error: why });
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
-    if (!allowedHosts.has(req.headers.host ?? "")) return refuse(res, 403, `Host ${JSON.stringify(req.headers.host ?? "")} is not this server`);
+    const host = req.headers.host ?? "";
+    if (!anyHost && !allowedHosts.has(host)) return refuse(res, 403, `Host ${JSON.stringify(host)} is not this server`);
+    // a browser names the page a request comes from; only this server's own page may call it
     const origin = req.headers.origin;
-    if (origin !== undefined && !origins.has(origin)) return refuse(res, 403, `Origin ${origin} may not use this dashboard`);
+    if (origin !== undefined && origin !== `http://${host}`) return refuse(res, 403, `Origin ${origin} may not use this dashboard`);
     if (path === "/" || path === "/index.html" || path === "/dashboard.js" || path === "/style.css") {
       if (req.method !== "GET") return refuse(res, 405, "GET only");
       return sendStatic(res, site, path === "/" ? "/index.html" : path);
@@ -162,6 +166,5 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const port = new URL(listening.origin).port;
   const hosts = [new URL(listening.origin).host, `localhost:${port}`, `127.0.0.1:${port}`];
   allowedHosts = new Set(hosts);
-  origins = new Set(hosts.map((h) => `http://${h}`));
   return { ...listening, token, url: `${listening.origin}/?token=${token}` };
 }

@@ -5,7 +5,7 @@
  * served. The page is cross-origin isolated (COOP/COEP), so a threaded backend may use it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listen, type ListenOptions, type Listening } from "./listen.js";
 import { sendNotFound, sendStatic } from "./static.js";
@@ -32,8 +32,10 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       res.writeHead(302, { location: "/playground/" }).end();
       return;
     }
-    if (!path.startsWith("/playground/") && !path.startsWith("/browser/")) return sendNotFound(res);
-    sendStatic(res, site, path, ISOLATION_HEADERS);
+    // each folder is its own root, so an encoded "../" cannot step from one into the rest of dist/
+    const folder = ["playground", "browser"].find((f) => path.startsWith(`/${f}/`));
+    if (folder === undefined) return sendNotFound(res);
+    sendStatic(res, join(site, folder), path.slice(folder.length + 1), ISOLATION_HEADERS);
   };
   const listening = await listen(handler, options, 8765);
   return { ...listening, url: `${listening.origin}/playground/` };

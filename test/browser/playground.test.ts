@@ -4,7 +4,7 @@
  * there, and from a point 0.001 away it has barely moved after 300 steps while Adam, whose step
  * does not shrink with the gradient, has left for the valley of minima; the clicked point shows the
  * Hessian's eigenvalues and the escape direction. In-page training of the spirals reaches 90% dev
- * accuracy; ten sigmoid layers are diagnosed with vanishing gradients; a learning rate of 10 as too
+ * accuracy and a sample of the digits 75%; ten sigmoid layers are diagnosed with vanishing gradients; a learning rate of 10 as too
  * high. Screenshots go to test-output/ to be looked at.
  */
 import { rmSync } from "node:fs";
@@ -87,6 +87,13 @@ describe.skipIf(!haveChromium)("the playground in Chromium", () => {
     const r = await train({ data: "spirals", layers: "3", width: "16", activation: "relu", init: "heNormal", optimizer: "adam", lr: "0.01", epochs: "150" });
     await page.locator("#network").screenshot({ path: join(resolve("test-output"), "playground-spirals.png") });
     expect(r.dev).toBeGreaterThanOrEqual(0.9);
+  }, TIMEOUT);
+
+  it("trains on a sample of the digits fetched beside the page", async () => {
+    const r = await train({ data: "digits", layers: "1", width: "32", activation: "relu", init: "heNormal", optimizer: "adam", lr: "0.003", epochs: "40" });
+    await page.locator("#network").screenshot({ path: join(resolve("test-output"), "playground-digits.png") });
+    expect(r.dev).toBeGreaterThanOrEqual(0.75);
+    expect(await page.textContent("#boundary-caption")).toContain("dev digits");
   }, TIMEOUT);
 
   it("names vanishing gradients for ten sigmoid layers and a learning rate of 10 as too high", async () => {

@@ -4,6 +4,7 @@
  * dashboard's API refuses a request without the token. --host other than 127.0.0.1 warns.
  */
 import type { ChildProcess } from "node:child_process";
+import { get } from "node:http";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: a plain .mjs build script, without type declarations
@@ -72,5 +73,10 @@ describe("descent serve and descent playground", () => {
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect((await fetch(new URL("/src/cli/main.js", local))).status).toBe(404);
+    // sent as is (fetch would normalize the dots away): an encoded ../ stays inside playground/
+    const { hostname, port } = new URL(local);
+    const status = await new Promise<number>((done, fail) =>
+      get({ hostname, port, path: "/playground/..%2fsrc%2fcli%2fmain.js" }, (res) => { res.resume(); done(res.statusCode ?? 0); }).on("error", fail));
+    expect(status).toBe(404);
   });
 });

@@ -177,9 +177,17 @@ function choice(): NetworkChoice {
   };
 }
 
-function drawBoundary(u: TrainUpdate, train: { inputs: { dataSync(): ArrayLike<number> }; labels: { dataSync(): ArrayLike<number> } }): void {
+type Rows = { inputs: { dataSync(): ArrayLike<number> }; labels: { dataSync(): ArrayLike<number> } };
+
+/** 2-D data: the decision boundary under the training points; digits: dev digits, red when misread. */
+function drawBoundary(u: TrainUpdate, train: Rows, dev: Rows): void {
   const c = $<HTMLCanvasElement>("boundary");
   const ctx = c.getContext("2d")!;
+  $("boundary-caption").textContent = u.boundary ? "decision boundary and training points" : "dev digits with the model's answer (red: wrong)";
+  if (u.boundary === null) {
+    drawDigits(c, dev, u.predictions!);
+    return;
+  }
   const n = 60, cell = c.width / n;
   for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
     const p = u.boundary[j * n + i]!;
@@ -195,6 +203,26 @@ function drawBoundary(u: TrainUpdate, train: { inputs: { dataSync(): ArrayLike<n
     ctx.arc(px, py, 3, 0, 2 * Math.PI);
     ctx.fill();
   }
+}
+
+/** The first predictions.length dev digits (14x14) in an 8-wide grid, each with the model's answer. */
+function drawDigits(c: HTMLCanvasElement, dev: Rows, predictions: Int32Array): void {
+  const ctx = c.getContext("2d")!;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, c.width, c.height);
+  const xs = dev.inputs.dataSync(), ys = dev.labels.dataSync();
+  const side = 14, cols = 8, cell = c.width / cols, scale = (cell - 12) / side;
+  ctx.font = "11px sans-serif";
+  predictions.forEach((p, k) => {
+    const ox = (k % cols) * cell, oy = Math.floor(k / cols) * cell;
+    for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) {
+      const v = Math.round(255 * (1 - xs[k * side * side + y * side + x]!));
+      ctx.fillStyle = `rgb(${v},${v},${v})`;
+      ctx.fillRect(ox + 2 + x * scale, oy + 2 + y * scale, scale + 0.5, scale + 0.5);
+    }
+    ctx.fillStyle = p === ys[k] ? "#167a2e" : "#d62728";
+    ctx.fillText(String(p), ox + cell - 10, oy + cell - 2);
+  });
 }
 
 function drawNorms(norms: { name: string; norm: number }[]): void {
@@ -226,10 +254,10 @@ async function startTraining(): Promise<void> {
   const losses: number[] = [], devLosses: number[] = [];
   $("diagnosis").textContent = "training…";
   try {
-    const result = await trainNetwork(choice(), async (u, train) => {
+    const result = await trainNetwork(choice(), async (u, train, dev) => {
       losses.push(u.epoch.trainLoss);
       devLosses.push(u.epoch.devLoss ?? NaN);
-      drawBoundary(u, train);
+      drawBoundary(u, train, dev);
       drawNorms(u.norms);
       drawChart($<HTMLCanvasElement>("loss"), [{ label: "train loss", color: "#1f77b4", values: losses }, { label: "dev loss", color: "#ff7f0e", values: devLosses }], { logY: true, xLabel: "epoch" });
       $("progress").textContent = `epoch ${u.epoch.epoch + 1}: train loss ${fmt(u.epoch.trainLoss)}, train acc ${(100 * (u.epoch.trainAccuracy ?? 0)).toFixed(1)}%, dev acc ${(100 * (u.epoch.devAccuracy ?? 0)).toFixed(1)}%`;

@@ -1,6 +1,6 @@
 /**
  * "Train a network in the page": small 2-D data sets generated from the library's seeded
- * generator, a model built from the page's choices (buildSequential), trained by the library's own
+ * generator (or a 600-digit sample of MNIST fetched beside the page), a model built from the page's choices (buildSequential), trained by the library's own
  * fit with a callback that reports each epoch, a probe of the per-layer gradient norms (a backward
  * pass over the training set, every few epochs), and a diagnosis from what was measured:
  *
@@ -12,14 +12,32 @@
  */
 import {
   Generator, NonFiniteError, buildSequential, createDataset, createOptimizer, crossEntropy, l2Penalty, noGrad,
-  randn, softmax, split, tensor, fit, type Dataset, type EpochLog, type InitName, type LayerSpec, type OptimizerName, type Sequential, type StepLog,
+  randn, softmax, split, tensor, fit, takeRows, predictClasses, type Dataset, type EpochLog, type InitName, type LayerSpec, type OptimizerName, type Sequential, type StepLog, type Tensor,
 } from "../../index.js";
 
-export type DataName = "spirals" | "moons" | "circles";
-export const DATA_NAMES: readonly DataName[] = ["spirals", "moons", "circles"];
+export type DataName = "spirals" | "moons" | "circles" | "digits";
+export const DATA_NAMES: readonly DataName[] = ["spirals", "moons", "circles", "digits"];
+type PlaneName = Exclude<DataName, "digits">;
+
+/**
+ * A sample of the digits (digits.json beside the page, written by the build from the mnist
+ * package: 600 digits, 14x14): inputs [N, 196] in [0, 1], ten classes.
+ */
+export async function loadDigits(url = "digits.json"): Promise<Dataset> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: the server answered ${res.status}`);
+  const json = (await res.json()) as { side: number; labels: number[]; pixels: string };
+  const bytes = Uint8Array.from(atob(json.pixels), (ch) => ch.charCodeAt(0));
+  const n = json.labels.length, size = json.side * json.side;
+  if (bytes.length !== n * size) throw new Error(`${url}: ${bytes.length} pixels for ${n} digits of ${json.side}x${json.side}`);
+  const xs = Float32Array.from(bytes, (b) => b / 255);
+  return createDataset(tensor(xs, { shape: [n, size] }), tensor(Int32Array.from(json.labels), { shape: [n], dtype: "int32" }), {
+    numClasses: 10, classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"], source: url,
+  });
+}
 
 /** n points of a 2-class problem in [-1.5, 1.5]², with gaussian noise of the given scale. */
-export function makeData(name: DataName, n: number, noise: number, seed: number): Dataset {
+export function makeData(name: PlaneName, n: number, noise: number, seed: number): Dataset {
   const rng = new Generator(seed);
   const e = randn([n, 2], { rng }).dataSync();
   const u = randn([n], { rng }).dataSync();
@@ -60,11 +78,11 @@ export interface NetworkChoice {
   seed: number;
 }
 
-export function buildNetwork(c: NetworkChoice, rng: Generator): Sequential {
+export function buildNetwork(c: NetworkChoice, inputs: number, classes: number, rng: Generator): Sequential {
   const specs: LayerSpec[] = [];
   for (let i = 0; i < c.hiddenLayers; i++) specs.push({ type: "linear", outFeatures: c.width, weightInit: c.init }, { type: c.activation });
-  specs.push({ type: "linear", outFeatures: 2 });
-  return buildSequential(specs, { inputShape: [2], rng });
+  specs.push({ type: "linear", outFeatures: classes });
+  return buildSequential(specs, { inputShape: [inputs], rng });
 }
 
 /** L2 norm of each Linear layer's weight gradient over the whole of `ds`, first layer first. */
@@ -84,6 +102,17 @@ export function layerGradNorms(model: Sequential, ds: Dataset, l2: number): { na
   return out;
 }
 
+/** The model's output on x in eval mode (dropout and batch norm as at test time), then back to training. */
+function evalForward(model: Sequential, x: Tensor): Tensor {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return model.forward(x);
+  } finally {
+    if (wasTraining) model.train();
+  }
+}
+
 /** The model's probability of class 1 on a gw x gh grid over [-2, 2]², top row first. */
 export function boundaryGrid(model: Sequential, gw: number, gh: number): Float32Array {
   const xs = new Float32Array(gw * gh * 2);
@@ -91,10 +120,7 @@ export function boundaryGrid(model: Sequential, gw: number, gh: number): Float32
     xs[2 * (j * gw + i)] = -2 + (4 * (i + 0.5)) / gw;
     xs[2 * (j * gw + i) + 1] = 2 - (4 * (j + 0.5)) / gh;
   }
-  const wasTraining = model.training;
-  model.eval();
-  const p = noGrad(() => softmax(model.forward(tensor(xs, { shape: [gw * gh, 2] })), 1).dataSync());
-  if (wasTraining) model.train();
+  const p = noGrad(() => softmax(evalForward(model, tensor(xs, { shape: [gw * gh, 2] })), 1).dataSync());
   const out = new Float32Array(gw * gh);
   for (let k = 0; k < out.length; k++) out[k] = p[2 * k + 1]!;
   return out;
@@ -150,17 +176,22 @@ function ratio(norms: readonly { name: string; norm: number }[]): number {
 export interface TrainUpdate {
   epoch: EpochLog;
   norms: { name: string; norm: number }[];
-  boundary: Float32Array;
+  /** for the 2-D data sets: P(class 1) on a 60 x 60 grid; for the digits, null */
+  boundary: Float32Array | null;
+  /** for the digits: the model's class for each of the first 40 dev digits */
+  predictions: Int32Array | null;
 }
 
 /** Trains the chosen network with fit; `onEpoch` sees every epoch (and may return a promise to let the page paint). */
 export async function trainNetwork(
-  c: NetworkChoice, onEpoch: (u: TrainUpdate, train: Dataset) => Promise<void>, signal: AbortSignal,
+  c: NetworkChoice, onEpoch: (u: TrainUpdate, train: Dataset, dev: Dataset) => Promise<void>, signal: AbortSignal,
 ): Promise<{ epochs: EpochLog[]; norms: { name: string; norm: number }[]; failure: string | null; diagnosis: Diagnosis }> {
-  const all = makeData(c.data, 400, c.noise, c.seed);
-  const { train, dev } = split(all, { train: 300, dev: 100, test: 0, seed: c.seed, stratify: true });
+  const digits = c.data === "digits";
+  const all = c.data === "digits" ? await loadDigits() : makeData(c.data, 400, c.noise, c.seed);
+  const { train, dev } = split(all, digits ? { train: 450, dev: 150, test: 0, seed: c.seed, stratify: true } : { train: 300, dev: 100, test: 0, seed: c.seed, stratify: true });
   const rng = new Generator(c.seed);
-  const model = buildNetwork(c, rng);
+  const model = buildNetwork(c, all.featureShape[0]!, all.numClasses!, rng);
+  const sample = digits ? takeRows(dev.inputs, Array.from({ length: 40 }, (_, i) => i)) : null;
   const optimizer = createOptimizer(c.optimizer, model, { lr: c.lr });
   const epochs: EpochLog[] = [];
   let norms = layerGradNorms(model, train, c.l2);
@@ -171,7 +202,8 @@ export async function trainNetwork(
     onEpochEnd: (_ctx: unknown, log: EpochLog) => {
       epochs.push(log);
       if (log.epoch % 5 === 4 || log.epoch === c.epochs - 1) norms = layerGradNorms(model, train, c.l2);
-      pending = onEpoch({ epoch: log, norms, boundary: boundaryGrid(model, 60, 60) }, train);
+      const predictions = sample ? predictClasses(noGrad(() => evalForward(model, sample))) : null;
+      pending = onEpoch({ epoch: log, norms, boundary: digits ? null : boundaryGrid(model, 60, 60), predictions }, train, dev);
     },
     // the page paints between epochs: fit waits for the last epoch's drawing before going on
     onBatchEnd: (_ctx: unknown, log: StepLog) => {

@@ -126,7 +126,7 @@ export interface Series {
 /** A line chart of series over x = 0..n-1 (or `xs`), with a log y axis when asked. */
 export function drawChart(c: HTMLCanvasElement, series: readonly Series[], options: { logY?: boolean; xLabel?: string; yMin?: number } = {}): void {
   const ctx = c.getContext("2d")!;
-  const W = c.width, H = c.height, L = 52, R = 10, T = 10, B = 36;
+  const W = c.width, H = c.height, L = 52, R = 10, T = 26, B = 36;
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, W, H);
   const tf = (y: number) => (options.logY ? Math.log10(Math.max(y, 1e-12)) : y);
@@ -175,9 +175,10 @@ export function drawChart(c: HTMLCanvasElement, series: readonly Series[], optio
       });
       ctx.stroke();
     }
-    ctx.fillRect(lx, T + 6, 10, 10);
+    // the legend sits above the plot, clear of the curves
+    ctx.fillRect(lx, 6, 10, 10);
     ctx.fillStyle = "#222";
-    ctx.fillText(s.label, lx + 14, T + 15);
+    ctx.fillText(s.label, lx + 14, 15);
     lx += 20 + ctx.measureText(s.label).width + 10;
   }
 }

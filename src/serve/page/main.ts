@@ -36,6 +36,8 @@ async function refreshRuns(): Promise<void> {
   runs = (await api<{ runs: RunRow[] }>("/api/runs")).runs;
   for (const r of runs) if (r.status !== "finished") curves.delete(r.name);
   renderRuns();
+  const shown = runs.find((r) => r.name === current);
+  if (shown) $("run-status").textContent = shown.status;
   void drawOverlay();
 }
 
@@ -76,7 +78,14 @@ async function drawOverlay(): Promise<void> {
     const values = curves.get(name)!.filter((r) => r.type === "epoch").map((r) => r[metric] ?? NaN);
     series.push({ label: name, color: COLORS[i++ % COLORS.length]!, values });
   }
-  drawChart($<HTMLCanvasElement>("overlay"), series, { logY: metric !== "devAccuracy", xLabel: "epoch" });
+  const canvas = $<HTMLCanvasElement>("overlay");
+  drawChart(canvas, series, { logY: metric !== "devAccuracy", xLabel: "epoch" });
+  if (series.length === 0) {
+    const ctx = canvas.getContext("2d")!;
+    ctx.fillStyle = "#666";
+    ctx.font = "14px sans-serif";
+    ctx.fillText("tick runs in the table to overlay their curves", 70, 40);
+  }
   $("overlay").dataset.series = String(series.length);
 }
 
@@ -121,7 +130,10 @@ async function openRun(name: string): Promise<void> {
   drawRun();
   source = new EventSource(`/api/stream?run=${encodeURIComponent(name)}&from=${data.size}&token=${token}`);
   source.onmessage = (m) => {
-    records.push(JSON.parse(m.data as string) as Rec);
+    const rec = JSON.parse(m.data as string) as Rec;
+    records.push(rec);
+    // a command took effect (or the run ended an epoch): the table's status and numbers follow
+    if (rec.type !== "step") void refreshRuns();
     if (!pending) {
       pending = true;
       requestAnimationFrame(drawRun);
