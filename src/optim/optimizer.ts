@@ -28,7 +28,7 @@ import {
   chain, listParameters, makeState, partitionByName, type GradientTransformation, type NamedParameters, type OptState, type TensorTree,
 } from "./base.js";
 import {
-  adagrad, adam, adamW, COMMON_OPTION_NAMES, momentumEma, rmsprop, sgd,
+  adagrad, adam, adamW, COMMON_OPTION_NAMES, DEFAULT_LEARNING_RATES, momentumEma, rmsprop, sgd,
   type AdagradOptions, type AdamOptions, type MomentumEmaOptions, type RmspropOptions, type SgdOptions,
 } from "./alias.js";
 import { clipByGlobalNorm, clipByValue } from "./clip.js";
@@ -271,31 +271,52 @@ function restore(template: OptState, saved: StateSkeleton, path: string[], tenso
 // ---------------------------------------------------------------------------------------------
 // createOptimizer: names, options, parameter groups
 
-export interface OptimizerOptionsMap {
-  sgd: SgdOptions;
-  momentum: SgdOptions;
-  nesterov: SgdOptions;
-  momentumEma: MomentumEmaOptions;
-  adagrad: AdagradOptions;
-  rmsprop: RmspropOptions;
-  adam: AdamOptions;
-  adamw: AdamOptions;
+/** A named optimizer: what help texts and docs say of it, its own options, its default lr, its chain. */
+export interface OptimizerEntry<O> {
+  readonly summary: string;
+  /** The options it takes besides the common ones (lr, weightDecay, clipNorm, ...). */
+  readonly options: readonly string[];
+  /** Its default learning rate (from DEFAULT_LEARNING_RATES). */
+  readonly lr: number;
+  readonly build: (options: O) => GradientTransformation;
 }
 
-export type OptimizerName = keyof OptimizerOptionsMap;
+const entry = <O>(e: OptimizerEntry<O>): OptimizerEntry<O> => e;
+const SGD_OPTIONS = ["momentum", "dampening", "nesterov"];
+const ADAM_OPTIONS = ["betas", "eps", "amsgrad", "biasCorrection"];
 
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ["sgd", "momentum", "nesterov", "momentumEma", "adagrad", "rmsprop", "adam", "adamw"];
-
-const SPECIFIC_OPTIONS: Record<OptimizerName, readonly string[]> = {
-  sgd: ["momentum", "dampening", "nesterov"],
-  momentum: ["momentum", "dampening", "nesterov"],
-  nesterov: ["momentum", "dampening", "nesterov"],
-  momentumEma: ["beta", "biasCorrection"],
-  adagrad: ["lrDecay", "initialAccumulatorValue", "eps"],
-  rmsprop: ["alpha", "eps", "momentum", "centered"],
-  adam: ["betas", "eps", "amsgrad", "biasCorrection"],
-  adamw: ["betas", "eps", "amsgrad", "biasCorrection"],
+/**
+ * The named optimizers, one entry each: createOptimizer builds from it, the config validates names
+ * and default learning rates against it, the CLI help lists it. A new optimizer is one entry.
+ */
+export const OPTIMIZERS = {
+  sgd: entry<SgdOptions>({ summary: "stochastic gradient descent", options: SGD_OPTIONS, lr: DEFAULT_LEARNING_RATES.sgd, build: (o) => sgd(o) }),
+  momentum: entry<SgdOptions>({
+    summary: "sgd with heavy-ball momentum 0.9", options: SGD_OPTIONS, lr: DEFAULT_LEARNING_RATES.sgd, build: (o) => sgd({ momentum: 0.9, ...o }),
+  }),
+  nesterov: entry<SgdOptions>({
+    summary: "sgd with Nesterov momentum 0.9", options: SGD_OPTIONS, lr: DEFAULT_LEARNING_RATES.sgd,
+    build: (o) => sgd({ momentum: 0.9, nesterov: true, ...o }),
+  }),
+  momentumEma: entry<MomentumEmaOptions>({
+    summary: "momentum as an exponentially weighted average of gradients", options: ["beta", "biasCorrection"],
+    lr: DEFAULT_LEARNING_RATES.momentumEma, build: (o) => momentumEma(o),
+  }),
+  adagrad: entry<AdagradOptions>({
+    summary: "Adagrad", options: ["lrDecay", "initialAccumulatorValue", "eps"], lr: DEFAULT_LEARNING_RATES.adagrad, build: (o) => adagrad(o),
+  }),
+  rmsprop: entry<RmspropOptions>({
+    summary: "RMSProp", options: ["alpha", "eps", "momentum", "centered"], lr: DEFAULT_LEARNING_RATES.rmsprop, build: (o) => rmsprop(o),
+  }),
+  adam: entry<AdamOptions>({ summary: "Adam", options: ADAM_OPTIONS, lr: DEFAULT_LEARNING_RATES.adam, build: (o) => adam(o) }),
+  adamw: entry<AdamOptions>({ summary: "AdamW (decoupled weight decay)", options: ADAM_OPTIONS, lr: DEFAULT_LEARNING_RATES.adamW, build: (o) => adamW(o) }),
 };
+
+export type OptimizerName = keyof typeof OPTIMIZERS;
+
+export type OptimizerOptionsMap = { [N in OptimizerName]: (typeof OPTIMIZERS)[N] extends OptimizerEntry<infer O> ? O : never };
+
+export const OPTIMIZER_NAMES = Object.keys(OPTIMIZERS) as OptimizerName[];
 
 /**
  * Which parameters a group takes: a RegExp or `{ pattern }` tested on the dotted name, a list of
@@ -337,26 +358,7 @@ function selectorFn(sel: ParamSelector, where: string): (name: string, p: Tensor
 }
 
 function buildNamed(name: OptimizerName, options: object): GradientTransformation {
-  switch (name) {
-    case "sgd":
-      return sgd(options as SgdOptions);
-    case "momentum":
-      return sgd({ momentum: 0.9, ...(options as SgdOptions) });
-    case "nesterov":
-      return sgd({ momentum: 0.9, nesterov: true, ...(options as SgdOptions) });
-    case "momentumEma":
-      return momentumEma(options as MomentumEmaOptions);
-    case "adagrad":
-      return adagrad(options as AdagradOptions);
-    case "rmsprop":
-      return rmsprop(options as RmspropOptions);
-    case "adam":
-      return adam(options as AdamOptions);
-    case "adamw":
-      return adamW(options as AdamOptions);
-    default:
-      return name satisfies never;
-  }
+  return (OPTIMIZERS[name] as OptimizerEntry<object>).build(options);
 }
 
 function toJson(value: unknown): JsonValue {
@@ -382,7 +384,7 @@ function toJson(value: unknown): JsonValue {
 export function createOptimizer<N extends OptimizerName>(name: N, params: NamedParameters, options?: CreateOptimizerOptions<N>): Optimizer {
   if (!OPTIMIZER_NAMES.includes(name)) throw new ConfigError(`Unknown optimizer "${String(name)}" (expected one of ${OPTIMIZER_NAMES.join(", ")})`);
   const { groups = [], clipNorm, clipValue, ...base } = (options ?? {}) as CreateOptimizerOptions<N> & { clipNorm?: number; clipValue?: number };
-  const allowed = [...COMMON_OPTION_NAMES, ...SPECIFIC_OPTIONS[name]];
+  const allowed = [...COMMON_OPTION_NAMES, ...OPTIMIZERS[name].options];
   checkKeys(`createOptimizer("${name}")`, base, allowed);
   const pre: GradientTransformation[] = [];
   if (clipValue !== undefined) pre.push(clipByValue(clipValue));

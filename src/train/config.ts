@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { LAYER_TYPES, validateLayerSpecs, type LayerSpec } from "../nn/specs.js";
-import { OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";
+import { OPTIMIZERS, OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { Parameter } from "../nn/parameter.js";
 import { zeros } from "../tensor/creation.js";
 import { SCHEDULE_TYPES, createSchedule, type ScheduleSpec } from "../schedules/create.js";
@@ -109,11 +109,6 @@ export function defaultExperiment(epochs = 15): ExperimentConfigInput {
   };
 }
 
-/** A learning rate that trains the presets well, per optimizer, when the config gives none. */
-export const DEFAULT_LR: Readonly<Record<string, number>> = {
-  sgd: 0.05, momentum: 0.01, nesterov: 0.01, momentumEma: 0.05, adagrad: 0.01, rmsprop: 1e-3, adam: 1e-3, adamw: 1e-3,
-};
-
 function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("") || "(top level)";
 }
@@ -206,7 +201,7 @@ export function resolveConfig(input: unknown, where = "config"): ExperimentConfi
   };
   const model = typeof c.model === "string" ? c.model : { layers: nested("model.layers", () => validateLayerSpecs(c.model === "mlp" || c.model === "cnn" ? [] : c.model.layers, "model.layers")) };
   const augmentation = nested("augmentation", () => parseAugmentSpecs(c.augmentation, "augmentation"));
-  const optimizer = { ...c.optimizer, lr: c.optimizer.lr ?? DEFAULT_LR[c.optimizer.name] ?? 1e-3 } as ExperimentConfig["optimizer"];
+  const optimizer = { ...c.optimizer, lr: c.optimizer.lr ?? OPTIMIZERS[c.optimizer.name as OptimizerName].lr } as ExperimentConfig["optimizer"];
   // the optimizer's own options (betas, momentum, unknown names) are checked now too, on a stand-in parameter
   nested("optimizer", () => {
     const { name, ...options } = optimizer;

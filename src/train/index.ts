@@ -4,7 +4,7 @@ export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainableMod
 export { EarlyStopping, Checkpointing, MetricsLog, ProgressDisplay, describeEpoch } from "./callbacks.js";
 export type { Callback, EarlyStoppingOptions, CheckpointOptions, Monitor } from "./callbacks.js";
 export { ConfusionMatrix, predictClasses } from "./metrics.js";
-export { resolveConfig, loadConfigFile, defaultExperiment, DEFAULT_LR } from "./config.js";
+export { resolveConfig, loadConfigFile, defaultExperiment } from "./config.js";
 export type { ExperimentConfig, ExperimentConfigInput } from "./config.js";
 export { runExperiment, loadData } from "./experiment.js";
 export type { RunOptions, RunResult } from "./experiment.js";
