@@ -5,8 +5,9 @@
  *
  * It owns the named parameters and the transformation's state. `step()` reads each Parameter's
  * `.grad` (skipping those without one), runs the pure update under noGrad, and assigns the new
- * values. `lr` reads and writes the learning rate injected into the state, so a training loop
- * applies a schedule with `optimizer.lr = schedule.lrAt(epoch)`.
+ * values. A learning rate given as a number lives in the state, and `lr` reads and writes it; one
+ * given as a function of the step (a schedule: `learningRateOf` in src/schedules) is the only source
+ * of the rate, `lr` reads the value last used, and setting it is refused.
  *
  * `stateDict()` splits the state for checkpoints: `tensors` (safetensors), keyed
  * `<param>/<transform path>/<slot>` like `fc.weight/1.scaleByAdam/mu`, and `meta` (JSON): step
@@ -25,13 +26,14 @@ import type { Parameter } from "../nn/parameter.js";
 import { sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
-  chain, listParameters, makeState, partitionByName, type GradientTransformation, type NamedParameters, type OptState, type TensorTree,
+  chain, innerTransformations, listParameters, makeState, partitionByName, type GradientTransformation, type NamedParameters, type OptState, type TensorTree,
 } from "./base.js";
 import {
   adagrad, adam, adamW, COMMON_OPTION_NAMES, DEFAULT_LEARNING_RATES, momentumEma, rmsprop, sgd,
   type AdagradOptions, type AdamOptions, type MomentumEmaOptions, type RmspropOptions, type SgdOptions,
 } from "./alias.js";
 import { clipByGlobalNorm, clipByValue } from "./clip.js";
+import type { LrFn } from "./transforms.js";
 import { checkKeys, checkLr } from "./validate.js";
 import { preview } from "../errors/values.js";
 
@@ -103,7 +105,7 @@ export class Optimizer {
     return this._state;
   }
 
-  /** The learning rate in the state (the first `scalars.lr` found), or null when there is none. */
+  /** The learning rate in the state (the first `scalars.lr` found: for a schedule, the value last used), or null. */
   get lr(): number | null {
     return findScalar(this._state, "lr");
   }
@@ -112,7 +114,22 @@ export class Optimizer {
   set lr(value: number | null) {
     const lr = checkLr(value);
     if (findScalar(this._state, "lr") === null) throw new ConfigError(`Optimizer "${this.name}": its transformation has no learning rate to set (no scaleByLearningRate)`);
+    if (this.learningRates.length > 0) {
+      throw new ConfigError(`Optimizer "${this.name}": its learning rate follows a schedule (a function of the step), which is its one source; change the schedule instead`);
+    }
     this._state = setScalar(this._state, "lr", lr);
+  }
+
+  /** The learning-rate functions (schedules) of the chain's scaleByLearningRate transforms, one per group. */
+  get learningRates(): LrFn[] {
+    const found: LrFn[] = [];
+    const walk = (t: GradientTransformation): void => {
+      const fn = (t as { learningRate?: LrFn | null }).learningRate;
+      if (t.name === "scaleByLearningRate" && typeof fn === "function") found.push(fn);
+      innerTransformations(t).forEach(walk);
+    };
+    walk(this.transformation);
+    return found;
   }
 
   /**

@@ -85,17 +85,18 @@ export type LrFn = (count: number) => number;
 /**
  * u = −(lr · scale) · g: the descent direction scaled by the learning rate.
  *
- * lr lives in the state (`scalars.lr`, injected like optax.inject_hyperparams), so whoever holds
- * the state sets it between steps (the Optimizer's `lr` property; a training loop applying a
- * schedule). Given a function instead of a number, lr = fn(count) with count the number of
- * updates so far, and `scalars.lr` records the value last used. `scale` multiplies lr for one
- * parameter group (e.g. a smaller rate for a pretrained backbone).
+ * Given a number, lr lives in the state (`scalars.lr`, injected like optax.inject_hyperparams), so
+ * whoever holds the state may set it between steps (the Optimizer's `lr` property). Given a
+ * function (a schedule, `learningRateOf` in src/schedules), lr = fn(count) with count the number of
+ * updates so far: the function is the one source of the rate, and `scalars.lr` only records the
+ * value last used. `scale` multiplies lr for one parameter group (e.g. a smaller rate for a
+ * pretrained backbone). The transformation exposes the function as `learningRate` (null for a number).
  */
-export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number } = {}): GradientTransformation {
+export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number } = {}): GradientTransformation & { readonly learningRate: LrFn | null } {
   const fn = typeof lr === "function" ? lr : null;
   const lr0 = fn ? checkLr(fn(0)) : checkLr(lr);
   const scale = checkNonNegative("lrScale", options.scale ?? 1);
-  return defineTransformation(
+  const t = defineTransformation(
     "scaleByLearningRate",
     () => makeState({ scalars: { lr: lr0, count: 0 } }),
     (updates, state) => {
@@ -108,6 +109,7 @@ export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number
       return [out, makeState({ scalars: { ...state.scalars, lr: now, count: count + 1 } })];
     },
   );
+  return Object.assign(t, { learningRate: fn });
 }
 
 /**

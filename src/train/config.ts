@@ -207,7 +207,13 @@ export function resolveConfig(input: unknown, where = "config"): ExperimentConfi
     const { name, ...options } = optimizer;
     createOptimizer(name as OptimizerName, { probe: new Parameter(zeros([1])) }, options as never);
   });
-  if (c.schedule) nested("schedule", () => createSchedule(c.schedule as ScheduleSpec, optimizer.lr)); // checks its options now, not after loading the data
+  if (c.schedule) {
+    // one source for the learning rate: the schedule starts from optimizer.lr, it does not restate it
+    for (let s: Record<string, unknown> | undefined = c.schedule, at = "schedule"; s; s = s.then as Record<string, unknown> | undefined, at += ".then") {
+      if (s.lr0 !== undefined) throw new ConfigError(`${where}: ${at}.lr0: give the learning rate once, as optimizer.lr (the schedule starts from it)`);
+    }
+    nested("schedule", () => createSchedule(c.schedule as ScheduleSpec, optimizer.lr)); // checks its options now, not after loading the data
+  }
   return { ...c, model, augmentation, optimizer, schedule: c.schedule as ScheduleSpec | null };
 }
 

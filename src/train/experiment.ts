@@ -22,6 +22,7 @@ import { buildSequential, presetSpecs, summary, type LayerSpec, type Sequential 
 import { crossEntropy, mse, l1Penalty, l2Penalty } from "../losses/index.js";
 import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { createSchedule } from "../schedules/create.js";
+import { learningRateOf } from "../schedules/schedules.js";
 import { add } from "../ops/elementwise.js";
 import { writeRunReport } from "../report/index.js";
 import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
@@ -220,14 +221,16 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const summaryText = summary(model, [...train.featureShape]);
   say(summaryText);
   const lossFn: LossFn = classification ? (out, y) => crossEntropy(out, y) : (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
+  // the learning rate has one source: optimizer.lr, or the schedule that starts from it, fed into the optimizer
+  const schedule = config.schedule ? createSchedule(config.schedule, config.optimizer.lr) : undefined;
   const { name: optName, ...optOptions } = config.optimizer;
+  const lr = schedule ? learningRateOf(schedule, Math.ceil(train.length / config.batchSize)) : config.optimizer.lr;
   let optimizer;
   try {
-    optimizer = createOptimizer(optName as OptimizerName, model, optOptions as never);
+    optimizer = createOptimizer(optName as OptimizerName, model, { ...optOptions, lr } as never);
   } catch (e) {
     throw e instanceof ConfigError ? new ConfigError(`config optimizer: ${e.message}`) : e;
   }
-  const schedule = config.schedule ? createSchedule(config.schedule, config.optimizer.lr) : undefined;
 
   // the run folder is made only now, so a config whose data or model fails leaves nothing behind
   if (!options.resumeDir) checkRunDirFree(dir);

@@ -40,3 +40,28 @@ describe("optimizers: one table", () => {
     expect(help.replace(/\s+/g, " ")).toContain(OPTIMIZER_NAMES.join(", "));
   });
 });
+
+describe("the learning rate: one source", () => {
+  it("a config's schedule starts from optimizer.lr and feeds the optimizer; restating it as lr0 is refused", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { runExperiment } = await import("../../src/train/experiment.js");
+    const dir = mkdtempSync(join(tmpdir(), "descent-lr-"));
+    try {
+      const csv = join(dir, "d.csv");
+      writeFileSync(csv, ["a,b,label", ...Array.from({ length: 30 }, (_, i) => `${i % 3},${(i * 7) % 5},${["x", "y", "z"][i % 3]}`)].join("\n"));
+      const config = {
+        data: { source: "csv", path: csv }, split: { train: 20, dev: 5, test: 5 }, model: { layers: [{ type: "linear", outFeatures: 3 }] },
+        optimizer: { name: "sgd", lr: 0.2 }, schedule: { type: "cosine", tMax: 4 }, epochs: 3, batchSize: 8, earlyStopping: false,
+      };
+      const run = await runExperiment(resolveConfig(config), { outDir: join(dir, "run"), log: () => {}, progress: false, report: false });
+      const cosine = (t: number) => (0.2 * (1 + Math.cos((Math.PI * t) / 4))) / 2;
+      expect(run.history.epochs.map((e) => e.lr)).toEqual([0, 1, 2].map(cosine));
+      expect(() => resolveConfig({ ...config, schedule: { type: "cosine", tMax: 4, lr0: 0.1 } })).toThrow(/schedule\.lr0: give the learning rate once, as optimizer\.lr/);
+      expect(() => resolveConfig({ ...config, schedule: { type: "warmup", warmupEpochs: 1, then: { type: "cosine", tMax: 4, lr0: 0.1 } } })).toThrow(/schedule\.then\.lr0/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
