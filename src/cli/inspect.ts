@@ -19,6 +19,7 @@ import { loadSavedModel } from "../train/saved-model.js";
 import { evaluate, isClassification } from "../train/fit.js";
 import { crossEntropy } from "../losses/index.js";
 import { choiceFlag, numberFlag, runAction } from "./errors.js";
+import { parseJson } from "../io/json.js";
 
 function runConfig(run: string) {
   const path = join(run, "config.json");
@@ -36,12 +37,8 @@ function requireModel(run: string): void {
 
 /** The numbers of a JSON file of samples: an array, nested to any depth, of numbers only. */
 function jsonSamples(file: string): Float32Array {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  // bounded (depth, size) before flat() recurses into it
+  const json = parseJson(readFileSync(file, "utf8"), { source: file });
   if (!Array.isArray(json)) throw new ConfigError(`${file}: expected a JSON array of samples, each an array of numbers (nested arrays are fine)`);
   const flat = json.flat(Infinity) as unknown[];
   const bad = flat.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));

@@ -24,6 +24,7 @@ import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { createSchedule } from "../schedules/create.js";
 import { learningRateOf } from "../schedules/schedules.js";
 import { add } from "../ops/elementwise.js";
+import { withContext } from "../nn/module.js";
 import { writeRunReport } from "../report/index.js";
 import { Checkpointing, EarlyStopping, MetricsLog, ProgressDisplay, type Callback } from "./callbacks.js";
 import { evaluate, fit, isClassification, type History, type LossFn, type Penalty, type TrainableModel } from "./fit.js";
@@ -213,7 +214,11 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   if (config.standardize) {
     // a resumed run uses the statistics its checkpoint saved, never a refit
     const saved = resumeFrom ? readCheckpoint(resumeFrom).tensors.standardizer : undefined;
-    standardizer = saved ? Standardizer.fromStateDict(saved, train.featureShape) : Standardizer.fit(train);
+    try {
+      standardizer = saved ? Standardizer.fromStateDict(saved, train.featureShape) : Standardizer.fit(train);
+    } catch (e) {
+      throw saved ? withContext(e, resumeFrom!) : e;
+    }
     [train, dev, test] = [standardizer.transform(train), standardizer.transform(dev), standardizer.transform(test)];
   }
 
