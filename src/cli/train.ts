@@ -32,7 +32,7 @@ export function registerTrain(program: Command): void {
     .description("train a model; with no arguments, the default CNN on the bundled MNIST digits")
     .option("--config <file>", "an experiment config (JSON): data, model, optimizer, schedule, ...")
     .option("--model <name>", "a preset model: mlp or cnn")
-    .option("--optimizer <name>", "sgd, momentum, nesterov, momentumEma, adagrad, rmsprop, adam or adamw")
+    .option("--optimizer <name>", OPTIMIZER_NAMES.join(", "))
     .option("--loss <name>", `the training loss: ${LOSS_NAMES.join(", ")} (default: crossEntropy for classes, mse for numbers)`)
     .option("--lr <number>", "learning rate")
     .option("--epochs <n>", "total number of epochs (also when resuming)")

@@ -59,7 +59,7 @@ export function parseJson(text: string, options: ParseJsonOptions): unknown {
     const msg = (e as Error).message;
     const pos = /position (\d+)/.exec(msg);
     const where = pos ? ` at ${unit} ${offset + Number(pos[1])}` : "";
-    throw new FileFormatError(`${source}: not valid JSON${where} (${msg})`);
+    throw new FileFormatError(`${source}: not valid JSON (${msg})${where}`);
   }
   const infinite = findNonFinite(value);
   if (infinite !== null) {

@@ -10,8 +10,9 @@ export { BatchNorm1d, BatchNorm2d, LayerNorm, InstanceNorm2d, GroupNorm } from "
 export type { BatchNormLayerOptions, LayerNormOptions, InstanceNormOptions, GroupNormOptions } from "./normalization.js";
 export { Sequential, buildSequential } from "./sequential.js";
 export type { BuildOptions, SpecLayer } from "./sequential.js";
-export { LAYER_TYPES, validateLayerSpecs, presetSpecs, MAX_LAYER_SIZE } from "./specs.js";
-export { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS, specElements } from "./budget.js";
+export { LAYER_TYPES, LAYERS, validateLayerSpecs, presetSpecs, specElements, buildLayer, MAX_LAYER_SIZE } from "./specs.js";
+export type { BuildContext } from "./specs.js";
+export { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS } from "./budget.js";
 export type { LayerSpec, LayerType } from "./specs.js";
 export { summary, summarize, receptiveFields, receptiveFieldStep, convOutputSize } from "./summary.js";
 export type { SummaryRow, ModelSummary } from "./summary.js";

@@ -10,7 +10,8 @@
  */
 import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
 import { defaultLayerInit, initialize, type InitSpec } from "../init/initializers.js";
-import { conv2d, windowOutputSize, type Padding, type Pair } from "../ops/conv.js";
+import { conv2d } from "../ops/conv.js";
+import { checkPoolPadding, resolvePadding, windowOutputShape, type Padding, type Pair } from "../ops/window.js";
 import { dropout } from "../ops/dropout.js";
 import { linear } from "../ops/linalg.js";
 import { avgPool2d, globalAvgPool2d, maxPool2d } from "../ops/pool.js";
@@ -21,7 +22,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { Module, type WindowGeometry } from "./module.js";
 import { Parameter } from "./parameter.js";
 import type { LayerSpec } from "./specs.js";
-import { checkDType, checkInt, checkPair, pairSpec, pairText } from "./util.js";
+import { checkDType, checkInt, checkPair, pairSpec } from "./util.js";
 
 function drawParam(spec: InitSpec | undefined, shape: number[], fanShape: number[], rng: Generator, dtype: FloatDType): Tensor {
   return spec === undefined ? defaultLayerInit(shape, { rng, dtype, fanShape }) : initialize(spec, shape, { rng, dtype, fanShape });
@@ -143,14 +144,8 @@ export class Conv2d extends Module {
     this.stride = checkPair(L, "stride", options.stride ?? 1, 1);
     this.dilation = checkPair(L, "dilation", options.dilation ?? 1, 1);
     const padding = options.padding ?? 0;
-    if (padding === "same") {
-      if (this.stride[0] !== 1 || this.stride[1] !== 1) {
-        throw new ConfigError(`${L}: padding "same" needs stride 1, got stride ${JSON.stringify(options.stride)}`);
-      }
-      this.padding = "same";
-    } else {
-      this.padding = padding === "valid" ? [0, 0] : checkPair(L, "padding", padding, 0);
-    }
+    this.padding = padding === "same" ? "same" : padding === "valid" ? [0, 0] : checkPair(L, "padding", padding, 0);
+    resolvePadding(L, this.padding, this.kernelSize, this.stride, this.dilation); // "same" needs stride 1 (window.ts)
     this.groups = checkInt(L, "groups", options.groups ?? 1, 1);
     if (this.inChannels % this.groups !== 0 || this.outChannels % this.groups !== 0) {
       throw new ConfigError(
@@ -184,19 +179,12 @@ export class Conv2d extends Module {
     });
   }
 
-  /** Total padding per spatial dim (both sides together). */
-  private padTotal(): [number, number] {
-    if (this.padding === "same") return [this.dilation[0] * (this.kernelSize[0] - 1), this.dilation[1] * (this.kernelSize[1] - 1)];
-    return [2 * this.padding[0], 2 * this.padding[1]];
-  }
-
   override outputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 3) throw new ShapeError(`${this.label}: expected input [C, H, W] (per sample), got ${fmtShape(inputShape)}`);
     const [c, h, w] = inputShape as [number, number, number];
     if (c !== this.inChannels) throw new ShapeError(`${this.label}: input ${fmtShape(inputShape)} has ${c} channels, expected inChannels ${this.inChannels}`);
-    const pad = this.padTotal();
-    const out = windowShape(this.label, [h, w], this.kernelSize, this.stride, pad, this.dilation);
-    return [this.outChannels, ...out];
+    const pads = resolvePadding(this.label, this.padding, this.kernelSize, this.stride, this.dilation);
+    return [this.outChannels, ...windowOutputShape(this.label, [h, w], this.kernelSize, this.stride, pads, this.dilation)];
   }
 
   override windowGeometry(): WindowGeometry {
@@ -223,28 +211,6 @@ export class Conv2d extends Module {
   }
 }
 
-/**
- * [outH, outW] of a sliding window, each floor((n + padTotal − d·(f − 1) − 1) / s) + 1; a kernel
- * that does not fit in the padded input is a ConfigError naming the layer and the sizes.
- */
-function windowShape(
-  label: string, hw: [number, number], kernel: [number, number], stride: [number, number], padTotal: [number, number],
-  dilation: [number, number],
-): [number, number] {
-  const out: [number, number] = [0, 0];
-  for (const d of [0, 1] as const) {
-    const span = dilation[d] * (kernel[d] - 1) + 1;
-    if (span > hw[d] + padTotal[d]) {
-      throw new ConfigError(
-        `${label}: kernel ${pairText(kernel)}${dilation[d] > 1 ? ` (dilation ${pairText(dilation)}, span ${span})` : ""} is larger than ` +
-          `the padded input ${hw[0] + padTotal[0]}x${hw[1] + padTotal[1]} (input ${hw[0]}x${hw[1]})`,
-      );
-    }
-    out[d] = windowOutputSize(hw[d], kernel[d], stride[d], padTotal[d], dilation[d]);
-  }
-  return out;
-}
-
 export interface Pool2dLayerOptions {
   kernelSize: Pair;
   /** default: kernelSize */
@@ -265,16 +231,14 @@ abstract class Pool2dBase extends Module {
     this.stride = checkPair(name, "stride", options.stride ?? options.kernelSize, 1);
     this.padding = checkPair(name, "padding", options.padding ?? 0, 0);
     this.dilation = checkPair(name, "dilation", options.dilation ?? 1, 1);
-    if (this.padding[0] * 2 > this.kernelSize[0] || this.padding[1] * 2 > this.kernelSize[1]) {
-      throw new ConfigError(`${name}: invalid padding ${JSON.stringify(options.padding)} (expected at most half the kernel ${pairText(this.kernelSize)})`);
-    }
+    checkPoolPadding(name, this.padding, this.kernelSize);
   }
 
   override outputShape(inputShape: readonly number[]): number[] {
     if (inputShape.length !== 3) throw new ShapeError(`${this.label}: expected input [C, H, W] (per sample), got ${fmtShape(inputShape)}`);
     const [c, h, w] = inputShape as [number, number, number];
-    const pad: [number, number] = [2 * this.padding[0], 2 * this.padding[1]];
-    return [c, ...windowShape(this.label, [h, w], this.kernelSize, this.stride, pad, this.dilation)];
+    const pads = resolvePadding(this.label, this.padding, this.kernelSize, this.stride, this.dilation);
+    return [c, ...windowOutputShape(this.label, [h, w], this.kernelSize, this.stride, pads, this.dilation)];
   }
 
   override windowGeometry(): WindowGeometry {

@@ -4,21 +4,19 @@
  * shape. Building walks the shapes layer by layer: each layer's input size (inFeatures,
  * inChannels, numFeatures, ...) is taken from the shape arriving at it, a size given in the spec
  * must agree with it, and every mismatch is reported before any data flows, naming the layer,
- * its neighbour and both sizes.
+ * its neighbour and both sizes. Each layer is built by its entry in the layer table (LAYERS in
+ * specs.ts), after its allocation has been counted against the model's budget.
  *
  * A runtime failure inside a layer is re-thrown (same error class) prefixed with the layer's index
  * and type, e.g. `layer 5 (Linear "5"): linear: input [64,1000] has 1000 features, ...`.
  */
-import { ConfigError, DescentError, ShapeError, fmtShape } from "../errors/errors.js";
+import { ConfigError, DescentError, fmtShape } from "../errors/errors.js";
 import type { FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { ELU, LeakyReLU, PReLU, ReLU, Sigmoid, Softmax, Tanh } from "./activations.js";
-import { AvgPool2d, Conv2d, Dropout, Flatten, GlobalAvgPool2d, Linear, MaxPool2d } from "./layers.js";
 import { Module, withContext } from "./module.js";
-import { BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm } from "./normalization.js";
-import { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS, specElements } from "./budget.js";
-import { validateLayerSpecs, type LayerSpec } from "./specs.js";
+import { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS } from "./budget.js";
+import { buildLayer, specElements, validateLayerSpecs, type LayerSpec } from "./specs.js";
 import { sizeOf } from "../tensor/shape.js";
 import { checkDType } from "./util.js";
 import { preview } from "../errors/values.js";
@@ -158,7 +156,7 @@ export function buildSequential(specs: readonly LayerSpec[], options: BuildOptio
       if (allocated > budget) {
         throw new ConfigError(`needs ${needs} weight values, ${allocated} with the layers before it: more than ${reason}`);
       }
-      layer = layerFromSpec(spec, shape, { rng, dtype, before });
+      layer = buildLayer(spec, { shape, rng, dtype, before });
       layers.push(layer);
       shape = layer.outputShape(shape);
       if (sizeOf(shape) > MAX_SAMPLE_ELEMENTS) {
@@ -169,89 +167,4 @@ export function buildSequential(specs: readonly LayerSpec[], options: BuildOptio
     }
   });
   return new Sequential(layers, { rng });
-}
-
-/** The size a spec gives, checked against the inferred one. */
-function inferred(name: string, given: number | undefined, actual: number, before: string): number {
-  if (given !== undefined && given !== actual) {
-    throw new ShapeError(`${name} is ${given}, but ${before} (${name} ${actual})`);
-  }
-  return actual;
-}
-
-function channelsOf(type: string, shape: readonly number[], before: string, rank: number[]): number {
-  if (!rank.includes(shape.length)) {
-    const want = rank.map((r) => (r === 1 ? "[C]" : r === 2 ? "[C, L]" : "[C, H, W]")).join(" or ");
-    throw new ShapeError(`${type} expects ${want} per example, but ${before}`);
-  }
-  return shape[0]!;
-}
-
-function layerFromSpec(spec: LayerSpec, shape: readonly number[], ctx: { rng: Generator; dtype: FloatDType; before: string }): Module {
-  const { rng, dtype, before } = ctx;
-  const opt = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : ({ [k]: v } as { [P in K]: V }));
-  switch (spec.type) {
-    case "linear": {
-      if (shape.length === 0) throw new ShapeError(`linear needs at least one input dim, but ${before}`);
-      const inFeatures = inferred("inFeatures", spec.inFeatures, shape[shape.length - 1]!, before);
-      return new Linear({
-        inFeatures, outFeatures: spec.outFeatures, rng, dtype, ...opt("bias", spec.bias),
-        ...opt("weightInit", spec.weightInit), ...opt("biasInit", spec.biasInit),
-      });
-    }
-    case "conv2d": {
-      const inChannels = inferred("inChannels", spec.inChannels, channelsOf("conv2d", shape, before, [3]), before);
-      return new Conv2d({
-        inChannels, outChannels: spec.outChannels, kernelSize: spec.kernelSize, rng, dtype, ...opt("stride", spec.stride),
-        ...opt("padding", spec.padding), ...opt("dilation", spec.dilation), ...opt("groups", spec.groups), ...opt("bias", spec.bias),
-        ...opt("weightInit", spec.weightInit), ...opt("biasInit", spec.biasInit),
-      });
-    }
-    case "maxPool2d":
-      return new MaxPool2d({ kernelSize: spec.kernelSize, ...opt("stride", spec.stride), ...opt("padding", spec.padding), ...opt("dilation", spec.dilation) });
-    case "avgPool2d":
-      return new AvgPool2d({ kernelSize: spec.kernelSize, ...opt("stride", spec.stride), ...opt("padding", spec.padding) });
-    case "globalAvgPool2d":
-      return new GlobalAvgPool2d();
-    case "flatten":
-      return new Flatten({ ...opt("startDim", spec.startDim), ...opt("endDim", spec.endDim) });
-    case "batchNorm1d":
-    case "batchNorm2d": {
-      const is1d = spec.type === "batchNorm1d";
-      const numFeatures = inferred("numFeatures", spec.numFeatures, channelsOf(spec.type, shape, before, is1d ? [1, 2] : [3]), before);
-      const o = { numFeatures, dtype, ...opt("momentum", spec.momentum), ...opt("eps", spec.eps), ...opt("affine", spec.affine) };
-      return is1d ? new BatchNorm1d(o) : new BatchNorm2d(o);
-    }
-    case "layerNorm":
-      return new LayerNorm({
-        normalizedShape: spec.normalizedShape ?? [...shape], dtype, ...opt("eps", spec.eps), ...opt("elementwiseAffine", spec.elementwiseAffine),
-      });
-    case "instanceNorm2d": {
-      const numFeatures = inferred("numFeatures", spec.numFeatures, channelsOf("instanceNorm2d", shape, before, [3]), before);
-      return new InstanceNorm2d({ numFeatures, dtype, ...opt("eps", spec.eps), ...opt("affine", spec.affine) });
-    }
-    case "groupNorm": {
-      const numChannels = inferred("numChannels", spec.numChannels, channelsOf("groupNorm", shape, before, [1, 2, 3]), before);
-      return new GroupNorm({ numGroups: spec.numGroups, numChannels, dtype, ...opt("eps", spec.eps), ...opt("affine", spec.affine) });
-    }
-    case "dropout":
-      return new Dropout({ rng, ...opt("p", spec.p) });
-    case "relu":
-      return new ReLU();
-    case "leakyRelu":
-      return new LeakyReLU({ ...opt("negativeSlope", spec.negativeSlope) });
-    case "prelu":
-      return new PReLU({ dtype, ...opt("numParameters", spec.numParameters), ...opt("init", spec.init) });
-    case "elu":
-      return new ELU({ ...opt("alpha", spec.alpha) });
-    case "sigmoid":
-      return new Sigmoid();
-    case "tanh":
-      return new Tanh();
-    case "softmax":
-      return new Softmax({ ...opt("dim", spec.dim) });
-    default:
-      spec satisfies never;
-      throw new ConfigError(`buildSequential: unknown layer type ${preview((spec as { type: unknown }).type)}`);
-  }
 }

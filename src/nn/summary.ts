@@ -16,7 +16,7 @@
  * (conv3 same, pool2, conv3 same, pool2) that is 3, 4, 8, 10.
  */
 import { ConfigError } from "../errors/errors.js";
-import { windowOutputSize } from "../ops/conv.js";
+import { resolvePadding, windowOutputShape } from "../ops/window.js";
 import type { Module } from "./module.js";
 import type { Sequential } from "./sequential.js";
 
@@ -53,13 +53,12 @@ export function convOutputSize(n: number, options: { kernelSize: number; stride?
   for (const [k, v, min] of [["n", n, 1], ["kernelSize", f, 1], ["stride", stride, 1], ["dilation", dilation, 1]] as const) {
     if (!Number.isInteger(v) || v < min) throw new ConfigError(`convOutputSize: invalid ${k} ${v} (expected an integer >= ${min})`);
   }
-  const padTotal = padding === "same" ? dilation * (f - 1) : padding === "valid" ? 0 : 2 * padding;
   if (typeof padding === "number" && !(Number.isInteger(padding) && padding >= 0)) {
     throw new ConfigError(`convOutputSize: invalid padding ${padding} (expected an integer >= 0, "same" or "valid")`);
   }
-  const out = windowOutputSize(n, f, stride, padTotal, dilation);
-  if (out < 1) throw new ConfigError(`convOutputSize: kernel ${f} (dilation ${dilation}) is larger than the padded input ${n + padTotal}`);
-  return out;
+  // one dim of the 2-D geometry (ops/window.ts)
+  const pads = resolvePadding("convOutputSize", padding, [f, f], [stride, stride], [dilation, dilation]);
+  return windowOutputShape("convOutputSize", [n, n], [f, f], [stride, stride], pads, [dilation, dilation])[0];
 }
 
 /** The receptive field after one window layer: r' = r + d·(f − 1)·j, j' = j·s (one dim). */

@@ -4,7 +4,7 @@
  * integer >= 1)`).
  */
 import { ConfigError } from "../errors/errors.js";
-import type { Pair } from "../ops/conv.js";
+import type { Pair } from "../ops/window.js";
 import type { FloatDType } from "../tensor/dtype.js";
 import { preview } from "../errors/values.js";
 
@@ -30,11 +30,6 @@ export function checkDType(layer: string, dtype: string | undefined): FloatDType
   const d = dtype ?? "float32";
   if (d !== "float32" && d !== "float64") throw new ConfigError(`${layer}: invalid dtype ${preview(dtype)} (expected "float32" or "float64")`);
   return d;
-}
-
-/** A pair printed compactly: 3 for [3, 3], "3x2" otherwise. */
-export function pairText(p: readonly [number, number]): string {
-  return p[0] === p[1] ? String(p[0]) : `${p[0]}x${p[1]}`;
 }
 
 /** A pair written back to a spec: a number when square. */

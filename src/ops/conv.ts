@@ -13,9 +13,8 @@ import { add } from "./elementwise.js";
 import { mm } from "./linalg.js";
 import { permute, reshape } from "./movement.js";
 import { output } from "./util.js";
+import { pair, resolvePadding, windowOutputShape, type Padding, type Pair } from "./window.js";
 
-export type Pair = number | readonly [number, number];
-export type Padding = Pair | "same" | "valid";
 
 export interface Conv2dOptions {
   stride?: Pair;
@@ -24,53 +23,17 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-export function pair(op: string, name: string, v: Pair, min: number): [number, number] {
-  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
-  if (!p.every((x) => Number.isInteger(x) && x >= min)) {
-    throw new ConfigError(`${op}: invalid ${name} ${JSON.stringify(v)} (expected integers >= ${min})`);
-  }
-  return p;
-}
-
-/** Output length of a sliding window: floor((n + padTotal − d·(f − 1) − 1) / s) + 1. */
-export function windowOutputSize(n: number, f: number, stride: number, padTotal: number, dilation = 1): number {
-  return Math.floor((n + padTotal - dilation * (f - 1) - 1) / stride) + 1;
-}
-
-/**
- * Resolves the window geometry for NCHW `shape`. Padding "same" (stride 1 only) pads
- * d·(f − 1) in total, the extra unit after (bottom/right), as PyTorch does.
- */
+/** Resolves the window geometry for NCHW `shape` (the rules are in window.ts). */
 export function windowInfo(
   op: string, shape: readonly number[], kernel: [number, number], stride: [number, number],
   padding: Padding, dilation: [number, number],
 ): WindowInfo {
   if (shape.length !== 4) throw new ShapeError(`${op}: expected input [N, C, H, W], got ${fmtShape(shape)}`);
   const [n, c, h, w] = shape as [number, number, number, number];
-  let padH: [number, number];
-  let padW: [number, number];
-  if (padding === "same") {
-    if (stride[0] !== 1 || stride[1] !== 1) throw new ConfigError(`${op}: padding "same" needs stride 1, got ${JSON.stringify(stride)}`);
-    const th = dilation[0] * (kernel[0] - 1);
-    const tw = dilation[1] * (kernel[1] - 1);
-    padH = [Math.floor(th / 2), th - Math.floor(th / 2)];
-    padW = [Math.floor(tw / 2), tw - Math.floor(tw / 2)];
-  } else if (padding === "valid") {
-    padH = [0, 0];
-    padW = [0, 0];
-  } else {
-    const [ph, pw] = pair(op, "padding", padding, 0);
-    padH = [ph, ph];
-    padW = [pw, pw];
-  }
-  const outH = windowOutputSize(h, kernel[0], stride[0], padH[0] + padH[1], dilation[0]);
-  const outW = windowOutputSize(w, kernel[1], stride[1], padW[0] + padW[1], dilation[1]);
-  if (outH <= 0 || outW <= 0) {
-    throw new ShapeError(
-      `${op}: kernel ${kernel[0]}x${kernel[1]} (dilation ${dilation.join("x")}) is larger than the padded input ` +
-        `${h + padH[0] + padH[1]}x${w + padW[0] + padW[1]} of ${fmtShape(shape)}`,
-    );
-  }
+  const pads = resolvePadding(op, padding, kernel, stride, dilation);
+  const [outH, outW] = windowOutputShape(op, [h, w], kernel, stride, pads, dilation);
+  const padH = pads.h;
+  const padW = pads.w;
   return {
     n, c, h, w, kh: kernel[0], kw: kernel[1], strideH: stride[0], strideW: stride[1],
     padTop: padH[0], padLeft: padW[0], dilationH: dilation[0], dilationW: dilation[1], outH, outW,

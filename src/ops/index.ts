@@ -5,6 +5,7 @@ export * from "./reduce.js";
 export * from "./movement.js";
 export * from "./linalg.js";
 export * from "./conv.js";
+export * from "./window.js";
 export * from "./pool.js";
 export * from "./norm.js";
 export * from "./dropout.js";

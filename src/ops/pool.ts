@@ -5,8 +5,9 @@
  */
 import { requireFloat } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
-import { im2col, pair, windowInfo, type Pair } from "./conv.js";
+import { ShapeError, fmtShape } from "../errors/errors.js";
+import { im2col, windowInfo } from "./conv.js";
+import { checkPoolPadding, pair, type Pair } from "./window.js";
 import { mean } from "./reduce.js";
 import { reshape, take } from "./movement.js";
 import { output } from "./util.js";
@@ -23,9 +24,7 @@ function poolInfo(op: string, x: Tensor, options: Pool2dOptions) {
   requireFloat(op, x.dtype);
   const kernel = pair(op, "kernelSize", options.kernelSize, 1);
   const padding = pair(op, "padding", options.padding ?? 0, 0);
-  if (padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1]) {
-    throw new ConfigError(`${op}: padding ${JSON.stringify(padding)} must be at most half the kernel ${JSON.stringify(kernel)}`);
-  }
+  checkPoolPadding(op, padding, kernel);
   return windowInfo(op, x.shape, kernel, pair(op, "stride", options.stride ?? kernel, 1), padding, pair(op, "dilation", options.dilation ?? 1, 1));
 }
 

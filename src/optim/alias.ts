@@ -32,6 +32,12 @@ export interface CommonOptimizerOptions {
 
 export const COMMON_OPTION_NAMES = ["lr", "weightDecay", "decoupledWeightDecay", "lrScale", "clipValue", "clipNorm"] as const;
 
+/**
+ * The default learning rate of each rule, PyTorch's where PyTorch has the rule. The one table:
+ * the functions below, createOptimizer's named optimizers and the experiment config all read it.
+ */
+export const DEFAULT_LEARNING_RATES = { sgd: 1e-3, momentumEma: 1e-2, adagrad: 1e-2, rmsprop: 1e-2, adam: 1e-3, adamW: 1e-3 } as const;
+
 /** The chain [clip] [coupled decay] core [decoupled decay] scaleByLearningRate. */
 function assemble(o: CommonOptimizerOptions, defaultLr: number, core: GradientTransformation[], defaultWd = 0, decoupledDefault = false): GradientTransformation {
   const wd = checkNonNegative("weightDecay", o.weightDecay ?? defaultWd);
@@ -65,7 +71,7 @@ export function sgd(options: SgdOptions = {}): GradientTransformation {
     ? [traceMomentum({ momentum: options.momentum ?? 0, dampening: options.dampening ?? 0, nesterov: options.nesterov ?? false })]
     : [];
   if (core.length === 0) checkNonNegative("momentum", options.momentum ?? 0);
-  return assemble(options, 1e-3, core);
+  return assemble(options, DEFAULT_LEARNING_RATES.sgd, core);
 }
 
 export interface MomentumEmaOptions extends CommonOptimizerOptions {
@@ -83,7 +89,7 @@ export interface MomentumEmaOptions extends CommonOptimizerOptions {
  * It equals PyTorch's SGD momentum with dampening = β up to the scale of lr, except on step 1.
  */
 export function momentumEma(options: MomentumEmaOptions = {}): GradientTransformation {
-  return assemble(options, 1e-2, [traceEma({ beta: options.beta ?? 0.9, biasCorrection: options.biasCorrection ?? false })]);
+  return assemble(options, DEFAULT_LEARNING_RATES.momentumEma, [traceEma({ beta: options.beta ?? 0.9, biasCorrection: options.biasCorrection ?? false })]);
 }
 
 export interface AdagradOptions extends CommonOptimizerOptions {
@@ -104,7 +110,7 @@ export function adagrad(options: AdagradOptions = {}): GradientTransformation {
   if (options.eps !== undefined) o.eps = options.eps;
   if (options.lrDecay !== undefined) o.lrDecay = options.lrDecay;
   if (options.initialAccumulatorValue !== undefined) o.initialAccumulatorValue = options.initialAccumulatorValue;
-  return assemble(options, 1e-2, [scaleByAdagrad(o)]);
+  return assemble(options, DEFAULT_LEARNING_RATES.adagrad, [scaleByAdagrad(o)]);
 }
 
 export interface RmspropOptions extends CommonOptimizerOptions {
@@ -129,7 +135,7 @@ export function rmsprop(options: RmspropOptions = {}): GradientTransformation {
   if (options.eps !== undefined) o.eps = options.eps;
   if (options.momentum !== undefined) o.momentum = options.momentum;
   if (options.centered !== undefined) o.centered = options.centered;
-  return assemble(options, 1e-2, [scaleByRms(o)]);
+  return assemble(options, DEFAULT_LEARNING_RATES.rmsprop, [scaleByRms(o)]);
 }
 
 export interface AdamOptions extends CommonOptimizerOptions {
@@ -163,7 +169,7 @@ function adamCore(options: AdamOptions): GradientTransformation {
  *   θ ← θ − lr · m_t / (√v̂_t + ε)               (biasCorrection: false)
  */
 export function adam(options: AdamOptions = {}): GradientTransformation {
-  return assemble(options, 1e-3, [adamCore(options)]);
+  return assemble(options, DEFAULT_LEARNING_RATES.adam, [adamCore(options)]);
 }
 
 /**
@@ -172,5 +178,5 @@ export function adam(options: AdamOptions = {}): GradientTransformation {
  *   θ ← θ − lr·λ·θ − lr · m̂_t / (√v̂_t + ε)      (m̂, v̂ as in adam)
  */
 export function adamW(options: AdamOptions = {}): GradientTransformation {
-  return assemble(options, 1e-3, [adamCore(options)], 1e-2, true);
+  return assemble(options, DEFAULT_LEARNING_RATES.adamW, [adamCore(options)], 1e-2, true);
 }

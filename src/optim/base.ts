@@ -120,6 +120,13 @@ export function chain(...transforms: GradientTransformation[]): GradientTransfor
   return Object.assign(t, { transforms: flat });
 }
 
+/** The transformations directly inside `t`: a chain's parts, a partition's groups; none for the others. */
+export function innerTransformations(t: GradientTransformation): readonly GradientTransformation[] {
+  if (isChain(t)) return t.transforms;
+  const groups = (t as { groups?: Readonly<Record<string, GradientTransformation>> }).groups;
+  return t.name === "partitionByName" && groups ? Object.values(groups) : [];
+}
+
 /** Chooses a group label for a parameter from its dotted name (and the tensor, e.g. its rank). */
 export type LabelFn = (name: string, param: Tensor) => string;
 
@@ -145,7 +152,7 @@ export function partitionByName(label: LabelFn, transforms: Readonly<Record<stri
     }
     return out;
   };
-  return defineTransformation(
+  const t = defineTransformation(
     "partitionByName",
     (params) => {
       const groups = split(params, params);
@@ -187,6 +194,7 @@ export function partitionByName(label: LabelFn, transforms: Readonly<Record<stri
       }
       : undefined,
   );
+  return Object.assign(t, { groups: transforms });
 }
 
 /** params + updates for every name in updates; the others are returned as they are. */

@@ -10,12 +10,12 @@ export {
 export type { LrFn, TraceMomentumOptions, TraceEmaOptions, ScaleByAdagradOptions, ScaleByRmsOptions, ScaleByAdamOptions } from "./transforms.js";
 export { clipByValue, clipByGlobalNorm, globalNorm, clipGradNorm, clipGradValue } from "./clip.js";
 export type { ClipTarget, ClipGradNormOptions } from "./clip.js";
-export { sgd, momentumEma, adagrad, rmsprop, adam, adamW } from "./alias.js";
+export { sgd, momentumEma, adagrad, rmsprop, adam, adamW, DEFAULT_LEARNING_RATES } from "./alias.js";
 export type { CommonOptimizerOptions, SgdOptions, MomentumEmaOptions, AdagradOptions, RmspropOptions, AdamOptions } from "./alias.js";
-export { Optimizer, createOptimizer, OPTIMIZER_NAMES, isBiasOrNorm } from "./optimizer.js";
+export { Optimizer, createOptimizer, OPTIMIZER_NAMES, OPTIMIZERS, isBiasOrNorm } from "./optimizer.js";
 export type {
   OptimizerStateDict, OptimizerMeta, OptimizerInit, StateSkeleton, OptimizerName, OptimizerOptionsMap, ParamSelector, ParamGroup,
-  CreateOptimizerOptions,
+  CreateOptimizerOptions, OptimizerEntry,
 } from "./optimizer.js";
 export { ExponentialMovingAverage, WeightEma } from "./ema.js";
 export type { EmaOptions, EmaState, WeightEmaStateDict } from "./ema.js";

@@ -5,8 +5,9 @@
  *
  * It owns the named parameters and the transformation's state. `step()` reads each Parameter's
  * `.grad` (skipping those without one), runs the pure update under noGrad, and assigns the new
- * values. `lr` reads and writes the learning rate injected into the state, so a training loop
- * applies a schedule with `optimizer.lr = schedule.lrAt(epoch)`.
+ * values. A learning rate given as a number lives in the state, and `lr` reads and writes it; one
+ * given as a function of the step (a schedule: `learningRateOf` in src/schedules) is the only source
+ * of the rate, `lr` reads the value last used, and setting it is refused.
  *
  * `stateDict()` splits the state for checkpoints: `tensors` (safetensors), keyed
  * `<param>/<transform path>/<slot>` like `fc.weight/1.scaleByAdam/mu`, and `meta` (JSON): step
@@ -31,13 +32,14 @@ import type { Parameter } from "../nn/parameter.js";
 import { sameShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
-  chain, listParameters, makeState, partitionByName, type GradientTransformation, type NamedParameters, type OptState, type TensorTree,
+  chain, innerTransformations, listParameters, makeState, partitionByName, type GradientTransformation, type NamedParameters, type OptState, type TensorTree,
 } from "./base.js";
 import {
-  adagrad, adam, adamW, COMMON_OPTION_NAMES, momentumEma, rmsprop, sgd,
+  adagrad, adam, adamW, COMMON_OPTION_NAMES, DEFAULT_LEARNING_RATES, momentumEma, rmsprop, sgd,
   type AdagradOptions, type AdamOptions, type MomentumEmaOptions, type RmspropOptions, type SgdOptions,
 } from "./alias.js";
 import { clipByGlobalNorm, clipByValue } from "./clip.js";
+import type { LrFn } from "./transforms.js";
 import { checkKeys, checkLr } from "./validate.js";
 import { preview } from "../errors/values.js";
 
@@ -115,7 +117,7 @@ export class Optimizer {
     return mapSlots(this._state, (t) => (this.owned.has(t) ? copyTensor(t) : t));
   }
 
-  /** The learning rate in the state (the first `scalars.lr` found), or null when there is none. */
+  /** The learning rate in the state (the first `scalars.lr` found: for a schedule, the value last used), or null. */
   get lr(): number | null {
     return findScalar(this._state, "lr");
   }
@@ -124,7 +126,40 @@ export class Optimizer {
   set lr(value: number | null) {
     const lr = checkLr(value);
     if (findScalar(this._state, "lr") === null) throw new ConfigError(`Optimizer "${this.name}": its transformation has no learning rate to set (no scaleByLearningRate)`);
+    if (this.learningRates.length > 0) {
+      throw new ConfigError(`Optimizer "${this.name}": its learning rate follows a schedule (a function of the step), which is its one source; change the schedule instead`);
+    }
     this._state = setScalar(this._state, "lr", lr);
+  }
+
+  /**
+   * Sets the learning rate by hand from the next step on (steering a live run: descent serve). A
+   * schedule fed into the chain stays the rate's source and yields to the hand-set value (its
+   * `handSet`); without a schedule this is `lr = value`.
+   */
+  setLrByHand(value: number): void {
+    const lr = checkLr(value);
+    const fns = this.learningRates;
+    if (fns.length === 0) {
+      this.lr = lr;
+      return;
+    }
+    if (!fns.every((f) => "handSet" in f)) {
+      throw new ConfigError(`Optimizer "${this.name}": its learning rate is a function of the step that cannot be set by hand (give a schedule through learningRateOf)`);
+    }
+    for (const f of fns) f.handSet = lr;
+  }
+
+  /** The learning-rate functions (schedules) of the chain's scaleByLearningRate transforms, one per group. */
+  get learningRates(): LrFn[] {
+    const found: LrFn[] = [];
+    const walk = (t: GradientTransformation): void => {
+      const fn = (t as { learningRate?: LrFn | null }).learningRate;
+      if (t.name === "scaleByLearningRate" && typeof fn === "function") found.push(fn);
+      innerTransformations(t).forEach(walk);
+    };
+    walk(this.transformation);
+    return found;
   }
 
   /**
@@ -327,31 +362,52 @@ function restore(template: OptState, saved: StateSkeleton, path: string[], tenso
 // ---------------------------------------------------------------------------------------------
 // createOptimizer: names, options, parameter groups
 
-export interface OptimizerOptionsMap {
-  sgd: SgdOptions;
-  momentum: SgdOptions;
-  nesterov: SgdOptions;
-  momentumEma: MomentumEmaOptions;
-  adagrad: AdagradOptions;
-  rmsprop: RmspropOptions;
-  adam: AdamOptions;
-  adamw: AdamOptions;
+/** A named optimizer: what help texts and docs say of it, its own options, its default lr, its chain. */
+export interface OptimizerEntry<O> {
+  readonly summary: string;
+  /** The options it takes besides the common ones (lr, weightDecay, clipNorm, ...). */
+  readonly options: readonly string[];
+  /** Its default learning rate (from DEFAULT_LEARNING_RATES). */
+  readonly lr: number;
+  readonly build: (options: O) => GradientTransformation;
 }
 
-export type OptimizerName = keyof OptimizerOptionsMap;
+const entry = <O>(e: OptimizerEntry<O>): OptimizerEntry<O> => e;
+const SGD_OPTIONS = ["momentum", "dampening", "nesterov"];
+const ADAM_OPTIONS = ["betas", "eps", "amsgrad", "biasCorrection"];
 
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ["sgd", "momentum", "nesterov", "momentumEma", "adagrad", "rmsprop", "adam", "adamw"];
-
-const SPECIFIC_OPTIONS: Record<OptimizerName, readonly string[]> = {
-  sgd: ["momentum", "dampening", "nesterov"],
-  momentum: ["momentum", "dampening", "nesterov"],
-  nesterov: ["momentum", "dampening", "nesterov"],
-  momentumEma: ["beta", "biasCorrection"],
-  adagrad: ["lrDecay", "initialAccumulatorValue", "eps"],
-  rmsprop: ["alpha", "eps", "momentum", "centered"],
-  adam: ["betas", "eps", "amsgrad", "biasCorrection"],
-  adamw: ["betas", "eps", "amsgrad", "biasCorrection"],
+/**
+ * The named optimizers, one entry each: createOptimizer builds from it, the config validates names
+ * and default learning rates against it, the CLI help lists it. A new optimizer is one entry.
+ */
+export const OPTIMIZERS = {
+  sgd: entry<SgdOptions>({ summary: "stochastic gradient descent", options: SGD_OPTIONS, lr: DEFAULT_LEARNING_RATES.sgd, build: (o) => sgd(o) }),
+  momentum: entry<SgdOptions>({
+    summary: "sgd with heavy-ball momentum 0.9", options: SGD_OPTIONS, lr: DEFAULT_LEARNING_RATES.sgd, build: (o) => sgd({ momentum: 0.9, ...o }),
+  }),
+  nesterov: entry<SgdOptions>({
+    summary: "sgd with Nesterov momentum 0.9", options: SGD_OPTIONS, lr: DEFAULT_LEARNING_RATES.sgd,
+    build: (o) => sgd({ momentum: 0.9, nesterov: true, ...o }),
+  }),
+  momentumEma: entry<MomentumEmaOptions>({
+    summary: "momentum as an exponentially weighted average of gradients", options: ["beta", "biasCorrection"],
+    lr: DEFAULT_LEARNING_RATES.momentumEma, build: (o) => momentumEma(o),
+  }),
+  adagrad: entry<AdagradOptions>({
+    summary: "Adagrad", options: ["lrDecay", "initialAccumulatorValue", "eps"], lr: DEFAULT_LEARNING_RATES.adagrad, build: (o) => adagrad(o),
+  }),
+  rmsprop: entry<RmspropOptions>({
+    summary: "RMSProp", options: ["alpha", "eps", "momentum", "centered"], lr: DEFAULT_LEARNING_RATES.rmsprop, build: (o) => rmsprop(o),
+  }),
+  adam: entry<AdamOptions>({ summary: "Adam", options: ADAM_OPTIONS, lr: DEFAULT_LEARNING_RATES.adam, build: (o) => adam(o) }),
+  adamw: entry<AdamOptions>({ summary: "AdamW (decoupled weight decay)", options: ADAM_OPTIONS, lr: DEFAULT_LEARNING_RATES.adamW, build: (o) => adamW(o) }),
 };
+
+export type OptimizerName = keyof typeof OPTIMIZERS;
+
+export type OptimizerOptionsMap = { [N in OptimizerName]: (typeof OPTIMIZERS)[N] extends OptimizerEntry<infer O> ? O : never };
+
+export const OPTIMIZER_NAMES = Object.keys(OPTIMIZERS) as OptimizerName[];
 
 /**
  * Which parameters a group takes: a RegExp or `{ pattern }` tested on the dotted name, a list of
@@ -393,26 +449,7 @@ function selectorFn(sel: ParamSelector, where: string): (name: string, p: Tensor
 }
 
 function buildNamed(name: OptimizerName, options: object): GradientTransformation {
-  switch (name) {
-    case "sgd":
-      return sgd(options as SgdOptions);
-    case "momentum":
-      return sgd({ momentum: 0.9, ...(options as SgdOptions) });
-    case "nesterov":
-      return sgd({ momentum: 0.9, nesterov: true, ...(options as SgdOptions) });
-    case "momentumEma":
-      return momentumEma(options as MomentumEmaOptions);
-    case "adagrad":
-      return adagrad(options as AdagradOptions);
-    case "rmsprop":
-      return rmsprop(options as RmspropOptions);
-    case "adam":
-      return adam(options as AdamOptions);
-    case "adamw":
-      return adamW(options as AdamOptions);
-    default:
-      return name satisfies never;
-  }
+  return (OPTIMIZERS[name] as OptimizerEntry<object>).build(options);
 }
 
 function toJson(value: unknown): JsonValue {
@@ -438,7 +475,7 @@ function toJson(value: unknown): JsonValue {
 export function createOptimizer<N extends OptimizerName>(name: N, params: NamedParameters, options?: CreateOptimizerOptions<N>): Optimizer {
   if (!OPTIMIZER_NAMES.includes(name)) throw new ConfigError(`Unknown optimizer "${String(name)}" (expected one of ${OPTIMIZER_NAMES.join(", ")})`);
   const { groups = [], clipNorm, clipValue, ...base } = (options ?? {}) as CreateOptimizerOptions<N> & { clipNorm?: number; clipValue?: number };
-  const allowed = [...COMMON_OPTION_NAMES, ...SPECIFIC_OPTIONS[name]];
+  const allowed = [...COMMON_OPTION_NAMES, ...OPTIMIZERS[name].options];
   checkKeys(`createOptimizer("${name}")`, base, allowed);
   const pre: GradientTransformation[] = [];
   if (clipValue !== undefined) pre.push(clipByValue(clipValue));

@@ -83,18 +83,24 @@ export function scaleBy(factor: number): GradientTransformation {
 }
 
 /** A learning rate as a function of the transform's own step counter (0 on the first update). */
-export type LrFn = (count: number) => number;
+/**
+ * A learning rate as a function of the optimizer's step count. One that may be steered by hand
+ * (a schedule given through learningRateOf) carries `handSet`: while it is a number, the function
+ * returns it instead of the schedule's rate (Optimizer.setLrByHand).
+ */
+export type LrFn = ((count: number) => number) & { handSet?: number | null };
 
 /**
  * u = −(lr · scale) · g: the descent direction scaled by the learning rate.
  *
- * lr lives in the state (`scalars.lr`, injected like optax.inject_hyperparams), so whoever holds
- * the state sets it between steps (the Optimizer's `lr` property; a training loop applying a
- * schedule). Given a function instead of a number, lr = fn(count) with count the number of
- * updates so far, and `scalars.lr` records the value last used. `scale` multiplies lr for one
- * parameter group (e.g. a smaller rate for a pretrained backbone).
+ * Given a number, lr lives in the state (`scalars.lr`, injected like optax.inject_hyperparams), so
+ * whoever holds the state may set it between steps (the Optimizer's `lr` property). Given a
+ * function (a schedule, `learningRateOf` in src/schedules), lr = fn(count) with count the number of
+ * updates so far: the function is the one source of the rate, and `scalars.lr` only records the
+ * value last used. `scale` multiplies lr for one parameter group (e.g. a smaller rate for a
+ * pretrained backbone). The transformation exposes the function as `learningRate` (null for a number).
  */
-export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number } = {}): GradientTransformation {
+export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number } = {}): GradientTransformation & { readonly learningRate: LrFn | null } {
   const fn = typeof lr === "function" ? lr : null;
   const lr0 = fn ? checkLr(fn(0)) : checkLr(lr);
   const scale = checkNonNegative("lrScale", options.scale ?? 1);
@@ -105,7 +111,7 @@ export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number
     if (now === undefined) throw new ConfigError("scaleByLearningRate: the state has no lr");
     return [-(scale === 1 ? now : now * scale), makeState({ scalars: { ...state.scalars, lr: now, count: count + 1 } })];
   };
-  return defineTransformation(
+  const t = defineTransformation(
     "scaleByLearningRate",
     () => makeState({ scalars: { lr: lr0, count: 0 } }),
     (updates, state) => {
@@ -119,6 +125,7 @@ export function scaleByLearningRate(lr: number | LrFn, options: { scale?: number
       return { ...statelessPlan("scaleByLearningRate", names, state, params, { op: "scale", factor }), state: next };
     },
   );
+  return Object.assign(t, { learningRate: fn });
 }
 
 /**

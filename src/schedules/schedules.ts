@@ -1,8 +1,9 @@
 /**
  * Learning-rate schedules. A schedule maps a counter t = 0, 1, 2, ... to a learning rate; t
  * counts epochs or optimizer steps, as its `interval` says ("epoch" by default, "step" for
- * oneCycle). A training loop applies one with `optimizer.lr = schedule.lrAt(t)` before each
- * epoch (interval "epoch") or each step (interval "step"). Schedules never touch an optimizer.
+ * oneCycle). As in Optax, a schedule is fed into the optimizer's chain as a function of the step
+ * (`learningRateOf(schedule, stepsPerEpoch)` given as the optimizer's lr), so the rate has one
+ * source: the schedule. Schedules never touch an optimizer.
  *
  * All but reduceOnPlateau are pure: `lrAt(t)` depends on t alone (closed forms, as PyTorch's
  * `_get_closed_form_lr`), so their checkpoint state is the counter the loop already keeps plus
@@ -34,6 +35,32 @@ export interface Schedule {
 export interface ScheduleBaseOptions {
   /** Whether t counts epochs (default) or optimizer steps. */
   interval?: ScheduleInterval;
+}
+
+/** A schedule as the function of the optimizer's step count that scaleByLearningRate takes. */
+export interface ScheduledLearningRate {
+  (count: number): number;
+  readonly schedule: Schedule;
+  /** The optimizer steps in one epoch, which turn a step count into an epoch. */
+  readonly stepsPerEpoch: number;
+  /** A rate set by hand (steering a live run) that replaces the schedule's while it is a number. */
+  handSet: number | null;
+}
+
+/**
+ * The learning rate of optimizer step `count` (0 on the first update): lrAt(count) for a per-step
+ * schedule, lrAt(⌊count / stepsPerEpoch⌋) for a per-epoch one (reduceOnPlateau gives its current
+ * rate whatever the count). Give it as the optimizer's `lr`:
+ *
+ *   createOptimizer("adam", model, { lr: learningRateOf(cosineAnnealing({ lr0: 1e-3, tMax: 10 }), loader.numBatches) })
+ */
+export function learningRateOf(schedule: Schedule, stepsPerEpoch: number): ScheduledLearningRate {
+  const perEpoch = checkNumber("stepsPerEpoch", stepsPerEpoch, { min: 1, integer: true });
+  const fn: ScheduledLearningRate = Object.assign(
+    (count: number): number => fn.handSet ?? schedule.lrAt(schedule.interval === "step" ? count : Math.floor(count / perEpoch)),
+    { schedule, stepsPerEpoch: perEpoch, handSet: null },
+  );
+  return fn;
 }
 
 export function checkInterval(value: unknown, fallback: ScheduleInterval): ScheduleInterval {

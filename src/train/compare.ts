@@ -11,7 +11,7 @@ import type { LayerSpec } from "../nn/specs.js";
 import type { InitSpec } from "../init/index.js";
 import { writeCompareReport } from "../report/index.js";
 import type { ScheduleSpec } from "../schedules/create.js";
-import { DEFAULT_LR, resolveConfig, type ExperimentConfig } from "./config.js";
+import { resolveConfig, type ExperimentConfig } from "./config.js";
 import { modelSpecs, runExperiment, type RunResult } from "./experiment.js";
 
 export type Varied = "optimizers" | "schedules" | "inits" | "batchSizes" | "losses";
@@ -34,7 +34,8 @@ export function namedSchedule(name: string, epochs: number): ScheduleSpec | null
 export function variant(base: ExperimentConfig, varied: Varied, value: string): ExperimentConfig {
   switch (varied) {
     case "optimizers":
-      return resolveConfig({ ...base, optimizer: { name: value, lr: DEFAULT_LR[value] } }, `--optimizers ${value}`);
+      // the optimizer's own default learning rate (OPTIMIZERS), as train gives it
+      return resolveConfig({ ...base, optimizer: { name: value } }, `--optimizers ${value}`);
     case "schedules":
       try {
         return { ...base, schedule: namedSchedule(value, base.epochs) };

@@ -12,7 +12,7 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { LAYER_TYPES, validateLayerSpecs, type LayerSpec } from "../nn/specs.js";
-import { OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";
+import { OPTIMIZERS, OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { Parameter } from "../nn/parameter.js";
 import { zeros } from "../tensor/creation.js";
 import { SCHEDULE_TYPES, createSchedule, withRunLength, type ScheduleSpec } from "../schedules/create.js";
@@ -120,11 +120,6 @@ export function defaultExperiment(epochs = 15): ExperimentConfigInput {
   };
 }
 
-/** A learning rate that trains the presets well, per optimizer, when the config gives none. */
-export const DEFAULT_LR: Readonly<Record<string, number>> = {
-  sgd: 0.05, momentum: 0.01, nesterov: 0.01, momentumEma: 0.05, adagrad: 0.01, rmsprop: 1e-3, adam: 1e-3, adamw: 1e-3,
-};
-
 function issuePath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("") || "(top level)";
 }
@@ -217,7 +212,7 @@ export function resolveConfig(input: unknown, where = "config"): ExperimentConfi
   };
   const model = typeof c.model === "string" ? c.model : { layers: nested("model.layers", () => validateLayerSpecs(c.model === "mlp" || c.model === "cnn" ? [] : c.model.layers, "model.layers")) };
   const augmentation = nested("augmentation", () => parseAugmentSpecs(c.augmentation, "augmentation"));
-  const optimizer = { ...c.optimizer, lr: c.optimizer.lr ?? DEFAULT_LR[c.optimizer.name] ?? 1e-3 } as ExperimentConfig["optimizer"];
+  const optimizer = { ...c.optimizer, lr: c.optimizer.lr ?? OPTIMIZERS[c.optimizer.name as OptimizerName].lr } as ExperimentConfig["optimizer"];
   // the optimizer's own options (betas, momentum, unknown names) are checked now too, on a stand-in parameter
   nested("optimizer", () => {
     const { name, ...options } = optimizer;
@@ -225,7 +220,13 @@ export function resolveConfig(input: unknown, where = "config"): ExperimentConfi
   });
   // checks its options now, not after loading the data (a length it leaves out follows the epochs)
   if (c.loss !== null) nested("loss", () => checkLossSpec(c.loss as LossSpec));
-  if (c.schedule) nested("schedule", () => createSchedule(withRunLength(c.schedule as ScheduleSpec, { epochs: c.epochs, stepsPerEpoch: 1 }), optimizer.lr));
+  if (c.schedule) {
+    // one source for the learning rate: the schedule starts from optimizer.lr, it does not restate it
+    for (let s: Record<string, unknown> | undefined = c.schedule, at = "schedule"; s; s = s.then as Record<string, unknown> | undefined, at += ".then") {
+      if (s.lr0 !== undefined) throw new ConfigError(`${where}: ${at}.lr0: give the learning rate once, as optimizer.lr (the schedule starts from it)`);
+    }
+    nested("schedule", () => createSchedule(withRunLength(c.schedule as ScheduleSpec, { epochs: c.epochs, stepsPerEpoch: 1 }), optimizer.lr));
+  }
   return { ...c, model, augmentation, optimizer, schedule: c.schedule as ScheduleSpec | null, loss: c.loss as LossSpec | null };
 }
 

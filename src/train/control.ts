@@ -100,7 +100,7 @@ export class Control implements Callback {
   }
 
   onBatchBegin(ctx: TrainContext): void {
-    if (this.lr !== null) ctx.optimizer.lr = this.lr;
+    if (this.lr !== null) ctx.optimizer.setLrByHand(this.lr);
   }
 
   async onBatchEnd(ctx: TrainContext): Promise<void> {
@@ -130,7 +130,7 @@ export class Control implements Callback {
         break;
       case "set":
         this.lr = command.value;
-        ctx.optimizer.lr = command.value;
+        ctx.optimizer.setLrByHand(command.value);
         message = `lr set by hand to ${command.value} from step ${ctx.step}`;
         break;
       case "checkpoint": {

@@ -24,6 +24,7 @@ import { l1Penalty, l2Penalty } from "../losses/index.js";
 import { createLoss, parseLossSpec } from "../losses/create.js";
 import { createOptimizer, type OptimizerName } from "../optim/optimizer.js";
 import { createSchedule, explicitLength, withRunLength, type ScheduleSpec } from "../schedules/create.js";
+import { learningRateOf } from "../schedules/schedules.js";
 import { add } from "../ops/elementwise.js";
 import { writeRunReport } from "../report/index.js";
 import { Checkpointing, MetricsLog, ProgressDisplay } from "./callbacks.js";
@@ -269,7 +270,8 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   if (config.standardize) {
     // a resumed run uses the statistics its checkpoint saved, never a refit
     const saved = resumeFrom ? readCheckpoint(resumeFrom).tensors.standardizer : undefined;
-    standardizer = saved ? Standardizer.fromStateDict(saved, train.featureShape) : Standardizer.fit(train);
+    const fitOrRestore = () => (saved ? Standardizer.fromStateDict(saved, train.featureShape) : Standardizer.fit(train));
+    standardizer = saved ? withContext(resumeFrom!, fitOrRestore) : fitOrRestore();
     [train, dev, test] = [standardizer.transform(train), standardizer.transform(dev), standardizer.transform(test)];
   }
 
@@ -277,16 +279,19 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   const summaryText = summary(model, [...train.featureShape]);
   say(summaryText);
   const lossFn = withContext(source, () => configLoss(config, all, model.specs()));
-  const { name: optName, ...optOptions } = config.optimizer;
-  let optimizer;
-  try {
-    optimizer = createOptimizer(optName as OptimizerName, model, optOptions as never);
-  } catch (e) {
-    throw e instanceof ConfigError ? new ConfigError(`${source}: optimizer: ${e.message}`) : e;
-  }
+  // the learning rate has one source: optimizer.lr, or the schedule that starts from it, fed into the
+  // optimizer; a schedule's length left out follows the run (withRunLength)
   const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
   if (config.schedule) checkScheduleLength(config.schedule, config.epochs, stepsPerEpoch, options.resumeDir);
   const schedule = config.schedule ? createSchedule(withRunLength(config.schedule, { epochs: config.epochs, stepsPerEpoch }), config.optimizer.lr) : undefined;
+  const { name: optName, ...optOptions } = config.optimizer;
+  const lr = schedule ? learningRateOf(schedule, stepsPerEpoch) : config.optimizer.lr;
+  let optimizer;
+  try {
+    optimizer = createOptimizer(optName as OptimizerName, model, { ...optOptions, lr } as never);
+  } catch (e) {
+    throw e instanceof ConfigError ? new ConfigError(`${source}: optimizer: ${e.message}`) : e;
+  }
 
   // the run folder is made only now, so a config whose data, model, augmentation or schedule
   // fails leaves nothing behind; a resumed run's config.json (its new epochs) is written once its

@@ -21,7 +21,7 @@ import type { AugmentSpec } from "../data/augment.js";
 import type { Dataset } from "../data/dataset.js";
 import type { Optimizer, OptimizerMeta } from "../optim/optimizer.js";
 import { clipGradNorm } from "../optim/clip.js";
-import type { Schedule, ScheduleStateDict } from "../schedules/schedules.js";
+import type { Schedule, ScheduleStateDict, ScheduledLearningRate } from "../schedules/schedules.js";
 import { ReduceOnPlateau } from "../schedules/plateau.js";
 import type { CheckpointStore } from "../io/checkpoint.js";
 import { checkTrainCheckpoint } from "./state.js";
@@ -49,6 +49,10 @@ export interface FitOptions {
   dev?: Dataset | undefined;
   loss: LossFn;
   optimizer: Optimizer;
+  /**
+   * The schedule the optimizer's learning rate follows (fed into it with learningRateOf): fit steps
+   * reduceOnPlateau with each epoch's metric and keeps the schedule's state in checkpoints.
+   */
   schedule?: Schedule | undefined;
   epochs: number;
   batchSize: number;
@@ -241,6 +245,22 @@ function nonFiniteMessage(step: number, epoch: number, loss: number, lastFinite:
   );
 }
 
+/** Refuses a schedule the optimizer does not follow, so a schedule is never silently ignored. */
+function checkScheduleFed(optimizer: Optimizer, schedule: Schedule, batchesPerEpoch: number): void {
+  const fed = optimizer.learningRates.filter((f) => (f as Partial<ScheduledLearningRate>).schedule === schedule) as ScheduledLearningRate[];
+  if (fed.length === 0) {
+    throw new ConfigError(
+      `fit: the optimizer's learning rate does not follow the schedule given to fit; feed it in: ` +
+        `createOptimizer(name, params, { lr: learningRateOf(schedule, ${batchesPerEpoch}) })`,
+    );
+  }
+  // a per-epoch closed form turns the step count into an epoch; reduceOnPlateau ignores the count
+  const other = fed.find((f) => schedule.interval === "epoch" && !(schedule instanceof ReduceOnPlateau) && f.stepsPerEpoch !== batchesPerEpoch);
+  if (other) {
+    throw new ConfigError(`fit: the schedule was fed to the optimizer with ${other.stepsPerEpoch} steps per epoch, but an epoch here has ${batchesPerEpoch} batches`);
+  }
+}
+
 export async function fit(model: TrainableModel, options: FitOptions): Promise<History> {
   const { train, dev, loss: lossFn, optimizer, schedule, epochs, batchSize, modelRng } = options;
   // checkpoints are written after every other callback has run for the batch or epoch, so they hold
@@ -255,6 +275,8 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   const loader = new DataLoader(train, { batchSize, shuffle: true, seed: options.seed ?? 0, augment: options.augment ?? [] });
   const classes = isClassification(train);
   const earlyStopping = callbacks.find((c): c is EarlyStopping => c instanceof EarlyStopping);
+
+  if (schedule) checkScheduleFed(optimizer, schedule, loader.numBatches);
 
   let epoch = 0, step = 0, lastEpoch = -1;
   let sums: EpochSums = { loss: 0, correct: 0, count: 0, seconds: 0 };
@@ -322,12 +344,6 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
     saveCheckpoint: (path) => store().write(path, snapshot()),
   };
 
-  const setEpochLr = () => {
-    if (!schedule) return;
-    if (schedule instanceof ReduceOnPlateau) optimizer.lr = schedule.lr;
-    else if (schedule.interval === "epoch") optimizer.lr = schedule.lrAt(epoch);
-  };
-
   model.train();
   let interrupted = false;
   let outcome: TrainOutcome = "running";
@@ -336,16 +352,13 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   try {
     for (const c of callbacks) c.onTrainBegin?.(ctx);
     while (epoch < epochs && stopReason === null) {
-      setEpochLr();
       for (const c of callbacks) c.onEpochBegin?.(ctx, epoch);
       const epochStart = performance.now();
       const secondsBefore = sums.seconds;
       const batches: Iterable<Batch> = finishEpoch ? [] : loader;
       finishEpoch = false;
       for (const batch of batches) {
-        if (schedule && schedule.interval === "step" && !(schedule instanceof ReduceOnPlateau)) optimizer.lr = schedule.lrAt(step);
         for (const c of callbacks) c.onBatchBegin?.(ctx);
-        const lr = optimizer.lr ?? NaN;
         const out = model.forward(batch.x);
         let loss = lossFn(out, batch.y);
         const m = batch.indices.length;
@@ -353,7 +366,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         if (penalty) loss = add(loss, penalty);
         const value = loss.item();
         if (!Number.isFinite(value)) {
-          throw new NonFiniteError(nonFiniteMessage(step, epoch, value, lastFinite, lr, lastNorms, recentLosses));
+        throw new NonFiniteError(nonFiniteMessage(step, epoch, value, lastFinite, optimizer.lr ?? NaN, lastNorms, recentLosses));
         }
         loss.backward();
         const norms = gradNorms(params);
@@ -367,7 +380,8 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         sums.loss += value * m;
         sums.count += m;
         if (classes) sums.correct += countCorrect(predictClasses(out), batch.y.dataSync());
-        const log: StepLog = { epoch, step, loss: value, lr, gradNorm: norms.total, batchSize: m };
+      // the rate this step used (a schedule's, when one feeds the optimizer)
+      const log: StepLog = { epoch, step, loss: value, lr: optimizer.lr ?? NaN, gradNorm: norms.total, batchSize: m };
         step++;
         for (const c of callbacks) await c.onBatchEnd?.(ctx, log);
         // let signal handlers (Ctrl-C) run between batches

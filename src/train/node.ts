@@ -5,7 +5,7 @@
  */
 export { Checkpointing, MetricsLog, ProgressDisplay, describeEpoch } from "./callbacks.js";
 export type { CheckpointOptions } from "./callbacks.js";
-export { resolveConfig, loadConfigFile, defaultExperiment, DEFAULT_LR } from "./config.js";
+export { resolveConfig, loadConfigFile, defaultExperiment } from "./config.js";
 export type { ExperimentConfig, ExperimentConfigInput } from "./config.js";
 export { runExperiment, loadData } from "./experiment.js";
 export type { RunOptions, RunResult } from "./experiment.js";

@@ -16,6 +16,7 @@ import { noGrad } from "../autograd/mode.js";
 import { softmax } from "../ops/activations.js";
 import { readIdx } from "../data/idx.js";
 import { loadCsvFeatures } from "../data/csv.js";
+import { parseJson } from "../io/json.js";
 import type { SavedModel } from "./saved-model.js";
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(",")}]`;
@@ -29,12 +30,8 @@ function describe(v: unknown): string {
 
 /** The samples of a JSON file, each checked against `shape`, row-major. */
 function jsonSamples(file: string, shape: readonly number[]): { values: Float32Array; rows: number } {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new FileFormatError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  // bounded in depth and size before anything walks it
+  const json = parseJson(readFileSync(file, "utf8"), { source: file });
   const expected = `each sample an array of shape ${shapeText(shape)}`;
   if (!Array.isArray(json)) throw new FileFormatError(`${file}: expected a JSON array of samples, ${expected}; got ${describe(json)}`);
   if (json.length === 0) throw new FileFormatError(`${file}: no samples (an empty array); expected ${expected}`);

@@ -136,7 +136,7 @@ describe("descent train flags", () => {
     ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
-    expect(readJson(join(dir, "opt-only", "config.json")).optimizer).toEqual({ name: "sgd", lr: 0.05 });
+    expect(readJson(join(dir, "opt-only", "config.json")).optimizer).toEqual({ name: "sgd", lr: 0.001 });
     expect(readJson(join(dir, "lr-only", "config.json")).optimizer).toEqual({ name: "adam", lr: 0.003 });
   });
 

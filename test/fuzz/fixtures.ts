@@ -13,6 +13,7 @@ import { buildSequential, type LayerSpec, type Sequential } from "../../src/nn/i
 import { crossEntropy } from "../../src/losses/index.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
 import { createSchedule, withRunLength } from "../../src/schedules/create.js";
+import { learningRateOf } from "../../src/schedules/schedules.js";
 import { zeros } from "../../src/tensor/creation.js";
 import { noGrad } from "../../src/autograd/mode.js";
 import { Standardizer } from "../../src/data/standardize.js";
@@ -44,8 +45,8 @@ const dev = blobs(12, { features: 4, classes: 3, seed: 1, role: "dev" });
 export function setup(checkpointDir: string) {
   const modelRng = new Generator(5);
   const model = buildSequential(SPECS, { inputShape: INPUT, rng: modelRng });
-  const optimizer = createOptimizer("adam", model, { lr: 0.01 });
   const schedule = createSchedule({ type: "cosine", tMax: 4 }, 0.01);
+  const optimizer = createOptimizer("adam", model, { lr: learningRateOf(schedule, Math.ceil(train.length / 8)) });
   const callbacks = [new EarlyStopping({ patience: 3 }), new Checkpointing({ dir: checkpointDir, keepLast: 5 })];
   const options = (epochs: number, more: Partial<FitOptions> = {}): FitOptions => ({
     train, dev, loss: (o, y) => crossEntropy(o, y), optimizer, schedule, epochs, batchSize: 8, seed: 3, callbacks, modelRng, log: () => {}, ...more,

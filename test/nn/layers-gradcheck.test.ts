@@ -75,8 +75,8 @@ function withStats<M extends BatchNorm1d | BatchNorm2d>(m: M): M {
   const rng = new Generator(5);
   m.loadStateDict({
     ...m.stateDict(),
-    runningMean: randn([c], { rng, dtype }),
-    runningVar: randn([c], { rng, dtype }).abs().add(0.5),
+    running_mean: randn([c], { rng, dtype }),
+    running_var: randn([c], { rng, dtype }).abs().add(0.5),
     weight: randn([c], { rng, dtype }),
     bias: randn([c], { rng, dtype }),
   });
@@ -87,7 +87,7 @@ function withStats<M extends BatchNorm1d | BatchNorm2d>(m: M): M {
 function perturbed<M extends Module>(m: M): M {
   const rng = new Generator(6);
   const dict = m.stateDict();
-  for (const [k, v] of Object.entries(dict)) dict[k] = randn(v.shape, { rng, dtype });
+  for (const [k, v] of Object.entries(dict)) if (v.dtype !== "int32") dict[k] = randn(v.shape, { rng, dtype });
   m.loadStateDict(dict);
   return m;
 }

@@ -6,7 +6,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors/errors.js";
-import { DEFAULT_LR, loadConfigFile, resolveConfig } from "../../src/train/config.js";
+import { loadConfigFile, resolveConfig } from "../../src/train/config.js";
+import { OPTIMIZERS } from "../../src/optim/optimizer.js";
 import { tempDir } from "./helpers.js";
 
 /** The message resolveConfig throws for `input` (and that it is a ConfigError). */
@@ -47,7 +48,7 @@ describe("resolveConfig", () => {
 
   it("takes the per-optimizer default lr and keeps given fields", () => {
     for (const name of ["sgd", "momentum", "rmsprop", "adamw"] as const) {
-      expect(resolveConfig({ optimizer: { name } }).optimizer).toEqual({ name, lr: DEFAULT_LR[name] });
+      expect(resolveConfig({ optimizer: { name } }).optimizer).toEqual({ name, lr: OPTIMIZERS[name].lr });
     }
     const c = resolveConfig({
       model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 10 }] },

@@ -12,6 +12,7 @@ import { buildSequential, l2Penalty, type LayerSpec, type Sequential } from "../
 import { crossEntropy, mse } from "../../src/losses/index.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
 import { ReduceOnPlateau } from "../../src/schedules/plateau.js";
+import { learningRateOf } from "../../src/schedules/schedules.js";
 import { readCheckpoint } from "../../src/io/checkpoint-file.js";
 import { NonFiniteError } from "../../src/errors/errors.js";
 import { Checkpointing } from "../../src/train/callbacks.js";
@@ -183,8 +184,8 @@ describe("schedules, regularization and clipping", () => {
     const train = blobs(60, { seed: 1 });
     const dev = blobs(60, { seed: 2, flip: true });
     const model = build(MLP(16, 3), 8);
-    const optimizer = createOptimizer("sgd", model, { lr: 0.1 });
     const schedule = new ReduceOnPlateau({ lr0: 0.1, factor: 0.5, patience: 1 });
+    const optimizer = createOptimizer("sgd", model, { lr: learningRateOf(schedule, 1) });
     const recorder = new Recorder();
     const history = await fit(model as TrainableModel, { train, dev, loss: ce, optimizer, schedule, epochs: 6, batchSize: 20, seed: 1, callbacks: [recorder], log: () => {} });
     const lrs = history.epochs.map((e) => e.lr);
@@ -204,15 +205,28 @@ describe("schedules, regularization and clipping", () => {
     expect(schedule.lr).toBeLessThanOrEqual(lrs.at(-1)!);
   });
 
-  it("a per-step schedule sets the lr before every step", async () => {
+  it("a per-step schedule fed into the optimizer gives each step its rate", async () => {
     const train = blobs(40, { seed: 1 });
     const model = build(MLP(4, 3), 8);
-    const optimizer = createOptimizer("sgd", model, { lr: 0.1 });
     const { createSchedule } = await import("../../src/schedules/create.js");
     const schedule = createSchedule({ type: "exponential", gamma: 0.9, interval: "step" }, 0.1);
+    const optimizer = createOptimizer("sgd", model, { lr: learningRateOf(schedule, 4) });
     const recorder = new Recorder();
     await fit(model as TrainableModel, { train, loss: ce, optimizer, schedule, epochs: 2, batchSize: 10, seed: 1, callbacks: [recorder], log: () => {} });
     recorder.steps.forEach((s, i) => expect(s.lr).toBeCloseTo(0.1 * 0.9 ** i, 12));
+    // the schedule is the one source of the rate: setting it on the optimizer is refused
+    expect(() => (optimizer.lr = 0.5)).toThrow(/follows a schedule/);
+  });
+
+  it("fit refuses a schedule the optimizer does not follow, or one fed with another epoch length", async () => {
+    const train = blobs(40, { seed: 1 });
+    const model = build(MLP(4, 3), 8);
+    const { createSchedule } = await import("../../src/schedules/create.js");
+    const schedule = createSchedule({ type: "exponential", gamma: 0.9 }, 0.1);
+    const run = (optimizer: ReturnType<typeof createOptimizer>) =>
+      fit(model as TrainableModel, { train, loss: ce, optimizer, schedule, epochs: 1, batchSize: 10, seed: 1, log: () => {} });
+    await expect(run(createOptimizer("sgd", model, { lr: 0.1 }))).rejects.toThrow(/does not follow the schedule given to fit; feed it in: .*learningRateOf\(schedule, 4\)/);
+    await expect(run(createOptimizer("sgd", model, { lr: learningRateOf(schedule, 3) }))).rejects.toThrow(/fed to the optimizer with 3 steps per epoch, but an epoch here has 4 batches/);
   });
 
   it("L2 regularization adds λ‖W‖² to the loss and shrinks the weights", async () => {

@@ -15,6 +15,7 @@ import { buildSequential, type LayerSpec } from "../../src/nn/index.js";
 import { crossEntropy } from "../../src/losses/index.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
 import { createSchedule } from "../../src/schedules/create.js";
+import { learningRateOf } from "../../src/schedules/schedules.js";
 import { readCheckpoint } from "../../src/io/checkpoint-file.js";
 import { Checkpointing } from "../../src/train/callbacks.js";
 import { EarlyStopping, type Callback } from "../../src/train/callback.js";
@@ -45,8 +46,8 @@ beforeAll(() => {
 function setup(dir: string, extra: Callback[] = [], everySteps: number | null = null) {
   const modelRng = new Generator(SEED);
   const model = buildSequential(SPECS, { inputShape: [1, 28, 28], rng: modelRng });
-  const optimizer = createOptimizer("adam", model, { lr: 3e-3 });
   const schedule = createSchedule({ type: "exponential", gamma: 0.7 }, 3e-3);
+  const optimizer = createOptimizer("adam", model, { lr: learningRateOf(schedule, Math.ceil(data.train.length / BATCH)) });
   const recorder = new Recorder();
   const earlyStopping = new EarlyStopping({ patience: 5 });
   const callbacks: Callback[] = [earlyStopping, new Checkpointing({ dir, keepLast: everySteps === null ? 3 : 10, everySteps }), recorder, ...extra];

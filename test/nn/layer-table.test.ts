@@ -1,10 +1,11 @@
 /**
- * specElements counts what a layer allocates before it is built (nn/budget.ts); buildSequential
- * refuses a model past its budget before allocating. The count must equal what the built layer
- * holds, for every layer type and the options that change it.
+ * The layer table (LAYERS in nn/specs.ts): specElements counts what a layer allocates before it is
+ * built, and buildSequential refuses a model past its budget before allocating; the count must equal
+ * what the built layer holds, for every layer type and the options that change it. Every layer's
+ * toSpec round-trips through its entry's schema, and validation messages name the table's fields.
  */
 import { describe, expect, it } from "vitest";
-import { LAYER_TYPES, buildSequential, specElements, type LayerSpec } from "../../src/nn/index.js";
+import { LAYER_TYPES, buildSequential, specElements, validateLayerSpecs, type LayerSpec } from "../../src/nn/index.js";
 import { Generator } from "../../src/tensor/random.js";
 
 const CASES: [LayerSpec, number[]][] = [
@@ -46,6 +47,22 @@ describe("specElements", () => {
       expect(specElements(spec, shape)).toBe(held);
     });
   }
+
+  it("every layer writes a spec its table entry accepts and rebuilds from (the toSpec round trip)", () => {
+    for (const [spec, shape] of CASES) {
+      const built = buildSequential([spec], { inputShape: shape, rng: new Generator(0) });
+      const again = buildSequential(validateLayerSpecs(JSON.parse(JSON.stringify(built.specs()))), { inputShape: shape, rng: new Generator(0) });
+      expect(again.specs(), spec.type).toEqual(built.specs());
+    }
+  });
+
+  it("validation speaks of the table's fields", () => {
+    expect(() => validateLayerSpecs([{ type: "conv2d", outChannels: 2, kernelSize: "3x3" }])).toThrow('layers: layer 0 (conv2d): kernelSize is "3x3" (expected an integer or [h, w])');
+    expect(() => validateLayerSpecs([{ type: "batchNorm1d", momentum: "x" }])).toThrow("momentum is \"x\" (expected a finite number or null)");
+    expect(() => validateLayerSpecs([{ type: "relu", slope: 1 }])).toThrow('layer 0 (relu): unknown field "slope" (allowed: none)');
+    expect(() => validateLayerSpecs([{ type: "groupNorm" }])).toThrow('layer 0 (groupNorm): missing required field "numGroups"');
+    expect(() => validateLayerSpecs([{ type: "linear", outFeatures: 2, weightInit: "xavier" }])).toThrow(/layer 0 \(linear\): weightInit: invalid initializer "xavier"/);
+  });
 
   it("buildSequential refuses a model past its budget, naming the layer and the reason", () => {
     const specs: LayerSpec[] = [{ type: "linear", outFeatures: 4 }, { type: "linear", outFeatures: 4 }];
