@@ -119,6 +119,7 @@ function recordScales(records: readonly TrainingRecord[], steps: readonly StepPo
     const loss = Math.abs(lossAt.get(r.step) ?? NaN);
     return (Math.sqrt(g) * Math.max(Math.sqrt(w), 1)) / Math.max(loss, Number.MIN_VALUE);
   });
+  // NOTE: the same scale as isSmallGradient (critical.ts), kept as a number so it can be reported
   // a tensor that gets no gradient (behind dead units) does not move whatever the learning rate:
   // only tensors whose relative gradient is within 1e-3 of the largest one tell about the step size
   const ratios = late.flatMap((r) => {

@@ -12,6 +12,7 @@ import { crossEntropy, mse } from "../../src/losses/index.js";
 import { hessianOf, symmetricEigen } from "../../src/diagnose/hessian.js";
 import { hutchinsonTrace, lanczos, spectralDensity, type MatVec } from "../../src/diagnose/lanczos.js";
 import { lossFunctionOf } from "../../src/diagnose/operator.js";
+import { classifyPoint } from "../../src/diagnose/critical.js";
 
 function randomSymmetric(n: number, rng: Generator): Float64Array {
   const a = new Float64Array(n * n);
@@ -168,5 +169,23 @@ describe("hutchinsonTrace and spectralDensity", () => {
     expect(massLow).toBeGreaterThan(0.1);
     expect(massLow).toBeLessThan(0.4);
     expect(s.trace).toBeCloseTo(n * s.nodes.reduce((acc, th, i) => acc + s.weights[i]! * th, 0), 10);
+  });
+});
+
+describe("classifyPoint", () => {
+  it("classes with tolerances relative to the spectrum's scale, at any scale", () => {
+    for (const s of [1e-9, 1, 1e6]) {
+      expect(classifyPoint(0, -2 * s, 2 * s, 1, 1)).toBe("saddle");
+      expect(classifyPoint(0, 0.5 * s, 2 * s, 1, 1)).toBe("minimum");
+      expect(classifyPoint(0, -2 * s, -0.1 * s, 1, 1)).toBe("maximum");
+      // curvature below 0.1% of the largest is flat
+      expect(classifyPoint(0, -1e-4 * s, 2 * s, 1, 1)).toBe("degenerate");
+      expect(classifyPoint(0, -2 * s, 1e-4 * s, 1, 1)).toBe("degenerate");
+    }
+    expect(classifyPoint(0, 0, 0, 1, 1)).toBe("flat");
+    // a gradient that is not small for the loss: no critical point, whatever the curvature
+    expect(classifyPoint(0.1, -2, 2, 1, 1)).toBe("none");
+    expect(classifyPoint(1e-4, -2, 2, 1, 1)).toBe("saddle");
+    expect(classifyPoint(1e-4, -2, 2, 1, 1e-3)).toBe("none");
   });
 });
