@@ -40,7 +40,10 @@ describe("the default experiment", () => {
     const records = readFileSync(join(dir, "metrics.jsonl"), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
     const steps = records.filter((r) => r.type === "step");
     const epochs = records.filter((r) => r.type === "epoch");
-    expect(records.every((r) => ["step", "epoch", "event"].includes(r.type))).toBe(true);
+    expect(records.every((r) => ["step", "epoch", "event", "record"].includes(r.type))).toBe(true);
+    // training records every max(10, 16 × 128 / 32) = 64 steps from step 0 (docs/run-folder.md)
+    const recorded = records.filter((r) => r.type === "record").map((r) => r.step);
+    expect(recorded).toEqual(Array.from({ length: Math.ceil((history.epochs.length * 250) / 64) }, (_, i) => 64 * i));
     expect(epochs).toHaveLength(history.epochs.length);
     expect(steps).toHaveLength(history.epochs.length * 250); // 8000 / 32
     expect(steps.map((s) => s.step)).toEqual(steps.map((_, i) => i));
