@@ -257,6 +257,7 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
   const errorsAndCounts = final ? errorsOf(final, parts, classification, notChecked) : null;
   const errors: ErrorSet = errorsAndCounts?.errors ?? { train: null, dev: null };
   if (target !== undefined) errors.target = target;
+  else if (!classification && errors.train !== null) notChecked.push("the noise floor: the bias verdict compares 1 − R² with 0; give --target-error with the 1 − R² a perfect model would reach on noisy labels");
   const evidence: RunEvidence = {
     steps: metrics.steps, records: metrics.records, nonFinite, errors, classification,
     layers: final ? layersOf(final.model) : [],
