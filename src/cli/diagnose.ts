@@ -20,6 +20,7 @@ interface DiagnoseFlags {
   escape?: boolean;
   hessian?: boolean;
   depthCheck?: boolean;
+  spectrum?: boolean;
 }
 
 const fmt = (v: unknown): string => {
@@ -64,6 +65,7 @@ export function registerDiagnose(program: Command): void {
     .argument("<run>", "a run folder")
     .option("--target-error <e>", "the human-level / Bayes error for the bias verdict, in [0, 1)")
     .option("--hessian", "analyse the critical point at the latest checkpoint even without a plateau")
+    .option("--spectrum", "with the critical point, also the Hessian's trace and spectral density (automatic for small models)")
     .option("--escape", "at a saddle: write checkpoints/escape.ckpt moved along the negative-curvature direction")
     .option("--depth-check", "train a shallower twin for the same budget: a lower training loss there means an optimization problem")
     .option("--json", "print { findings, errors, criticalPoint? } as JSON")
@@ -80,7 +82,7 @@ Examples:
       runAction(async () => {
         const target = flags.targetError === undefined ? undefined : numberFlag("--target-error", flags.targetError);
         if (target !== undefined && !(target >= 0 && target < 1)) throw new ConfigError(`--target-error: ${flags.targetError} is outside [0, 1)`);
-        const d = diagnoseRun(run, { targetError: target, hessian: flags.hessian ?? false, escape: flags.escape ?? false });
+        const d = diagnoseRun(run, { targetError: target, hessian: (flags.hessian ?? false) || (flags.spectrum ?? false), escape: flags.escape ?? false, spectrum: flags.spectrum });
         for (const w of d.warnings) console.error(`warning: ${w}`);
         let depthLine: string | null = null;
         if (flags.depthCheck) {

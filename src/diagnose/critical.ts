@@ -3,9 +3,9 @@
  * eigenvalues of its Hessian (Lanczos over exact Hessian-vector products), classified with
  * tolerances relative to the spectrum's scale s = max(|λmin|, |λmax|):
  *
- * - the point is critical when the Newton distance ‖g‖/s is below 1e-3·max(‖w‖, 1) (the
- *   gradient is small for the curvature: the nearest critical point is within 0.1% of the
- *   parameters' size);
+ * - the point is critical when the gradient is small: ‖g‖·max(‖w‖, 1) / L < 1e-3, moving every
+ *   parameter by its own size would change the loss L by less than 0.1% to first order (the
+ *   same test the findings use for a plateau: isSmallGradient);
  * - an eigenvalue counts as negative below −1e-3·s and positive above 1e-3·s (curvature weaker
  *   than 0.1% of the strongest is flat for training purposes);
  * - saddle: both signs; minimum: λmin positive; maximum: λmax negative; degenerate: a minimum or
@@ -44,6 +44,8 @@ export interface CriticalPointAnalysis {
   escapePoint?: Float64Array;
   density?: SpectralDensity;
   lanczosSteps: number;
+  /** whether λmin and λmax met the residual tolerance within the step limit */
+  converged: boolean;
 }
 
 export interface CriticalOptions {
@@ -54,11 +56,16 @@ export interface CriticalOptions {
   seed?: number;
 }
 
-/** The class of a point from its gradient norm, extreme eigenvalues and parameter norm. */
-export function classifyPoint(gradNorm: number, lambdaMin: number, lambdaMax: number, paramNorm: number): PointClass {
+/** Whether a gradient is small for its loss and parameters: ‖g‖·max(‖w‖, 1) / |L| < 1e-3. */
+export function isSmallGradient(gradNorm: number, paramNorm: number, loss: number): boolean {
+  return gradNorm === 0 || (gradNorm * Math.max(paramNorm, 1)) / Math.abs(loss) < 1e-3;
+}
+
+/** The class of a point from its gradient norm, extreme eigenvalues, parameter norm and loss. */
+export function classifyPoint(gradNorm: number, lambdaMin: number, lambdaMax: number, paramNorm: number, loss: number): PointClass {
+  if (!isSmallGradient(gradNorm, paramNorm, loss)) return "none";
   const s = Math.max(Math.abs(lambdaMin), Math.abs(lambdaMax));
-  if (s === 0) return gradNorm === 0 ? "flat" : "none";
-  if (gradNorm / s > 1e-3 * Math.max(paramNorm, 1)) return "none";
+  if (s === 0) return "flat";
   const neg = lambdaMin < -1e-3 * s, pos = lambdaMax > 1e-3 * s;
   if (neg && pos) return "saddle";
   if (pos) return lambdaMin > 1e-3 * s ? "minimum" : "degenerate";
@@ -94,9 +101,9 @@ export function analyzeCriticalPoint(f: LossFunctionOf, options: CriticalOptions
   const paramNorm = Math.sqrt(f.point.reduce((s, x) => s + x * x, 0));
   const r = lanczos(f.hvp, f.size, { k: topK, seed, tol: 1e-8 });
   const lambdaMin = r.smallest[0]!.value, lambdaMax = r.largest[0]!.value;
-  const cls = classifyPoint(gradNorm, lambdaMin, lambdaMax, paramNorm);
+  const cls = classifyPoint(gradNorm, lambdaMin, lambdaMax, paramNorm, f.value);
   const out: CriticalPointAnalysis = {
-    class: cls, gradNorm, lambdaMin, lambdaMax, topK: r.largest.map((p) => p.value), direction: r.smallest[0]!.vector, lanczosSteps: r.steps,
+    class: cls, gradNorm, lambdaMin, lambdaMax, topK: r.largest.map((p) => p.value), direction: r.smallest[0]!.vector, lanczosSteps: r.steps, converged: r.converged,
   };
   if (cls === "saddle" || cls === "maximum") {
     const { search, point } = lineSearch(f, out.direction);

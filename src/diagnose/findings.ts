@@ -8,7 +8,7 @@
  *
  * - progress: the mean loss of the last 10% of steps against the first 10% (d = relative drop);
  *   "flat" is d < 5% over the run, or < 1% over its second half; a step loss above 10 times the
- *   start is a spike (a descent method with a fitting step size does not climb that far);
+ *   first step's is a spike (a descent method with a fitting step size does not climb that far);
  * - the gradient is "small" when ‖g‖·max(‖w‖, 1) / L < 1e-3: moving every parameter by its own
  *   size would change the loss by less than 0.1% to first order;
  * - update/weight ratios: the rule of thumb is about 1e-3 per step; "far above" is > 1e-1 and
@@ -16,8 +16,9 @@
  *   the tensors that get a gradient (frozen ones behind dead units move at no learning rate);
  * - vanishing/exploding: the relative gradient ‖g_W‖/‖W‖ of the first weight layer against the
  *   last, a factor 100 (warning) or 1000 (problem);
- * - dead ReLUs and saturated units: the fraction of units (outputs) of a layer, 25% (warning) and
- *   50% (problem); a unit counts only when it is dead on every probe sample;
+ * - dead ReLUs: the fraction of units of a layer dead on every probe sample, 25% (warning) and
+ *   50% (problem); saturated units: the fraction of sigmoid/tanh outputs in saturation, 50%
+ *   (warning) and 75% (problem), since a well-fitted tanh network saturates ~30% by itself;
  * - errors are error rates (1 − accuracy), or 1 − R² = MSE / Var(y) for regression, so that
  *   gaps are in the same units; a gap counts when it exceeds two standard errors of the
  *   difference (classification) and 2 points (warning) or 5 points (problem);
@@ -119,6 +120,7 @@ function recordScales(records: readonly TrainingRecord[], steps: readonly StepPo
     const loss = Math.abs(lossAt.get(r.step) ?? NaN);
     return (Math.sqrt(g) * Math.max(Math.sqrt(w), 1)) / Math.max(loss, Number.MIN_VALUE);
   });
+  // NOTE: the same scale as isSmallGradient (critical.ts), kept as a number so it can be reported
   // a tensor that gets no gradient (behind dead units) does not move whatever the learning rate:
   // only tensors whose relative gradient is within 1e-3 of the largest one tell about the step size
   const ratios = late.flatMap((r) => {
@@ -180,7 +182,8 @@ function activationFindings(ev: RunEvidence): Finding[] {
       if (s) out.push(finding("dead-relu", s, { deadFraction: a.dead, inactiveFraction: a.inactive, step: last.step }, layer));
     }
     if (a.saturated !== undefined) {
-      const s = sev(a.saturated);
+      // a network that fits its data saturates part of its units on purpose (confident outputs)
+      const s = a.saturated >= 0.75 ? "problem" : a.saturated >= 0.5 ? "warning" : null;
       if (s) out.push(finding("saturated-units", s, { saturatedFraction: a.saturated, step: last.step }, layer));
     }
   }
@@ -202,9 +205,10 @@ function learningRateFindings(ev: RunEvidence, progress: Progress | null, scales
     return out;
   }
   if (!progress) return out;
-  const peak = Math.max(...finiteSteps.map((s) => s.loss));
-  if (progress.first > 0 && peak > 10 * progress.first) {
-    out.push(finding("lr-too-high", "problem", { firstLoss: progress.first, peakLoss: peak, lastLoss: progress.last, updateRatio: ratio ?? null, why: "the loss spiked to more than 10 times its start" }));
+  const initial = finiteSteps[0]!.loss;
+  const peak = Math.max(...finiteSteps.slice(1).map((s) => s.loss));
+  if (initial > 0 && peak > 10 * initial) {
+    out.push(finding("lr-too-high", "problem", { initialLoss: initial, peakLoss: peak, lastLoss: progress.last, updateRatio: ratio ?? null, why: "the loss spiked to more than 10 times its start" }));
   } else if (progress.last > progress.first * 1.02) {
     out.push(finding("lr-too-high", "problem", { firstLoss: progress.first, lastLoss: progress.last, updateRatio: ratio ?? null, why: "the loss rose" }));
   } else if (progress.drop < 0.05 && progress.spread > 0.5) {

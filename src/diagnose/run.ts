@@ -39,7 +39,15 @@ export interface DiagnoseOptions {
   escape?: boolean;
   /** samples of the training data for the Hessian (default 256) */
   hessianSamples?: number;
+  /**
+   * also estimate the trace (Hutchinson) and the spectral density (SLQ): ~170 more Hessian-vector
+   * products (default: for models of at most SPECTRUM_AUTO_PARAMS parameters)
+   */
+  spectrum?: boolean | undefined;
 }
+
+/** Models up to this many parameters get the trace and spectral density without asking (BENCHMARKS.md has the cost). */
+export const SPECTRUM_AUTO_PARAMS = 10_000;
 
 export interface CriticalPointJson {
   class: string;
@@ -247,6 +255,7 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
   const errorsAndCounts = final ? errorsOf(final, parts, classification, notChecked) : null;
   const errors: ErrorSet = errorsAndCounts?.errors ?? { train: null, dev: null };
   if (target !== undefined) errors.target = target;
+  else if (!classification && errors.train !== null) notChecked.push("the noise floor: the bias verdict compares 1 − R² with 0; give --target-error with the 1 − R² a perfect model would reach on noisy labels");
   const evidence: RunEvidence = {
     steps: metrics.steps, records: metrics.records, nonFinite, errors, classification,
     layers: final ? layersOf(final.model) : [],
@@ -267,7 +276,10 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
       const rows = Int32Array.from({ length: n }, (_, i) => i);
       const train = at.standardizer ? at.standardizer.transform(parts.train) : parts.train;
       const f = lossFunctionOf(at.model, configLoss(config, all), takeRows(train.inputs, rows), takeRows(train.labels, rows), penaltyOf(config));
-      const cp = analyzeCriticalPoint(f, { spectrum: true });
+      const spectrum = options.spectrum ?? f.size <= SPECTRUM_AUTO_PARAMS;
+      if (!spectrum) notChecked.push(`the trace and spectral density: ${f.size} parameters make them slow (about 170 more Hessian-vector products); ask with --spectrum`);
+      const cp = analyzeCriticalPoint(f, { spectrum });
+      if (!cp.converged) notChecked.push(`exact extreme eigenvalues: Lanczos stopped after ${cp.lanczosSteps} steps before λmin and λmax met their tolerance; they are estimates (Ritz values)`);
       const json: CriticalPointJson = { class: cp.class, gradNorm: cp.gradNorm, lambdaMin: cp.lambdaMin, lambdaMax: cp.lambdaMax, topK: cp.topK };
       if (cp.trace !== undefined) json.trace = cp.trace;
       if (cp.lineSearch) json.escape = { step: cp.lineSearch.step, lossBefore: cp.lineSearch.lossBefore, lossAfter: cp.lineSearch.lossAfter };

@@ -113,6 +113,7 @@ describe("findingsOf", () => {
     expect(findingsOf(evidence({ records: warn })).findings.find((f) => f.code === "dead-relu")?.severity).toBe("warning");
     // a leaky ReLU never active still passes gradient: not dead
     expect(codes(evidence({ records: [record(0, {}, { "1": { type: "LeakyReLU", inactive: 1, dead: 1 } })] }))).not.toContain("dead-relu");
+    expect(codes(evidence({ records: [record(0, {}, { "1": { type: "Tanh", saturated: 0.3 } })] }))).toEqual(["healthy"]);
     const sat = [record(0, {}, { "1": { type: "Sigmoid", saturated: 0.8 } })];
     expect(findingsOf(evidence({ records: sat })).findings.find((f) => f.code === "saturated-units")).toMatchObject({ severity: "problem", layer: { index: 1, type: "Sigmoid" } });
   });

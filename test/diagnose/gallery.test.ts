@@ -75,6 +75,12 @@ describe("examples/broken: each run is diagnosed with its pathology", () => {
         expect(hit!.remedies.length).toBeGreaterThan(0);
         expect(codes).not.toContain("healthy");
       }
+      if (name === "saddle-mlp") {
+        // a real MLP started at a saddle (zero weights): the escape step and a resume train it
+        diagnoseRun(run, { escape: true });
+        const resumed = await runExperiment(undefined, { resumeDir: run, log: () => {}, progress: false, report: false });
+        expect(resumed.test.accuracy).toBeGreaterThan(0.9);
+      }
       // layer findings name a real layer of the model, as the summary prints it
       for (const f of d.findings) if (f.layer) expect(f.layer.type).toMatch(/^[A-Z][A-Za-z0-9]+$/);
     });

@@ -12,6 +12,8 @@ import { crossEntropy, mse } from "../../src/losses/index.js";
 import { hessianOf, symmetricEigen } from "../../src/diagnose/hessian.js";
 import { hutchinsonTrace, lanczos, spectralDensity, type MatVec } from "../../src/diagnose/lanczos.js";
 import { lossFunctionOf } from "../../src/diagnose/operator.js";
+import { classifyPoint } from "../../src/diagnose/critical.js";
+import { evaluateHessianCase, FULL_HESSIAN_MAX } from "../../src/conformance/kinds/hessian.js";
 
 function randomSymmetric(n: number, rng: Generator): Float64Array {
   const a = new Float64Array(n * n);
@@ -168,5 +170,49 @@ describe("hutchinsonTrace and spectralDensity", () => {
     expect(massLow).toBeGreaterThan(0.1);
     expect(massLow).toBeLessThan(0.4);
     expect(s.trace).toBeCloseTo(n * s.nodes.reduce((acc, th, i) => acc + s.weights[i]! * th, 0), 10);
+  });
+});
+
+describe("classifyPoint", () => {
+  it("classes with tolerances relative to the spectrum's scale, at any scale", () => {
+    for (const s of [1e-9, 1, 1e6]) {
+      expect(classifyPoint(0, -2 * s, 2 * s, 1, 1)).toBe("saddle");
+      expect(classifyPoint(0, 0.5 * s, 2 * s, 1, 1)).toBe("minimum");
+      expect(classifyPoint(0, -2 * s, -0.1 * s, 1, 1)).toBe("maximum");
+      // curvature below 0.1% of the largest is flat
+      expect(classifyPoint(0, -1e-4 * s, 2 * s, 1, 1)).toBe("degenerate");
+      expect(classifyPoint(0, -2 * s, 1e-4 * s, 1, 1)).toBe("degenerate");
+    }
+    expect(classifyPoint(0, 0, 0, 1, 1)).toBe("flat");
+    // a gradient that is not small for the loss: no critical point, whatever the curvature
+    expect(classifyPoint(0.1, -2, 2, 1, 1)).toBe("none");
+    expect(classifyPoint(1e-4, -2, 2, 1, 1)).toBe("saddle");
+    expect(classifyPoint(1e-4, -2, 2, 1, 1e-3)).toBe("none");
+  });
+});
+
+describe("conformance kind hessian: Lanczos extremes", () => {
+  it("gives λmin and λmax on every case, and only them (with the class) above the full-Hessian size", () => {
+    const rng = new Generator(12);
+    const t = (shape: number[]) => ({ shape, data: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => 0.5 * rng.normal()) });
+    // 6 -> 40 (tanh) -> 4: 6·40 + 40 + 40·4 + 4 = 444 parameters, over FULL_HESSIAN_MAX
+    const c = {
+      format: "descent-conformance/1", id: "hessian/large", kind: "hessian", dtype: "float64",
+      model: [{ type: "linear", inFeatures: 6, outFeatures: 40 }, { type: "tanh" }, { type: "linear", inFeatures: 40, outFeatures: 4 }],
+      params: { "0.weight": t([40, 6]), "0.bias": t([40]), "2.weight": t([4, 40]), "2.bias": t([4]) },
+      input: t([10, 6]), target: t([10, 4]), loss: "mse", vector: t([444]),
+    };
+    const r = evaluateHessianCase(c as never, "float64") as Record<string, { data: number[] } | string>;
+    expect(444).toBeGreaterThan(FULL_HESSIAN_MAX);
+    expect(r["hessian"]).toBeUndefined();
+    const model = buildSequential([{ type: "linear", outFeatures: 40 }, { type: "tanh" }, { type: "linear", outFeatures: 4 }], { inputShape: [6], rng, dtype: "float64" });
+    const names = ["0.weight", "0.bias", "2.weight", "2.bias"] as const;
+    const params = names.map((n) => fromValues(Float64Array.from(c.params[n].data), c.params[n].shape));
+    const x = fromValues(Float64Array.from(c.input.data), c.input.shape), y = fromValues(Float64Array.from(c.target.data), c.target.shape);
+    const full = hessianOf((...ps: Tensor[]) => mse(functionalCall(model, Object.fromEntries(names.map((n, i) => [n, ps[i]!])), x), y), params);
+    const eig = symmetricEigen(full.hessian, full.size).values;
+    expect(rel((r["lambdaMin"] as { data: number[] }).data[0]!, eig[0]!)).toBeLessThan(1e-6);
+    expect(rel((r["lambdaMax"] as { data: number[] }).data[0]!, eig[full.size - 1]!)).toBeLessThan(1e-6);
+    expect(r["criticalPoint"]).toBe("none");
   });
 });

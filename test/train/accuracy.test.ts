@@ -41,8 +41,9 @@ describe("the default experiment", () => {
     const steps = records.filter((r) => r.type === "step");
     const epochs = records.filter((r) => r.type === "epoch");
     expect(records.every((r) => ["step", "epoch", "event", "record"].includes(r.type))).toBe(true);
-    // the training records descent diagnose reads (docs/run-folder.md), every N steps from step 0
-    expect(records.filter((r) => r.type === "record").length).toBeGreaterThan(history.epochs.length);
+    // training records every max(10, 16 × 128 / 32) = 64 steps from step 0 (docs/run-folder.md)
+    const recorded = records.filter((r) => r.type === "record").map((r) => r.step);
+    expect(recorded).toEqual(Array.from({ length: Math.ceil((history.epochs.length * 250) / 64) }, (_, i) => 64 * i));
     expect(epochs).toHaveLength(history.epochs.length);
     expect(steps).toHaveLength(history.epochs.length * 250); // 8000 / 32
     expect(steps.map((s) => s.step)).toEqual(steps.map((_, i) => i));

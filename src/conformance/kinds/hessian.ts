@@ -1,7 +1,9 @@
 /**
- * Kind `hessian`: a small model (linear layers and activations) with given parameters, input,
- * target and loss; the result is the loss, gradient, full Hessian, its ascending eigenvalues,
- * the Hessian-vector product with the case's vector, and the critical-point class.
+ * Kind `hessian`: a model (linear layers and activations) with given parameters, input, target
+ * and loss; the result is the loss, gradient, the Hessian-vector product with the case's vector,
+ * λmin and λmax by Lanczos (src/diagnose/lanczos.ts) and the critical-point class, and, for
+ * models of at most FULL_HESSIAN_MAX parameters, the full Hessian and its ascending eigenvalues
+ * (the class then comes from all of them; above, from the two extremes).
  */
 import { ConfigError } from "../../errors/errors.js";
 import type { DType, FloatDType } from "../../tensor/dtype.js";
@@ -14,6 +16,10 @@ import { functionalCall } from "../../nn/module.js";
 import type { LayerSpec } from "../../nn/specs.js";
 import { crossEntropy, mse } from "../../losses/index.js";
 import { classifyCriticalPoint, hessianOf, symmetricEigen } from "../../diagnose/hessian.js";
+import { lanczos } from "../../diagnose/lanczos.js";
+
+/** Models up to this many parameters get the full Hessian (P backward passes, P² numbers). */
+export const FULL_HESSIAN_MAX = 400;
 import { fromTensor, toTensor } from "../values.js";
 import type { CaseResult, ConformanceCase } from "./index.js";
 
@@ -53,27 +59,44 @@ export function evaluateHessianCase(c: ConformanceCase, dtype: DType): CaseResul
     const out = functionalCall(model, Object.fromEntries(names.map((n, i) => [n, ps[i]!])), input);
     return lossName === "mse" ? mse(out, target) : crossEntropy(out, target);
   };
+  const size = params.reduce((n, p) => n + p.size, 0);
+  const vector = toTensor(c.vector, dtype, "vector").dataSync();
+  if (vector.length !== size) throw new ConfigError(`vector: ${vector.length} values for ${size} parameters`);
+  const split = (flat: ArrayLike<number>): Tensor[] => {
+    const all = Float64Array.from(flat);
+    let off = 0;
+    return params.map((p) => {
+      const part = fromValues(all.slice(off, off + p.size), p.shape);
+      off += p.size;
+      return dtype === "float64" ? part : part.cast(dtype);
+    });
+  };
+  const flatten = (ts: readonly Tensor[]): Float64Array => {
+    const out = new Float64Array(size);
+    let off = 0;
+    for (const t of ts) for (const v of t.dataSync()) out[off++] = v;
+    return out;
+  };
+  const product = hvp(f, params, split(vector));
+  const ext = lanczos((v) => flatten(hvp(f, params, split(v)).hvp), size, { tol: 1e-12 });
+  const lambdaMin = ext.smallest[0]!.value, lambdaMax = ext.largest[0]!.value;
+  const gradient = flatten(product.grads);
+  const gradNorm = Math.sqrt(gradient.reduce((s, g) => s + g * g, 0));
+  const vec = (data: Float64Array, shape: number[]) => fromTensor(fromValues(data, shape));
+  const common = {
+    loss: vec(Float64Array.of(product.value.item()), []),
+    gradient: vec(gradient, [size]),
+    hvp: vec(flatten(product.hvp), [size]),
+    lambdaMin: vec(Float64Array.of(lambdaMin), []),
+    lambdaMax: vec(Float64Array.of(lambdaMax), []),
+  };
+  if (size > FULL_HESSIAN_MAX) return { ...common, criticalPoint: classifyCriticalPoint(gradNorm, [lambdaMin, lambdaMax]) };
   const h = hessianOf(f, params);
   const eig = symmetricEigen(h.hessian, h.size);
-  const vector = toTensor(c.vector, dtype, "vector").dataSync();
-  let off = 0;
-  const vs = params.map((p) => {
-    const part = fromValues(Float64Array.from(vector.subarray(off, off + p.size)), p.shape);
-    off += p.size;
-    return dtype === "float64" ? part : part.cast(dtype);
-  });
-  const hv = hvp(f, params, vs).hvp;
-  const hvFlat = new Float64Array(h.size);
-  off = 0;
-  for (const t of hv) for (const v of t.dataSync()) hvFlat[off++] = v;
-  const gradNorm = Math.sqrt(h.gradient.reduce((s, g) => s + g * g, 0));
-  const vec = (data: Float64Array, shape: number[]) => fromTensor(fromValues(data, shape));
   return {
-    loss: vec(Float64Array.of(h.value), []),
-    gradient: vec(h.gradient, [h.size]),
+    ...common,
     hessian: vec(h.hessian, [h.size, h.size]),
     eigenvalues: vec(eig.values, [h.size]),
-    hvp: vec(hvFlat, [h.size]),
     criticalPoint: classifyCriticalPoint(gradNorm, eig.values),
   };
 }
