@@ -3,7 +3,7 @@ export { fit, evaluate } from "./fit.js";
 export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainableModel, LossFn, Penalty, Evaluation, EvaluateOptions } from "./fit.js";
 export { EarlyStopping, Checkpointing, MetricsLog, ProgressDisplay, describeEpoch } from "./callbacks.js";
 export type { Callback, EarlyStoppingOptions, CheckpointOptions, Monitor } from "./callbacks.js";
-export { ConfusionMatrix, predictClasses } from "./metrics.js";
+export { ConfusionMatrix, predictClasses, readPredictedClasses } from "./metrics.js";
 export { resolveConfig, loadConfigFile, defaultExperiment, DEFAULT_LR } from "./config.js";
 export type { ExperimentConfig, ExperimentConfigInput } from "./config.js";
 export { runExperiment, loadData } from "./experiment.js";
