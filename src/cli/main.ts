@@ -8,6 +8,7 @@ import { registerConformance } from "./conformance.js";
 import { registerTrain } from "./train.js";
 import { registerCompare } from "./compare.js";
 import { registerInspect } from "./inspect.js";
+import { registerBackendOptions, registerEnv } from "./backend.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -36,6 +37,8 @@ Exit codes: 0 success, 1 a failed run, 2 bad usage (a bad flag or config value, 
   registerCompare(program);
   registerInspect(program);
   registerConformance(program);
+  registerBackendOptions(program);
+  registerEnv(program);
   // a usage error is one line that names the problem and where to read more
   for (const cmd of [program, ...program.commands]) {
     const help = cmd === program ? "descent --help" : `descent ${cmd.name()} --help`;
