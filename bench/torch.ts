@@ -10,7 +10,8 @@
  *
  * Options: --workloads=W1,W2, --rounds (7), --steps (descent steps per window, 125 = one epoch of
  * 8,000), --threads (PyTorch's, default 1 for W1 and 2 for W2, their best settings here),
- * --peers (the setup.sh folder, /tmp/peers), --python (/usr/bin/python3).
+ * --descent-threads (descent's float32 matmul threads, default 1), --peers (the setup.sh folder,
+ * /tmp/peers), --python (/usr/bin/python3).
  * Reports per workload: median samples/s of each side, the ratio of the medians, the range of the
  * per-round ratios, and peak RSS (descent: this process's maxRSS so far, so run one workload per
  * process for a clean figure; PyTorch: its script's ru_maxrss). One `RESULT {json}` line each.
@@ -19,7 +20,7 @@ import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpu, loadMnist } from "../src/node.js";
+import { createBackend, CpuBackend, loadMnist } from "../src/node.js";
 import { BATCH, setupDescent, type Workload } from "./descent-step.js";
 
 function arg(name: string, dflt: string): string {
@@ -58,6 +59,7 @@ function main(): void {
   const steps = Number(arg("steps", "125"));
   const peers = arg("peers", "/tmp/peers");
   const python = arg("python", "/usr/bin/python3");
+  const backend = createBackend("cpu", { threads: Number(arg("descent-threads", "1")) }) as CpuBackend;
   const data = loadMnist();
   const x = data.inputs.dataSync() as Float32Array;
   const y = data.labels.dataSync() as Int32Array;
@@ -66,7 +68,7 @@ function main(): void {
   for (const w of workloads) {
     const preset: Workload = w === "W1" ? "mlp" : "cnn";
     const threads = Number(arg("threads", w === "W1" ? "1" : "2"));
-    const step = setupDescent(preset, cpu, x, y, nBatches);
+    const step = setupDescent(preset, backend, x, y, nBatches);
     let i = 0;
     for (let b = 0; b < 20; b++) step(i++);
     torchEpoch(python, peers, w, threads); // warm the page cache and Python's imports
@@ -82,7 +84,7 @@ function main(): void {
       ratios.push(rate / torch.samples_per_s);
     }
     const out = {
-      kind: "train-vs-torch", workload: w, backend: cpu.name, matmul: cpu.gemmKernel, torch: torch!.version, torch_threads: threads,
+      kind: "train-vs-torch", workload: w, backend: backend.name, matmul: backend.gemmKernel, descent_threads: backend.threads, torch: torch!.version, torch_threads: threads,
       rounds, descent_steps_per_round: steps, descent_samples_per_s_median: median(ours), torch_samples_per_s_median: median(theirs),
       ratio_of_medians: median(ours) / median(theirs), ratio_min: Math.min(...ratios), ratio_max: Math.max(...ratios),
       descent_peak_rss_mib: process.resourceUsage().maxRSS / 1024, torch_peak_rss_mib: torch!.peak_rss_mib_self, load_end: loadavg()[0],

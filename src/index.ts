@@ -53,3 +53,7 @@ export * from "./io/index.js";
 export * from "./diagnose/index.js";
 export * from "./train/index.js";
 
+// choosing the backend, and what the runtime offers its kernels
+export { setBackend, createBackend, BACKENDS, type BackendChoice } from "./backend/registry.js";
+export { wasmFeatures, type WasmFeatures } from "./backend/features.js";
+export type { UpdateStage } from "./backend/update.js";

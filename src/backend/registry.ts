@@ -1,15 +1,23 @@
 /**
  * Which backend new tensors are made on. The default is `cpu`; `withBackend(b, fn)` scopes another
- * one for the duration of fn and restores the previous one in `finally`. Ops run on the backend of
- * their inputs, so only creation functions consult this.
+ * one for the duration of fn and restores the previous one in `finally`; `setBackend(b)` replaces
+ * the default for the rest of the program (what the CLI's --backend does). Ops run on the backend
+ * of their inputs, so only creation functions consult this. `createBackend(name)` makes one by
+ * name, from the table of names a user may choose.
  */
 import type { Backend } from "./backend.js";
-import { cpu } from "./cpu/cpu.js";
+import { cpu, CpuBackend } from "./cpu/cpu.js";
+import { ConfigError } from "../errors/errors.js";
 
 let current: Backend = cpu;
 
 export function currentBackend(): Backend {
   return current;
+}
+
+/** Makes `backend` the default for every tensor created from now on (outside withBackend scopes). */
+export function setBackend(backend: Backend): void {
+  current = backend;
 }
 
 export function withBackend<T>(backend: Backend, fn: () => T): T {
@@ -20,4 +28,24 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
   } finally {
     current = previous;
   }
+}
+
+export interface BackendChoice {
+  /** threads for the float32 matrix product (cpu: a worker pool when > 1) */
+  threads?: number;
+}
+
+/** The backends a user can name, each with its one-line description. */
+export const BACKENDS: Readonly<Record<string, { describe: string; create: (choice: BackendChoice) => Backend }>> = {
+  cpu: {
+    describe: "TypeScript kernels, WebAssembly SIMD for float32 matmul and optimizer updates, float64 capable",
+    create: (choice) => (choice.threads === undefined || choice.threads === 1 ? cpu : new CpuBackend({ threads: choice.threads })),
+  },
+};
+
+/** A backend by name (see BACKENDS); an unknown name is an error listing the known ones. */
+export function createBackend(name: string, choice: BackendChoice = {}): Backend {
+  const entry = BACKENDS[name];
+  if (!entry) throw new ConfigError(`Unknown backend "${name}" (available: ${Object.keys(BACKENDS).join(", ")})`);
+  return entry.create(choice);
 }

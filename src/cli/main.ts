@@ -13,6 +13,7 @@ import { registerServe } from "./serve.js";
 import { registerDiagnose } from "./diagnose.js";
 import { registerSearch } from "./search.js";
 import { registerWorker } from "./worker.js";
+import { registerBackendOptions, registerEnv } from "./backend.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -46,6 +47,8 @@ Exit codes: 0 success, 1 a failed run, 2 bad usage (a bad flag or config value, 
   registerPlayground(program);
   registerServe(program);
   registerDiagnose(program);
+  registerBackendOptions(program);
+  registerEnv(program);
   // a usage error is one line that names the problem and where to read more
   for (const cmd of [program, ...program.commands]) {
     const help = cmd === program ? "descent --help" : `descent ${cmd.name()} --help`;

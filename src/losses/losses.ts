@@ -19,8 +19,8 @@ import { ConfigError, DTypeError, ShapeError, fmtShape } from "../errors/errors.
 import { logSoftmax, logSumExp, sigmoid, softplus } from "../ops/activations.js";
 import { record } from "../autograd/graph.js";
 import { noGrad } from "../autograd/mode.js";
-import { abs, add, clamp, div, exp, gt, log, lt, maximum, mul, neg, pow, sqrt, square, sub, where } from "../ops/elementwise.js";
-import { detach, gather, oneHot, permute, reshape, take } from "../ops/movement.js";
+import { abs, add, clamp, div, exp, gt, log, lt, maximum, mul, ne, neg, pow, sqrt, square, sub, where } from "../ops/elementwise.js";
+import { cast, detach, gather, oneHot, permute, reshape, take } from "../ops/movement.js";
 import { mean, sum } from "../ops/reduce.js";
 import { fromValues } from "../tensor/creation.js";
 import { requireFloat } from "../tensor/dtype.js";
@@ -71,10 +71,19 @@ function classesLast(x: Tensor): { flat: Tensor; sampleShape: number[] } {
   return { flat: reshape(moved, [-1, c]), sampleShape };
 }
 
-/** Class labels as an int32 [M] tensor with ignored entries replaced by 0, and the keep mask. */
+/**
+ * Class labels as an int32 [M] tensor with ignored entries replaced by 0, and the keep mask (null
+ * when nothing is ignored). Where values can be read synchronously they are checked (a label
+ * outside [0, C) is an error naming it) and the mask is made only when needed; elsewhere the mask
+ * is computed with ops (labels != ignoreIndex), so no read-back is ever needed.
+ */
 function checkedLabels(where: string, target: Tensor, classes: number, ignoreIndex: number | undefined, like: Tensor): { labels: Tensor; keep: Tensor | null } {
   const flat = reshape(target, [target.size]);
-  if (!target.backend.readSync) return { labels: flat, keep: null };
+  if (!target.backend.readSync) {
+    if (ignoreIndex === undefined) return { labels: flat, keep: null };
+    const on = ne(flat, ignoreIndex);
+    return { labels: mul(flat, on), keep: cast(on, like.dtype) };
+  }
   const v = target.dataSync();
   let ignored = 0;
   for (let i = 0; i < v.length; i++) {

@@ -12,7 +12,7 @@ import { normalizeAxis, sameShape, sizeOf, stridesOf, type Shape } from "../tens
 import { Tensor } from "../tensor/tensor.js";
 import { fromValues } from "../tensor/creation.js";
 import { sumToShape } from "./reduce.js";
-import { add, mul } from "./elementwise.js";
+import { add, eq, mul } from "./elementwise.js";
 import { output, sameBackend } from "./util.js";
 
 /** Same values, new shape (one dim may be -1); shares storage. */
@@ -297,15 +297,14 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const outer = sizeOf(x.shape.slice(0, axis));
   const inner = sizeOf(x.shape.slice(axis + 1));
   const n = x.shape[axis]!;
-  const idx = index.dataSync();
-  const flat = new Int32Array(outer * idx.length * inner);
-  let k = 0;
-  for (let o = 0; o < outer; o++)
-    for (let i = 0; i < idx.length; i++)
-      for (let j = 0; j < inner; j++) flat[k++] = (o * n + idx[i]!) * inner + j;
+  // flat index (o·n + index[i])·inner + j over [outer, L, inner], built with ops: no read-back
+  const ints = (count: number, scale: number, shape: Shape): Tensor =>
+    fromValues(Int32Array.from({ length: count }, (_, i) => i * scale), shape, { backend: x.backend });
+  const rows = add(ints(outer, n * inner, [outer, 1, 1]), mul(reshape(index, [1, index.size, 1]), inner));
+  const flat = add(rows, ints(inner, 1, [1, 1, inner]));
   const shape = [...x.shape];
-  shape[axis] = idx.length;
-  return take(x, fromValues(flat, shape, { backend: x.backend }));
+  shape[axis] = index.size;
+  return take(x, reshape(flat, shape));
 }
 
 /** One-hot rows: [N] int32 labels in [0, numClasses) to [N, numClasses]. */
@@ -313,10 +312,9 @@ export function oneHot(labels: Tensor, numClasses: number, dtype: DType = "float
   requireIndex("oneHot", labels);
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw new ConfigError(`oneHot: invalid numClasses ${numClasses}`);
   checkIndexRange("oneHot", labels, numClasses, "label");
-  const v = labels.dataSync();
-  const out = dtype === "float64" ? new Float64Array(v.length * numClasses) : dtype === "int32" ? new Int32Array(v.length * numClasses) : new Float32Array(v.length * numClasses);
-  for (let i = 0; i < v.length; i++) out[i * numClasses + v[i]!] = 1;
-  return fromValues(out, [...labels.shape, numClasses], { backend: labels.backend });
+  // labels[..., None] == [0, 1, ..., C−1], with ops: no read-back
+  const classes = fromValues(Int32Array.from({ length: numClasses }, (_, i) => i), [numClasses], { backend: labels.backend });
+  return cast(eq(reshape(labels, [...labels.shape, 1]), classes), dtype);
 }
 
 /** The same values, cut from the graph: no gradient flows back through the result. */

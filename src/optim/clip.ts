@@ -83,24 +83,45 @@ export interface ClipGradNormOptions {
   errorIfNonfinite?: boolean;
 }
 
+interface NormClip {
+  holders: Tensor[];
+  norm: Tensor | null;
+  maxNorm: number;
+  normType: number;
+}
+
+function normClip(params: ClipTarget, maxNorm: number, options: ClipGradNormOptions, where: string): NormClip {
+  const m = checkNumber("maxNorm", maxNorm, { min: 0 });
+  const p = options.normType === Infinity ? Infinity : checkNumber("normType", options.normType ?? 2, { min: 0, minOpen: true });
+  const holders = gradHolders(params, where).filter((t) => t.grad !== null);
+  return { holders, norm: globalNorm(holders.map((t) => t.grad!), p), maxNorm: m, normType: p };
+}
+
+/** Scales the grads by maxNorm / (total + 1e-6) when that is below 1; returns total. */
+function applyNormClip(c: NormClip, total: number, options: ClipGradNormOptions, where: string): number {
+  if (!Number.isFinite(total) && options.errorIfNonfinite) {
+    throw new NonFiniteError(`${where}: the total ${c.normType}-norm of the gradients is ${total} (a loss or gradient overflowed; lower the learning rate)`);
+  }
+  const coef = c.maxNorm / (total + NORM_EPS);
+  if (coef < 1) noGrad(() => c.holders.forEach((t) => (t.grad = mul(t.grad!, coef))));
+  return total;
+}
+
 /**
  * Clips the `.grad` of every parameter in place (PyTorch's clip_grad_norm_): with n the p-norm of
  * all gradients together, each grad becomes grad · min(1, maxNorm / (n + 1e-6)). Parameters
- * without a grad are skipped. Returns n, the total norm before clipping (0 when no grads).
+ * without a grad are skipped. Returns n, the total norm before clipping (0 when no grads). Reads
+ * n synchronously; `clipGradNormAsync` is the same for any backend.
  */
 export function clipGradNorm(params: ClipTarget, maxNorm: number, options: ClipGradNormOptions = {}): number {
-  const m = checkNumber("maxNorm", maxNorm, { min: 0 });
-  const p = options.normType === Infinity ? Infinity : checkNumber("normType", options.normType ?? 2, { min: 0, minOpen: true });
-  const holders = gradHolders(params, "clipGradNorm").filter((t) => t.grad !== null);
-  const norm = globalNorm(holders.map((t) => t.grad!), p);
-  if (!norm) return 0;
-  const total = norm.item();
-  if (!Number.isFinite(total) && options.errorIfNonfinite) {
-    throw new NonFiniteError(`clipGradNorm: the total ${p}-norm of the gradients is ${total} (a loss or gradient overflowed; lower the learning rate)`);
-  }
-  const coef = m / (total + NORM_EPS);
-  if (coef < 1) noGrad(() => holders.forEach((t) => (t.grad = mul(t.grad!, coef))));
-  return total;
+  const c = normClip(params, maxNorm, options, "clipGradNorm");
+  return c.norm ? applyNormClip(c, c.norm.item(), options, "clipGradNorm") : 0;
+}
+
+/** clipGradNorm that reads the norm with `await`, so it runs on backends without synchronous reads. */
+export async function clipGradNormAsync(params: ClipTarget, maxNorm: number, options: ClipGradNormOptions = {}): Promise<number> {
+  const c = normClip(params, maxNorm, options, "clipGradNormAsync");
+  return c.norm ? applyNormClip(c, (await c.norm.data())[0]!, options, "clipGradNormAsync") : 0;
 }
 
 /** Clamps the `.grad` of every parameter to [−clipValue, clipValue] in place. */

@@ -8,7 +8,7 @@ export {
   scaleBy, scaleByLearningRate, addWeightDecay, traceMomentum, traceEma, scaleByAdagrad, scaleByRms, scaleByAdam,
 } from "./transforms.js";
 export type { LrFn, TraceMomentumOptions, TraceEmaOptions, ScaleByAdagradOptions, ScaleByRmsOptions, ScaleByAdamOptions } from "./transforms.js";
-export { clipByValue, clipByGlobalNorm, globalNorm, clipGradNorm, clipGradValue } from "./clip.js";
+export { clipByValue, clipByGlobalNorm, globalNorm, clipGradNorm, clipGradNormAsync, clipGradValue } from "./clip.js";
 export type { ClipTarget, ClipGradNormOptions } from "./clip.js";
 export { sgd, momentumEma, adagrad, rmsprop, adam, adamW, DEFAULT_LEARNING_RATES } from "./alias.js";
 export type { CommonOptimizerOptions, SgdOptions, MomentumEmaOptions, AdagradOptions, RmspropOptions, AdamOptions } from "./alias.js";

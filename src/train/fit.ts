@@ -20,12 +20,12 @@ import { DataLoader, type Batch, type LoaderState } from "../data/loader.js";
 import type { AugmentSpec } from "../data/augment.js";
 import type { Dataset } from "../data/dataset.js";
 import type { Optimizer, OptimizerMeta } from "../optim/optimizer.js";
-import { clipGradNorm } from "../optim/clip.js";
+import { clipGradNormAsync } from "../optim/clip.js";
 import type { Schedule, ScheduleStateDict, ScheduledLearningRate } from "../schedules/schedules.js";
 import { ReduceOnPlateau } from "../schedules/plateau.js";
 import type { CheckpointStore } from "../io/checkpoint.js";
 import { checkTrainCheckpoint } from "./state.js";
-import { ConfusionMatrix, countCorrect, predictClasses } from "./metrics.js";
+import { ConfusionMatrix, countCorrect, predictClasses, readPredictedClasses } from "./metrics.js";
 import { EarlyStopping, type Callback, type JsonObject } from "./callback.js";
 import { yieldToEventLoop } from "./yield.js";
 
@@ -217,13 +217,13 @@ export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOp
   };
 }
 
-/** Per-parameter gradient L2 norms, and their global norm. */
-function gradNorms(params: readonly [string, Parameter][]): { total: number; byName: Map<string, number> } {
+/** Per-parameter gradient L2 norms, and their global norm (read with `await`: any backend). */
+async function gradNorms(params: readonly [string, Parameter][]): Promise<{ total: number; byName: Map<string, number> }> {
   const byName = new Map<string, number>();
   let sq = 0;
   for (const [name, p] of params) {
     if (!p.grad) continue;
-    const v = p.grad.dataSync();
+    const v = await p.grad.data();
     let s = 0;
     for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
     byName.set(name, Math.sqrt(s));
@@ -364,13 +364,13 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         const m = batch.indices.length;
         const penalty = options.regularization?.(model, m);
         if (penalty) loss = add(loss, penalty);
-        const value = loss.item();
+        const value = (await loss.data())[0]!;
         if (!Number.isFinite(value)) {
-        throw new NonFiniteError(nonFiniteMessage(step, epoch, value, lastFinite, optimizer.lr ?? NaN, lastNorms, recentLosses));
+          throw new NonFiniteError(nonFiniteMessage(step, epoch, value, lastFinite, optimizer.lr ?? NaN, lastNorms, recentLosses));
         }
         loss.backward();
-        const norms = gradNorms(params);
-        if (options.clipGradNorm !== undefined) clipGradNorm(params.map(([, p]) => p), options.clipGradNorm);
+        const norms = await gradNorms(params);
+        if (options.clipGradNorm !== undefined) await clipGradNormAsync(params.map(([, p]) => p), options.clipGradNorm);
         optimizer.step();
         optimizer.zeroGrad();
         lastFinite = value;
@@ -379,9 +379,9 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         if (recentLosses.length > 20) recentLosses.shift();
         sums.loss += value * m;
         sums.count += m;
-        if (classes) sums.correct += countCorrect(predictClasses(out), batch.y.dataSync());
-      // the rate this step used (a schedule's, when one feeds the optimizer)
-      const log: StepLog = { epoch, step, loss: value, lr: optimizer.lr ?? NaN, gradNorm: norms.total, batchSize: m };
+        if (classes) sums.correct += countCorrect(await readPredictedClasses(out), await batch.y.data());
+        // the rate this step used (a schedule's, when one feeds the optimizer)
+        const log: StepLog = { epoch, step, loss: value, lr: optimizer.lr ?? NaN, gradNorm: norms.total, batchSize: m };
         step++;
         for (const c of callbacks) await c.onBatchEnd?.(ctx, log);
         // let signal handlers (Ctrl-C) run between batches

@@ -7,7 +7,7 @@ export { fit, evaluate } from "./fit.js";
 export type { FitOptions, History, EpochLog, StepLog, TrainContext, TrainOutcome, TrainableModel, LossFn, Penalty, Evaluation, EvaluateOptions, TrainState } from "./fit.js";
 export { EarlyStopping } from "./callback.js";
 export type { Callback, EarlyStoppingOptions, Monitor } from "./callback.js";
-export { ConfusionMatrix, predictClasses } from "./metrics.js";
+export { ConfusionMatrix, predictClasses, readPredictedClasses } from "./metrics.js";
 export { Control, parseControlCommand, controlEvents, CONTROL_ACTIONS } from "./control.js";
 export type { ControlCommand, ControlEvent, ControlSource, ControlOptions } from "./control.js";
 export { parseTrainState, checkTrainCheckpoint } from "./state.js";

@@ -1,15 +1,29 @@
 /**
  * Classification metrics computed from logits and int32 labels: accuracy, the confusion matrix,
- * and per-class recall. They read values once (dataSync) and count in plain loops; no graph.
+ * and per-class recall. They read values once (dataSync, or `await` in readPredictedClasses) and
+ * count in plain loops; no graph.
  */
 import { ShapeError, fmtShape } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 /** Index of the largest logit per row of [N, C]. */
 export function predictClasses(logits: Tensor): Int32Array {
+  checkLogits(logits);
+  return classesOf(logits, logits.dataSync());
+}
+
+/** predictClasses reading the logits with `await`, for any backend. */
+export async function readPredictedClasses(logits: Tensor): Promise<Int32Array> {
+  checkLogits(logits);
+  return classesOf(logits, await logits.data());
+}
+
+function checkLogits(logits: Tensor): void {
   if (logits.rank !== 2) throw new ShapeError(`predictClasses: expected logits [N, C], got ${fmtShape(logits.shape)}`);
+}
+
+function classesOf(logits: Tensor, v: ArrayLike<number>): Int32Array {
   const [n, c] = logits.shape as [number, number];
-  const v = logits.dataSync();
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;

@@ -3,7 +3,7 @@
  * Generator (kept away from kinks and ties), and an allclose assertion that names the element.
  */
 import { expect } from "vitest";
-import { Generator, Tensor, tensor, type NestedArray } from "../../src/index.js";
+import { CpuBackend, Generator, Tensor, tensor, type Backend, type NestedArray } from "../../src/index.js";
 
 /** A float64 tensor from nested arrays. */
 export function f64(data: NestedArray): Tensor {
@@ -88,4 +88,12 @@ export function expectClose(t: Tensor, want: NestedArray, options: { atol?: numb
     const ok = Math.abs(g - wv) <= atol + rtol * Math.abs(wv) || g === wv;
     expect(ok, `element ${i}: got ${g}, expected ${wv}`).toBe(true);
   });
+}
+
+/**
+ * The cpu kernels behind a Backend without `readSync`, as an asynchronous (GPU) backend offers:
+ * any synchronous read in library code throws on it (dataSync names the backend).
+ */
+export function asyncCpu(): Backend {
+  return Object.create(new CpuBackend(), { name: { value: "async-cpu" }, readSync: { value: undefined } }) as Backend;
 }

@@ -8,12 +8,12 @@ import { describe, expect, it } from "vitest";
 import {
   BinaryCrossEntropyLoss, CrossEntropyLoss, FocalLoss, Generator, HuberLoss, L1Loss, MSELoss, RMSELoss, SmoothL1Loss,
   BinaryCrossEntropyWithLogitsLoss, ConfigError, ShapeError, binaryCrossEntropy, binaryCrossEntropyWithLogits, buildSequential,
-  crossEntropy, focal, gradcheck, gradients, huber, l1, l1Penalty, l2Penalty, mse, rmse, smoothL1, permute, selectParameters,
+  crossEntropy, focal, fromValues, gradcheck, gradients, huber, l1, l1Penalty, l2Penalty, mse, rmse, smoothL1, permute, selectParameters,
   type Tensor,
 } from "../../src/index.js";
-import { expectClose, f64, i32, normal, uniform } from "../core/helpers.js";
+import { asyncCpu, expectClose, f64, i32, normal, uniform } from "../core/helpers.js";
 import { checkLossSpec, createLoss } from "../../src/losses/create.js";
-import { fromValues, tensor } from "../../src/tensor/creation.js";
+import { tensor } from "../../src/tensor/creation.js";
 
 function logSoftmaxRow(row: number[]): number[] {
   const m = Math.max(...row);
@@ -54,6 +54,18 @@ describe("crossEntropy", () => {
     const y = [2, -100, 0];
     expectClose(crossEntropy(f64(logits), i32(y)), (-lp[0]![2]! - lp[2]![0]!) / 2);
     expectClose(crossEntropy(f64(logits), i32(y), { reduction: "none" }), [-lp[0]![2]!, 0, -lp[2]![0]!]);
+  });
+
+  it("ignoreIndex on a backend without synchronous reads: the same values, with ops instead of a read-back", async () => {
+    const slow = asyncCpu();
+    const on = (v: number[][] | number[], dtype: "float64" | "int32") =>
+      fromValues(dtype === "int32" ? Int32Array.from(v as number[]) : Float64Array.from((v as number[][]).flat()), dtype === "int32" ? [v.length] : [v.length, (v as number[][])[0]!.length], { backend: slow });
+    const y = [2, -100, 0];
+    const mean = crossEntropy(on(logits, "float64"), on(y, "int32"));
+    expect(mean.backend).toBe(slow);
+    expect((await mean.data())[0]).toBeCloseTo((-lp[0]![2]! - lp[2]![0]!) / 2, 12);
+    const smoothed = crossEntropy(on(logits, "float64"), on(y, "int32"), { reduction: "none", labelSmoothing: 0.1 });
+    expect(Array.from(await smoothed.data())).toEqual(Array.from(crossEntropy(f64(logits), i32(y), { reduction: "none", labelSmoothing: 0.1 }).dataSync()));
   });
 
   it("probability targets with weights: the mean divides by N", () => {

@@ -1,0 +1,45 @@
+/**
+ * `descent env` and the global backend choice: the report names the backend, the float32 matmul
+ * kernel, SIMD, relaxed SIMD and the thread count; --threads and DESCENT_THREADS change the
+ * thread count (flag first); an unknown backend or a bad count is bad usage (exit 2), one line.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt, lines, runCli, tempDir } from "./helpers.js";
+
+describe("descent env", () => {
+  beforeAll(ensureBuilt);
+  const cwd = tempDir("env");
+
+  it("prints the backend, SIMD, relaxed SIMD and threads", async () => {
+    const r = await runCli(["env"], cwd);
+    expect(r.code).toBe(0);
+    const out = lines(r.stdout);
+    expect(out[0]).toMatch(/^descent \d+\.\d+\.\d+/);
+    expect(out).toContain("backend cpu");
+    expect(out).toContain("threads 1");
+    expect(out.some((l) => /^float32 matmul (wasm-simd|typescript)$/.test(l))).toBe(true);
+    expect(out.some((l) => /^simd (yes|no)$/.test(l))).toBe(true);
+    expect(out.some((l) => /^relaxed simd (yes|no)/.test(l))).toBe(true);
+  });
+
+  it("takes --threads, then DESCENT_THREADS", async () => {
+    expect(lines((await runCli(["--threads", "2", "env"], cwd)).stdout)).toContain("threads 2");
+    process.env.DESCENT_THREADS = "2";
+    try {
+      expect(lines((await runCli(["env"], cwd)).stdout)).toContain("threads 2");
+      expect(lines((await runCli(["--threads", "1", "env"], cwd)).stdout)).toContain("threads 1");
+    } finally {
+      delete process.env.DESCENT_THREADS;
+    }
+  });
+
+  it("refuses an unknown backend and a bad thread count as bad usage, in one line", async () => {
+    const bad = await runCli(["--backend", "webgl", "env"], cwd);
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr)).toEqual(['error: Unknown backend "webgl" (available: cpu)']);
+    const threads = await runCli(["--threads", "0", "env"], cwd);
+    expect(threads.code).toBe(2);
+    expect(lines(threads.stderr)).toEqual(['error: --threads: invalid thread count "0" (expected an integer >= 1)']);
+    expect(threads.stdout).toBe("");
+  });
+});
