@@ -41,7 +41,9 @@ Examples:
   $ npx descent search --config search.json --workers 2
   $ npx descent search --config search.json --redis redis://127.0.0.1:6379
   $ npx descent search --resume runs/search-1
-  $ npx descent train --config runs/search-1/best.json    # retrain the best configuration`,
+
+The study folder holds trials.jsonl, report.html and best.json, the best trial's train config:
+retrain it with descent train --config runs/search-1/best.json.`,
     )
     .action((flags: SearchFlags) => runAction(() => runSearch(flags)));
 }
