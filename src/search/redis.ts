@@ -21,7 +21,7 @@ import { Redis } from "ioredis";
 import { z } from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { MemoryStore, type IntermediateStore } from "./pruners.js";
-import { executeTrialJob, parseTrialJob } from "./job.js";
+import { DEFAULT_QUEUE, executeTrialJob, parseTrialJob } from "./job.js";
 import { trialLine } from "./progress.js";
 import { failedRecord, TrialInterrupted, type TrialRecord } from "./trial.js";
 import type { Executor, ExecutorContext } from "./search.js";
@@ -128,7 +128,7 @@ export async function redisExecutor(ctx: ExecutorContext, client: Redis, url: st
     })());
   const onAbort = () => void close();
   ctx.signal?.addEventListener("abort", onAbort, { once: true });
-  ctx.log(`trials go to queue "${queueName}" on ${redactRedisUrl(url)}; start workers with: npx descent worker --redis ${redactRedisUrl(url)}${queueName === "descent-trials" ? "" : ` --queue ${queueName}`}`);
+  ctx.log(`trials go to queue "${queueName}" on ${redactRedisUrl(url)}; start workers with: npx descent worker --redis ${redactRedisUrl(url)}${queueName === DEFAULT_QUEUE ? "" : ` --queue ${queueName}`}`);
   return {
     slots: parallel,
     async run(task, job) {
@@ -165,7 +165,7 @@ export interface WorkerOptions {
 /** Takes trials from the queue until the signal fires. */
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const queueName = options.queue ?? "descent-trials";
+  const queueName = options.queue ?? DEFAULT_QUEUE;
   const out = resolve(options.out ?? join("runs", "worker"));
   const stalledMs = options.stalledMs ?? 30_000;
   if (!(Number.isInteger(stalledMs) && stalledMs >= 500)) throw new ConfigError(`worker: stalledMs must be an integer >= 500, got ${stalledMs}`);
