@@ -45,7 +45,7 @@ export class StudyProgress {
     private readonly log: (line: string) => void,
     tty: boolean,
   ) {
-    this.bar = tty ? new cliProgress.SingleBar({ format: "trials |{bar}| {value}/{total} {info}", hideCursor: true, barsize: 30 }, cliProgress.Presets.shades_classic) : null;
+    this.bar = tty ? new cliProgress.SingleBar({ format: "trials |{bar}| {info}", hideCursor: true, barsize: 30 }, cliProgress.Presets.shades_classic) : null;
   }
 
   counts(): StudyCounts {
