@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
+import { DEFAULT_QUEUE } from "../search/job.js";
 import { loadSearchSpec } from "../search/spec.js";
 import { search } from "../search/search.js";
 import { numberFlag, runAction } from "./errors.js";
@@ -30,7 +31,7 @@ export function registerSearch(program: Command): void {
     .option("--resume <study>", "continue a stopped or crashed study")
     .option("--workers <n>", "run trials in n local worker processes")
     .option("--redis <url>", "put trials on a queue at this Redis (redis://[:password@]host:6379) for `descent worker`s")
-    .option("--queue <name>", "the queue's name (default descent-trials)")
+    .option("--queue <name>", `the queue's name (default ${DEFAULT_QUEUE})`)
     .option("--parallel <n>", "with --redis: trials on the queue at once (default 4)")
     .option("--no-progress", "no progress bar, one line per trial")
     .addHelpText(
@@ -41,7 +42,9 @@ Examples:
   $ npx descent search --config search.json --workers 2
   $ npx descent search --config search.json --redis redis://127.0.0.1:6379
   $ npx descent search --resume runs/search-1
-  $ npx descent train --config runs/search-1/best.json    # retrain the best configuration`,
+
+The study folder holds trials.jsonl, report.html and best.json, the best trial's train config:
+retrain it with descent train --config runs/search-1/best.json.`,
     )
     .action((flags: SearchFlags) => runAction(() => runSearch(flags)));
 }

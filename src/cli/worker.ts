@@ -4,7 +4,8 @@
  * back on the queue for another worker.
  */
 import type { Command } from "commander";
-import { runWorker } from "../search/redis.js";
+import { DEFAULT_QUEUE } from "../search/job.js";
+import { runWorker } from "../search/index.js";
 import { numberFlag, runAction } from "./errors.js";
 
 interface WorkerFlags {
@@ -19,7 +20,7 @@ export function registerWorker(program: Command): void {
     .command("worker")
     .description("take hyperparameter-search trials from a Redis queue and run them")
     .requiredOption("--redis <url>", "the Redis of the queue (redis://[:password@]host:6379)")
-    .option("--queue <name>", "the queue's name (default descent-trials)")
+    .option("--queue <name>", `the queue's name (default ${DEFAULT_QUEUE})`)
     .option("--out <dir>", "where trial run folders go (default runs/worker)")
     .option("--stalled-ms <ms>", "how long a dead worker's trial waits before another worker takes it (default 30000)")
     .addHelpText("after", "\nExample:\n  $ npx descent worker --redis redis://:secret@10.0.0.5:6379")

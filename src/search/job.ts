@@ -13,6 +13,9 @@ import { TRIAL_METRICS, type Direction, type PrunerSpec, type TrialMetric } from
 import { runConfigTrial, runTrial, type TrialRecord } from "./trial.js";
 import type { Params } from "./space.js";
 
+/** The queue trials go on when none is named. */
+export const DEFAULT_QUEUE = "descent-trials";
+
 export interface TrialJob {
   studyId: string;
   id: number;

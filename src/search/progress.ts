@@ -25,9 +25,14 @@ export function formatParams(params: TrialRecord["params"]): string {
   return Object.entries(params).map(([k, v]) => `${k}=${typeof v === "number" ? fmt(v) : String(v)}`).join(" ");
 }
 
-export function countsLine(c: StudyCounts, metric: string): string {
+/** Running, pruned and failed counts and the best so far (the bar shows done/total itself). */
+function countsDetail(c: StudyCounts, metric: string): string {
   const best = c.best ? `best ${metric} ${fmt(c.best.value!)} (trial ${c.best.id})` : "no result yet";
-  return `${c.done}/${c.total} done, ${c.running} running, ${c.pruned} pruned, ${c.failed} failed; ${best}`;
+  return `${c.running} running, ${c.pruned} pruned, ${c.failed} failed; ${best}`;
+}
+
+export function countsLine(c: StudyCounts, metric: string): string {
+  return `${c.done}/${c.total} done, ${countsDetail(c, metric)}`;
 }
 
 export function trialLine(r: TrialRecord, metric: string): string {
@@ -84,6 +89,6 @@ export class StudyProgress {
   private draw(): void {
     if (!this.frame) return;
     const width = Math.max((process.stderr.columns ?? 80) - 1, 20);
-    this.frame(renderBar({ label: "trials", value: this.records.length, total: this.total, info: countsLine(this.counts(), this.metric) }).slice(0, width));
+    this.frame(renderBar({ label: "trials", value: this.records.length, total: this.total, info: countsDetail(this.counts(), this.metric) }).slice(0, width));
   }
 }

@@ -21,7 +21,7 @@ import { Redis } from "ioredis";
 import { z } from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { MemoryStore, type IntermediateStore } from "./pruners.js";
-import { executeTrialJob, parseTrialJob } from "./job.js";
+import { DEFAULT_QUEUE, executeTrialJob, parseTrialJob } from "./job.js";
 import { trialLine } from "./progress.js";
 import { failedRecord, TrialInterrupted, type TrialRecord } from "./trial.js";
 import type { Executor, ExecutorContext } from "./search.js";
@@ -111,12 +111,16 @@ export async function redisExecutor(ctx: ExecutorContext, client: Redis, url: st
   await events.waitUntilReady();
   const store = new RedisStore(client, queueName, ctx.study.id);
   for (const t of ctx.finished) t.values.forEach((v, i) => store.report(t.id, i + 1, v));
-  let closing = false;
   let closed: Promise<void> | null = null;
-  // closing the queue ends every wait (a stopped coordinator); the jobs stay for a --resume
+  // closing ends every wait (a stopped coordinator); the jobs stay on the queue for a --resume
+  let stopWaiting!: () => void;
+  const stopped = new Promise<never>((_, reject) => {
+    stopWaiting = () => reject(new TrialInterrupted("the coordinator stopped waiting"));
+  });
+  stopped.catch(() => {});
   const close = () =>
     (closed ??= (async () => {
-      closing = true;
+      stopWaiting();
       ctx.signal?.removeEventListener("abort", onAbort);
       await events.close();
       await queue.close();
@@ -124,7 +128,7 @@ export async function redisExecutor(ctx: ExecutorContext, client: Redis, url: st
     })());
   const onAbort = () => void close();
   ctx.signal?.addEventListener("abort", onAbort, { once: true });
-  ctx.log(`trials go to queue "${queueName}" on ${redactRedisUrl(url)}; start workers with: npx descent worker --redis ${redactRedisUrl(url)}${queueName === "descent-trials" ? "" : ` --queue ${queueName}`}`);
+  ctx.log(`trials go to queue "${queueName}" on ${redactRedisUrl(url)}; start workers with: npx descent worker --redis ${redactRedisUrl(url)}${queueName === DEFAULT_QUEUE ? "" : ` --queue ${queueName}`}`);
   return {
     slots: parallel,
     async run(task, job) {
@@ -133,10 +137,10 @@ export async function redisExecutor(ctx: ExecutorContext, client: Redis, url: st
       const queued = (await Job.fromId(queue, jobId)) ?? (await queue.add("trial", job, { jobId, attempts: 3, removeOnComplete: false, removeOnFail: false }));
       let record: TrialRecord;
       try {
-        const result = recordSchema.safeParse(await queued.waitUntilFinished(events));
+        const result = recordSchema.safeParse(await Promise.race([queued.waitUntilFinished(events), stopped]));
         record = result.success ? (result.data as TrialRecord) : failedRecord(task, `the worker sent back a malformed result (${result.error.issues[0]?.message})`);
       } catch (e) {
-        if (closing) throw new TrialInterrupted(`trial ${task.id}: the coordinator stopped waiting`);
+        if (closed) throw new TrialInterrupted(`trial ${task.id}: the coordinator stopped waiting`);
         record = failedRecord(task, `its queue job failed: ${(e as Error).message}`);
       }
       await queued.remove().catch(() => {});
@@ -161,7 +165,7 @@ export interface WorkerOptions {
 /** Takes trials from the queue until the signal fires. */
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const queueName = options.queue ?? "descent-trials";
+  const queueName = options.queue ?? DEFAULT_QUEUE;
   const out = resolve(options.out ?? join("runs", "worker"));
   const stalledMs = options.stalledMs ?? 30_000;
   if (!(Number.isInteger(stalledMs) && stalledMs >= 500)) throw new ConfigError(`worker: stalledMs must be an integer >= 500, got ${stalledMs}`);

@@ -21,7 +21,7 @@ import { createSampler, rankTrials } from "./samplers.js";
 import { resolveSearchSpec, trialConfig, type SearchSpec, type SearchSpecInput } from "./spec.js";
 import { StudyProgress } from "./progress.js";
 import { appendRound, appendSuggested, appendTrial, checkStudyDirFree, createStudy, readRounds, readStudyFile, readSuggested, readTrials, writeBest, type StudyFile } from "./study.js";
-import { executeTrialJob, type TrialJob } from "./job.js";
+import { DEFAULT_QUEUE, executeTrialJob, type TrialJob } from "./job.js";
 import { failedRecord, runTrial, TrialInterrupted, type Objective, type TrialRecord, type TrialTask } from "./trial.js";
 
 /** Runs trials somewhere: in this process, in worker processes, on a queue. */
@@ -113,7 +113,7 @@ async function prepareExecutor(options: SearchOptions): Promise<(ctx: ExecutorCo
     const url = options.redis;
     const { connectRedis, redisExecutor } = await import("./redis.js");
     const client = await connectRedis(url);
-    return (ctx) => redisExecutor(ctx, client, url, options.queue ?? "descent-trials", options.parallel ?? 4);
+    return (ctx) => redisExecutor(ctx, client, url, options.queue ?? DEFAULT_QUEUE, options.parallel ?? 4);
   }
   if (options.workers !== undefined) {
     const workers = options.workers;

@@ -14,15 +14,16 @@ import { z } from "zod";
 import { ConfigError } from "../errors/errors.js";
 import { describeIssue, resolveConfig, type ExperimentConfig } from "../train/config.js";
 import { ADAM_BETAS } from "../optim/alias.js";
+import { MONITORS, type Monitor } from "../train/callback.js";
 import { parsePath, pathHasContainer, withValueAtPath } from "./paths.js";
 import { gridValues, type Distribution, type Params, type Space } from "./space.js";
 
 export const STRATEGIES = ["grid", "random", "coarseToFine", "tpe"] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
-/** The epoch metrics a trial of a train config can be judged by. */
-export const TRIAL_METRICS = ["devAccuracy", "devLoss", "trainAccuracy", "trainLoss"] as const;
-export type TrialMetric = (typeof TRIAL_METRICS)[number];
+/** The epoch metrics a trial of a train config can be judged by: those a callback can monitor. */
+export const TRIAL_METRICS = MONITORS;
+export type TrialMetric = Monitor;
 
 const positiveInt = z.number().int().positive();
 const finite = z.number().finite();

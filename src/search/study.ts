@@ -66,6 +66,7 @@ export function createStudy(dir: string, spec: SearchSpec, objective: boolean): 
 
 export function readStudyFile(dir: string): StudyFile {
   const path = file(dir, "study.json");
+  if (!existsSync(dir)) throw new ConfigError(`${dir}: no such study folder`);
   if (!existsSync(path)) throw new ConfigError(`${dir}: no study.json there (is it a study folder?)`);
   let json: { format?: unknown; id?: unknown; created?: unknown; objective?: unknown; spec?: unknown };
   try {

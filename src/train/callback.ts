@@ -33,7 +33,7 @@ export interface Callback {
 
 /** The epoch-log fields a callback may monitor. */
 export type Monitor = "devLoss" | "devAccuracy" | "trainLoss" | "trainAccuracy";
-const MONITORS: readonly Monitor[] = ["devLoss", "devAccuracy", "trainLoss", "trainAccuracy"];
+export const MONITORS: readonly Monitor[] = ["devLoss", "devAccuracy", "trainLoss", "trainAccuracy"];
 
 export function checkMonitor(monitor: string): Monitor {
   if (!(MONITORS as readonly string[]).includes(monitor)) {

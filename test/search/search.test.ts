@@ -181,4 +181,16 @@ describe("a study", () => {
     expect(best.epochs).toBe(3);
     expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("hyperparameter search");
   }, 60_000);
+
+  it("records a trial whose loss becomes non-finite as failed, with the training's message", async () => {
+    const csv = writeBlobs(root, 400);
+    const s = await search({
+      base: { ...blobConfig(csv, 2), optimizer: { name: "sgd", lr: 0.01 } },
+      space: { "optimizer.lr": { type: "choice", values: [0.05, 1e12] } },
+      strategy: "grid", metric: "devLoss",
+    }, { ...quiet, out: out() });
+    expect(s.trials.map((t) => t.status)).toEqual(["complete", "failed"]);
+    expect(s.trials[1]!.error).toMatch(/^the loss became (NaN|Infinity|-Infinity) at step \d+/);
+    expect(s.best?.id).toBe(0);
+  }, 60_000);
 });

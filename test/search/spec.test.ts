@@ -74,7 +74,7 @@ describe("search spec", () => {
     [{ ...example, trials: 0 }, /^search spec: trials: expected a number > 0, got 0$/],
     [{ ...example, trials: undefined }, /^search spec: trials: missing/],
     [{ ...example, epochs: 0 }, /^search spec: epochs: expected a number > 0, got 0$/],
-    [{ ...example, metric: "accuracy" }, /^search spec: metric: "accuracy" is not one of devAccuracy/],
+    [{ ...example, metric: "accuracy" }, /^search spec: metric: "accuracy" is not one of devLoss, devAccuracy, trainLoss, trainAccuracy$/],
     [{ ...example, strategy: "bayes" }, /^search spec: strategy: "bayes" is not one of grid, random, coarseToFine, tpe$/],
     [{ ...example, pruner: { type: "asha", reductionFactor: 1 } }, /^search spec: pruner\.reductionFactor: expected a number >= 2, got 1$/],
     [{ ...example, base: { ...base, epochs: "ten" } }, /^search spec: base: epochs: expected a number, got "ten"$/],
