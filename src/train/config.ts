@@ -249,17 +249,24 @@ export function loadConfigFile(path: string): ExperimentConfig {
 
 /**
  * The config with its data files' relative paths made absolute against `dir` (the folder of the
- * config file that names them), so a run's config.json names the same files from any folder.
+ * config file that names them), so a run's config.json names the same files from any folder:
+ * `data`, and `devData` and `testData` when given.
  */
 export function resolveDataPaths(config: ExperimentConfig, dir: string): ExperimentConfig {
-  const d = config.data;
+  const out: ExperimentConfig = { ...config, data: dataPathsIn(config.data, dir) };
+  if (config.devData) out.devData = dataPathsIn(config.devData, dir);
+  if (config.testData) out.testData = dataPathsIn(config.testData, dir);
+  return out;
+}
+
+function dataPathsIn(d: ExperimentConfig["data"], dir: string): ExperimentConfig["data"] {
   switch (d.source) {
     case "mnist":
-      return config;
+      return d;
     case "idx":
-      return { ...config, data: { ...d, images: resolve(dir, d.images), labels: resolve(dir, d.labels) } };
+      return { ...d, images: resolve(dir, d.images), labels: resolve(dir, d.labels) };
     case "csv":
-      return { ...config, data: { ...d, path: resolve(dir, d.path) } };
+      return { ...d, path: resolve(dir, d.path) };
     default:
       return d satisfies never;
   }

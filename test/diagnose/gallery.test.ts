@@ -5,12 +5,12 @@
  * with λmin = −2 and λmax = 2, --escape writes a checkpoint, and train --resume takes the loss
  * to ~0. This is the one file that trains many runs; keep each config small.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runExperiment } from "../../src/train/experiment.js";
-import { resolveConfig } from "../../src/train/config.js";
+import { loadConfigFile } from "../../src/train/config.js";
 import { NonFiniteError } from "../../src/errors/errors.js";
 import { diagnoseRun } from "../../src/diagnose/run.js";
 import { depthCheck, shallowerTwin } from "../../src/diagnose/depth.js";
@@ -19,20 +19,11 @@ import { sortFindings } from "../../src/diagnose/findings.js";
 const root = mkdtempSync(join(tmpdir(), "descent-gallery-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** A gallery config with its data paths made absolute (they are written relative to the repository root). */
-function loadConfig(file: string): Record<string, unknown> {
-  const c = JSON.parse(readFileSync(file, "utf8")) as Record<string, { path?: string } | unknown>;
-  for (const key of ["data", "devData", "testData"]) {
-    const d = c[key] as { path?: string } | undefined;
-    if (d?.path) d.path = resolve(d.path);
-  }
-  return c;
-}
-
 async function train(file: string, name: string): Promise<string> {
   const out = join(root, name);
   try {
-    await runExperiment(resolveConfig(loadConfig(file)), { outDir: out, log: () => {}, progress: false, report: false });
+    // read as a user's --config is: data paths relative to the config file's folder
+    await runExperiment(loadConfigFile(file), { outDir: out, log: () => {}, progress: false, report: false });
   } catch (e) {
     // a run that diverges stops on a non-finite loss: diagnose reads what it left behind
     if (!(e instanceof NonFiniteError)) throw e;

@@ -149,6 +149,20 @@ describe("loadConfigFile", () => {
     writeFileSync(join(dir, "list.json"), "[1]");
     expect(() => loadConfigFile(join(dir, "list.json"))).toThrow(/expected a JSON object/);
   });
+
+  it("resolves every data source's relative paths against the config file's folder", () => {
+    const dir = tempDir("config-paths");
+    const file = join(dir, "exp.json");
+    writeFileSync(file, JSON.stringify({
+      data: { source: "csv", path: "d/train.csv", label: "y" },
+      devData: { source: "idx", images: "dev-images.gz", labels: "../dev-labels.gz" },
+      testData: { source: "csv", path: "/abs/test.csv", label: "y" },
+    }));
+    const c = loadConfigFile(file);
+    expect(c.data).toMatchObject({ path: join(dir, "d", "train.csv") });
+    expect(c.devData).toMatchObject({ images: join(dir, "dev-images.gz"), labels: join(dir, "..", "dev-labels.gz") });
+    expect(c.testData).toMatchObject({ path: "/abs/test.csv" });
+  });
 });
 
 describe("loss", () => {
