@@ -33,20 +33,23 @@ try {
   const all = d.createDataset(d.tensor(xs, { shape: [n, 2] }), d.tensor(ys, { shape: [n], dtype: "int32" }), { numClasses: 2 });
   const { train, dev } = d.split(all, { train: 300, dev: 100, test: 0, seed: 1 });
   const model = d.buildSequential([{ type: "linear", outFeatures: 16 }, { type: "tanh" }, { type: "linear", outFeatures: 2 }], { inputShape: [2], rng });
-  const optimizer = d.createOptimizer("adam", model, { lr: 0.03 });
+  // the schedule feeds the optimizer's learning rate (300 samples in batches of 32: 10 steps an epoch)
+  const schedule = d.cosineAnnealing({ lr0: 0.03, tMax: 40 });
+  const optimizer = d.createOptimizer("adam", model, { lr: d.learningRateOf(schedule, 10) });
   const checkpoints = new d.MemoryCheckpoints();
   const saver = { name: "saver", onEpochEnd: (ctx, log) => { if (log.epoch === 4) ctx.saveCheckpoint("epoch-5.ckpt"); } };
   const history = await d.fit(model, {
     train, dev, loss: d.crossEntropy, optimizer, epochs: 40, batchSize: 32, checkpoints, log: () => {},
-    schedule: d.cosineAnnealing({ lr0: 0.03, tMax: 40 }),
+    schedule,
     callbacks: [saver, new d.EarlyStopping({ monitor: "devAccuracy", patience: 10 })],
   });
   const accuracy = d.evaluate(model, dev).accuracy;
   // resume from the in-memory checkpoint into a fresh model: the 6th epoch repeats exactly
+  const againSchedule = d.cosineAnnealing({ lr0: 0.03, tMax: 40 });
   const again = d.buildSequential([{ type: "linear", outFeatures: 16 }, { type: "tanh" }, { type: "linear", outFeatures: 2 }], { inputShape: [2], rng: new d.Generator(99) });
   const resumed = await d.fit(again, {
-    train, dev, loss: d.crossEntropy, optimizer: d.createOptimizer("adam", again, { lr: 0.03 }), epochs: 6, batchSize: 32,
-    checkpoints, resumeFrom: "epoch-5.ckpt", log: () => {}, schedule: d.cosineAnnealing({ lr0: 0.03, tMax: 40 }),
+    train, dev, loss: d.crossEntropy, optimizer: d.createOptimizer("adam", again, { lr: d.learningRateOf(againSchedule, 10) }), epochs: 6, batchSize: 32,
+    checkpoints, resumeFrom: "epoch-5.ckpt", log: () => {}, schedule: againSchedule,
   });
   // weights through safetensors bytes and fetch
   const bytes = d.encodeSafetensors(model.stateDict());

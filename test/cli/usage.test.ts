@@ -132,7 +132,7 @@ describe("bad usage exits 2 with one line naming the problem", () => {
   it("a config file that is missing, not JSON, or not an object", async () => {
     expect(await usageError(["train", "--config", "nope.json"])).toMatch(/^error: config nope\.json: cannot read the file \(no such file\)$/);
     writeConfig(dir, "broken.json", '{ "epochs": 2, ');
-    expect(await usageError(["train", "--config", "broken.json"])).toMatch(/^error: config broken\.json: not valid JSON at character 16 \(/);
+    expect(await usageError(["train", "--config", "broken.json"])).toMatch(/^error: config broken\.json: not valid JSON \(.*\) at character \d+/);
     writeConfig(dir, "null.json", "null");
     expect(await usageError(["train", "--config", "null.json"])).toMatch(/^error: config null\.json: expected a JSON object/);
   });

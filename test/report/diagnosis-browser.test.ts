@@ -5,7 +5,7 @@
  * a log axis, the saturation per layer and the Hessian's spectral density. The screenshot goes to
  * test-output/diagnosis.png for a person to look at.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,7 +13,7 @@ import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeRunReport } from "../../src/report/index.js";
 import { runExperiment } from "../../src/train/experiment.js";
-import { resolveConfig } from "../../src/train/config.js";
+import { loadConfigFile } from "../../src/train/config.js";
 import { diagnoseRun, writeDiagnosis } from "../../src/diagnose/run.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -35,10 +35,9 @@ describe.skipIf(!haveChromium)("the Diagnosis section in Chromium", () => {
   }, 60_000);
 
   it("shows the verdicts, the per-layer charts and the spectral density", async () => {
-    const config = JSON.parse(readFileSync("examples/broken/vanishing-gradients.json", "utf8"));
-    config.data.path = resolve(config.data.path);
+    const config = loadConfigFile("examples/broken/vanishing-gradients.json");
     const dir = join(root, "run");
-    await runExperiment(resolveConfig(config), { outDir: dir, progress: false, log: () => {}, report: false });
+    await runExperiment(config, { outDir: dir, progress: false, log: () => {}, report: false });
     const d = diagnoseRun(dir, { hessian: true });
     writeDiagnosis(dir, d);
     writeRunReport(dir);

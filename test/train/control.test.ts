@@ -9,7 +9,7 @@ import { Generator } from "../../src/tensor/random.js";
 import { buildSequential } from "../../src/nn/sequential.js";
 import { crossEntropy } from "../../src/losses/losses.js";
 import { createOptimizer } from "../../src/optim/optimizer.js";
-import { exponentialDecay } from "../../src/schedules/schedules.js";
+import { exponentialDecay, learningRateOf } from "../../src/schedules/schedules.js";
 import { MemoryCheckpoints } from "../../src/io/checkpoint.js";
 import { fit, type StepLog, type TrainContext } from "../../src/train/fit.js";
 import { Control, controlEvents, parseControlCommand, type ControlCommand, type ControlEvent } from "../../src/train/control.js";
@@ -28,14 +28,16 @@ class ScriptedSource {
 function setup(seed = 5) {
   const rng = new Generator(seed);
   const model = buildSequential([{ type: "linear", outFeatures: 8 }, { type: "tanh" }, { type: "linear", outFeatures: 3 }], { inputShape: [8], rng });
-  const optimizer = createOptimizer("sgd", model, { lr: 0.1, momentum: 0.9 });
-  return { model, optimizer, rng };
+  // the schedule feeds the optimizer (6 steps per epoch: 60 samples in batches of 10)
+  const schedule = exponentialDecay({ lr0: 0.1, gamma: 0.5 });
+  const optimizer = createOptimizer("sgd", model, { lr: learningRateOf(schedule, 6), momentum: 0.9 });
+  return { model, optimizer, schedule, rng };
 }
 
 const train = blobs(60, { seed: 1 });
 
 async function run(script: Map<number, ControlCommand[]>, options: { abortAfterStep?: number; resume?: { store: MemoryCheckpoints; events: ControlEvent[] }; store?: MemoryCheckpoints } = {}) {
-  const { model, optimizer, rng } = setup();
+  const { model, optimizer, schedule, rng } = setup();
   const events: ControlEvent[] = [];
   const steps: StepLog[] = [];
   let step = 0;
@@ -53,7 +55,7 @@ async function run(script: Map<number, ControlCommand[]>, options: { abortAfterS
   const store = options.resume?.store ?? options.store ?? new MemoryCheckpoints();
   const history = await fit(model, {
     train, loss: crossEntropy, optimizer, epochs: 4, batchSize: 10, seed: 2, modelRng: rng, log: () => {},
-    schedule: exponentialDecay({ lr0: 0.1, gamma: 0.5 }), callbacks: [spy, control], checkpoints: store, signal: abort.signal,
+    schedule, callbacks: [spy, control], checkpoints: store, signal: abort.signal,
     ...(options.resume ? { resumeFrom: "epoch-1" } : {}),
   });
   return { model, events, steps, history, store };
