@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { ConfigError } from "../errors/errors.js";
-import { DIAGNOSIS_CODES } from "../diagnose/codes.js";
+import { DIAGNOSIS_CODES, DIAGNOSIS_CODE_NAMES } from "../diagnose/codes.js";
 import { diagnoseRun, writeDiagnosis, type Diagnosis } from "../diagnose/run.js";
 import { writeRunReport } from "../report/index.js";
 import { gradcheckRun } from "../diagnose/gradcheck-run.js";
@@ -76,7 +76,10 @@ Examples:
   $ npx descent diagnose runs/exp1
   $ npx descent diagnose runs/exp1 --target-error 0.01
   $ npx descent diagnose runs/exp1 --depth-check       # optimization problem or too small a model?
-  $ npx descent diagnose runs/exp1 --escape && npx descent train --resume runs/exp1`,
+  $ npx descent diagnose runs/exp1 --escape && npx descent train --resume runs/exp1
+
+Codes: ${DIAGNOSIS_CODE_NAMES.join(", ")}.
+Writes RUN/diagnosis.json and rewrites RUN/report.html (its Diagnosis section).`,
     )
     .action((run: string, flags: DiagnoseFlags) =>
       runAction(async () => {
