@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { applyUpdateInto } from "../../src/backend/cpu/update.js";
 import { applyUpdateSimd } from "../../src/backend/cpu/simd/update-simd.js";
-import type { UpdateStage } from "../../src/backend/update.js";
+import { stageSlots, type UpdateStage } from "../../src/backend/update.js";
 
 const wave = (n: number, k: number, scale: number): Float32Array =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * scale * 10 ** ((i % 9) - 4));
@@ -23,6 +23,15 @@ const PROGRAMS: Record<string, UpdateStage[]> = {
     { op: "scale", factor: -0.05 },
   ],
   sgd: [{ op: "scale", factor: -0.1 }],
+  "momentum, first step": [{ op: "momentum", mu: 0.9, dampening: 0, nesterov: false, first: true }, { op: "scale", factor: -0.1 }],
+  "momentum, dampened": [{ op: "momentum", mu: 0.8, dampening: 0.3, nesterov: false, first: false }, { op: "scale", factor: -0.1 }],
+  nesterov: [{ op: "weightDecay", wd: 0.01 }, { op: "momentum", mu: 0.9, dampening: 0, nesterov: true, first: false }, { op: "scale", factor: -0.1 }],
+  adagrad: [{ op: "adagrad", eps: 1e-10, decay: null }, { op: "scale", factor: -0.01 }],
+  "adagrad, lr decay": [{ op: "adagrad", eps: 1e-6, decay: 1.3 }, { op: "scale", factor: -0.01 }],
+  rmsprop: [{ op: "rms", alpha: 0.99, eps: 1e-8, centered: false, momentum: 0 }, { op: "scale", factor: -0.01 }],
+  "rmsprop, centered": [{ op: "rms", alpha: 0.9, eps: 1e-8, centered: true, momentum: 0 }, { op: "scale", factor: -0.01 }],
+  "rmsprop, momentum": [{ op: "rms", alpha: 0.9, eps: 1e-8, centered: false, momentum: 0.5 }, { op: "scale", factor: -0.01 }],
+  "rmsprop, centered with momentum": [{ op: "rms", alpha: 0.95, eps: 1e-7, centered: true, momentum: 0.9 }, { op: "scale", factor: -0.01 }],
   "scale not last": [{ op: "scale", factor: 3 }, { op: "weightDecay", wd: 0.5 }],
 };
 
@@ -30,7 +39,7 @@ describe("SIMD fused update", () => {
   for (const [name, stages] of Object.entries(PROGRAMS)) {
     for (const n of [1, 3, 4, 7, 1001]) {
       it(`${name}, n = ${n}: the same bits as the TypeScript kernel`, () => {
-        const slotCount = stages.some((s) => s.op === "adam") ? 2 : 0;
+        const slotCount = stages.reduce((k, s) => k + stageSlots(s), 0);
         const theta = wave(n, 1, 1), grad = wave(n, 2, 3);
         const slotsA = Array.from({ length: slotCount }, (_, j) => wave(n, 3 + j, j === 1 ? 1e-2 : 1).map(Math.abs));
         const slotsB = slotsA.map((s) => s.slice());

@@ -7,8 +7,8 @@
  * wasm/gemm.ts) where the runtime supports it; float64 (the reference path of conformance and
  * gradcheck) always runs the TypeScript kernel of ./gemm.ts. `new CpuBackend({ simd: false })`
  * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
- * The fused optimizer update (applyUpdate) follows the same choice: float32 Adam, AdamW and SGD
- * programs run on the SIMD stages of ./simd/update-simd.ts, everything else on ./update.ts.
+ * The fused optimizer update (applyUpdate) follows the same choice: float32 programs made of the
+ * stages ./simd/update-simd.ts has run there, everything else on ./update.ts (the same bits).
  */
 import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";

@@ -26,28 +26,27 @@ function scratchFor(like: Floats, n: number): Floats {
 
 type Stage<K extends UpdateStage["op"]> = Extract<UpdateStage, { op: K }>;
 
-function scaleStage(s: Stage<"scale">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function scaleStage(s: Stage<"scale">, u: Floats, f32: boolean): void {
   const n = u.length;
   const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const f = r(s.factor);
   for (let i = 0; i < n; i++) u[i] = u[i]! * f;
 }
 
-function weightDecayStage(s: Stage<"weightDecay">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function weightDecayStage(s: Stage<"weightDecay">, u: Floats, theta: Floats, f32: boolean): void {
   const n = u.length;
   const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const wd = r(s.wd);
   for (let i = 0; i < n; i++) u[i] = u[i]! + r(theta[i]! * wd);
 }
 
-function clampStage(s: Stage<"clamp">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function clampStage(s: Stage<"clamp">, u: Floats): void {
   const n = u.length;
-  const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const lo = s.min, hi = s.max;
   for (let i = 0; i < n; i++) { const v = u[i]!; u[i] = v < lo ? lo : v > hi ? hi : v; }
 }
 
-function momentumStage(s: Stage<"momentum">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function momentumStage(s: Stage<"momentum">, u: Floats, slots: readonly Floats[], f32: boolean): void {
   const n = u.length;
   const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const b = slots[0]!;
@@ -59,7 +58,7 @@ function momentumStage(s: Stage<"momentum">, u: Floats, theta: Floats, slots: re
   else u.set(b);
 }
 
-function emaStage(s: Stage<"ema">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function emaStage(s: Stage<"ema">, u: Floats, slots: readonly Floats[], f32: boolean): void {
   const n = u.length;
   const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const v = slots[0]!;
@@ -72,7 +71,7 @@ function emaStage(s: Stage<"ema">, u: Floats, theta: Floats, slots: readonly Flo
   }
 }
 
-function adagradStage(s: Stage<"adagrad">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function adagradStage(s: Stage<"adagrad">, u: Floats, slots: readonly Floats[], f32: boolean): void {
   const n = u.length;
   const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const sum = slots[0]!;
@@ -88,7 +87,7 @@ function adagradStage(s: Stage<"adagrad">, u: Floats, theta: Floats, slots: read
   }
 }
 
-function rmsStage(s: Stage<"rms">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function rmsStage(s: Stage<"rms">, u: Floats, slots: readonly Floats[], f32: boolean): void {
   const n = u.length;
   const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const sq = slots[0]!;
@@ -115,7 +114,7 @@ function rmsStage(s: Stage<"rms">, u: Floats, theta: Floats, slots: readonly Flo
   }
 }
 
-function adamStage(s: Stage<"adam">, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
+function adamStage(s: Stage<"adam">, u: Floats, slots: readonly Floats[], f32: boolean): void {
   const n = u.length;
   const r = (x: number): number => (f32 ? Math.fround(x) : x);
   const m = slots[0]!, v = slots[1]!;
@@ -152,14 +151,14 @@ function adamStage(s: Stage<"adam">, u: Floats, theta: Floats, slots: readonly F
 /** One stage over all of u; each op is its own function so V8 optimizes each loop alone. */
 function runStage(s: UpdateStage, u: Floats, theta: Floats, slots: readonly Floats[], f32: boolean): void {
   switch (s.op) {
-    case "scale": return scaleStage(s, u, theta, slots, f32);
-    case "weightDecay": return weightDecayStage(s, u, theta, slots, f32);
-    case "clamp": return clampStage(s, u, theta, slots, f32);
-    case "momentum": return momentumStage(s, u, theta, slots, f32);
-    case "ema": return emaStage(s, u, theta, slots, f32);
-    case "adagrad": return adagradStage(s, u, theta, slots, f32);
-    case "rms": return rmsStage(s, u, theta, slots, f32);
-    case "adam": return adamStage(s, u, theta, slots, f32);
+    case "scale": return scaleStage(s, u, f32);
+    case "weightDecay": return weightDecayStage(s, u, theta, f32);
+    case "clamp": return clampStage(s, u);
+    case "momentum": return momentumStage(s, u, slots, f32);
+    case "ema": return emaStage(s, u, slots, f32);
+    case "adagrad": return adagradStage(s, u, slots, f32);
+    case "rms": return rmsStage(s, u, slots, f32);
+    case "adam": return adamStage(s, u, slots, f32);
     default:
       s satisfies never;
   }

@@ -1,7 +1,8 @@
 /**
  * The fused optimizer update (../../update.ts) on the WebAssembly SIMD stages of wasm/update.ts,
- * for float32 programs made only of the stages that module has (scale, weightDecay, and Adam
- * with bias correction and without amsgrad: Adam, AdamW and plain SGD); others run the
+ * for float32 programs made only of the stages that module has (scale, weightDecay, momentum,
+ * adagrad, rms, and Adam with bias correction and without amsgrad: every named optimizer but
+ * momentumEma, amsgrad, Adam without bias correction and clipping by value); others run the
  * TypeScript kernel of ../update.ts, which gives the same bits.
  *
  * Memory: this file owns the module's memory from its heap base, laid out per call as
@@ -10,7 +11,7 @@
  * the slots and θ + u back out: O(n) copies at memcpy speed around an O(n) kernel that runs at
  * four lanes a step.
  */
-import type { UpdateStage } from "../../update.js";
+import { stageSlots, type UpdateStage } from "../../update.js";
 import { instantiateSimd } from "./instantiate.js";
 import { UPDATE_WASM_BASE64 } from "./update-wasm.generated.js";
 
@@ -21,6 +22,9 @@ interface UpdateExports {
   weightDecay(u: number, theta: number, n: number, wd: number): void;
   adam(u: number, m: number, v: number, n: number, b1: number, k1: number, b2: number, k2: number, eps: number, bc1: number, bc2: number): void;
   apply(theta: number, u: number, n: number, f: number, scaled: number): void;
+  momentum(u: number, b: number, n: number, mu: number, keep: number, dampened: number, nesterov: number, first: number): void;
+  adagrad(u: number, s: number, n: number, eps: number, decay: number, decayed: number): void;
+  rms(u: number, sq: number, ga: number, b: number, n: number, alpha: number, keep: number, eps: number, mu: number, centered: number, withMomentum: number): void;
 }
 
 const PAGE = 65536;
@@ -35,7 +39,12 @@ function load(): UpdateExports | null {
 }
 
 function simdStage(s: UpdateStage): boolean {
-  return s.op === "scale" || s.op === "weightDecay" || (s.op === "adam" && !s.amsgrad && s.bc1 !== null && s.bc2Sqrt !== null);
+  switch (s.op) {
+    case "scale": case "weightDecay": case "momentum": case "adagrad": case "rms": return true;
+    case "adam": return !s.amsgrad && s.bc1 !== null && s.bc2Sqrt !== null;
+    case "clamp": case "ema": return false;
+    default: return s satisfies never;
+  }
 }
 
 /**
@@ -75,6 +84,21 @@ export function applyUpdateSimd(
         ex.adam(at(0), at(k), at(k + 1), n, s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.eps, s.bc1!, s.bc2Sqrt!);
         k += 2;
         break;
+      case "momentum":
+        ex.momentum(at(0), at(k), n, s.mu, 1 - s.dampening, s.dampening === 0 ? 0 : 1, s.nesterov ? 1 : 0, s.first ? 1 : 0);
+        k += 1;
+        break;
+      case "adagrad":
+        ex.adagrad(at(0), at(k), n, s.eps, s.decay ?? 1, s.decay === null ? 0 : 1);
+        k += 1;
+        break;
+      case "rms": {
+        const ga = s.centered ? at(k + 1) : 0;
+        const b = s.momentum > 0 ? at(k + (s.centered ? 2 : 1)) : 0;
+        ex.rms(at(0), at(k), ga, b, n, s.alpha, 1 - s.alpha, s.eps, s.momentum, s.centered ? 1 : 0, s.momentum > 0 ? 1 : 0);
+        k += stageSlots(s);
+        break;
+      }
       default:
         throw new Error(`applyUpdateSimd: no SIMD stage "${s.op}"`);
     }
