@@ -11,7 +11,7 @@
  *
  * Without redis-server the Redis test is skipped with a message, except under CI, where it fails.
  */
-import type { ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -75,6 +75,26 @@ describe("local worker processes", () => {
     expect(lines.every((l) => l.status === "complete" && l.values.length === 3)).toBe(true);
     expect(r.stdout).toContain("6/6 done, 0 running, 0 pruned, 0 failed; best devAccuracy");
   }, 60_000);
+});
+
+describe("a local worker process killed", () => {
+  it("with SIGKILL mid-trial: it is replaced, its trial runs again, every trial is recorded once", async () => {
+    writeConfig(dir, "local-kill.json", spec(csv, 4, 25));
+    const study = join(dir, "local-kill");
+    const proc = spawnCli(["search", "--config", "local-kill.json", "--out", "local-kill", "--workers", "2", "--no-progress"], dir);
+    const w = watch(proc);
+    const children = () => execFileSync("ps", ["-o", "pid=", "--ppid", String(proc.pid)], { encoding: "utf8" }).split("\n").map((l) => Number(l.trim())).filter((p) => p > 0);
+    // a trial is under way once its run folder has its first checkpoint
+    await until("a trial's first checkpoint", () => existsSync(join(study, "trials", "trial-0000", "checkpoints", "epoch-1.ckpt")) || existsSync(join(study, "trials", "trial-0001", "checkpoints", "epoch-1.ckpt")));
+    const victim = children()[0]!;
+    process.kill(victim, "SIGKILL");
+    expect(await w.exited).toBe(0);
+    expect(w.text()).toMatch(new RegExp(`trial \\d+: its worker process ${victim} exited \\(SIGKILL\\); handing it out again`));
+    const lines = readTrialLines(study);
+    expect(lines.map((l) => l.id).sort()).toEqual([0, 1, 2, 3]);
+    expect(lines.every((l) => l.status === "complete" && l.values.length === 25)).toBe(true);
+    expect(lines.some((l) => l.worker.endsWith(`:${victim}`))).toBe(false);
+  }, 90_000);
 });
 
 describe("the coordinator killed and resumed", () => {
