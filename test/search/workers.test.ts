@@ -11,8 +11,8 @@
  *
  * Without redis-server the Redis test is skipped with a message, except under CI, where it fails.
  */
-import { execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, runCli, spawnCli, tempDir, writeConfig } from "../cli/helpers.js";
@@ -28,6 +28,22 @@ interface Line {
 
 const readTrialLines = (study: string): Line[] =>
   existsSync(join(study, "trials.jsonl")) ? readFileSync(join(study, "trials.jsonl"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line) : [];
+
+/** The processes whose parent is `pid`, from /proc (no `ps` needed). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ")"
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,7 +99,7 @@ describe("a local worker process killed", () => {
     const study = join(dir, "local-kill");
     const proc = spawnCli(["search", "--config", "local-kill.json", "--out", "local-kill", "--workers", "2", "--no-progress"], dir);
     const w = watch(proc);
-    const children = () => execFileSync("ps", ["-o", "pid=", "--ppid", String(proc.pid)], { encoding: "utf8" }).split("\n").map((l) => Number(l.trim())).filter((p) => p > 0);
+    const children = () => childPids(proc.pid!);
     // a trial is under way once its run folder has its first checkpoint
     await until("a trial's first checkpoint", () => existsSync(join(study, "trials", "trial-0000", "checkpoints", "epoch-1.ckpt")) || existsSync(join(study, "trials", "trial-0001", "checkpoints", "epoch-1.ckpt")));
     const victim = children()[0]!;
