@@ -5,8 +5,10 @@
  * - a study on a real Redis (our own redis-server, with a password) with two `descent worker`s,
  *   one killed with SIGKILL in the middle of a trial: the study completes with every trial
  *   recorded exactly once, the killed one by the other worker;
- * - the coordinator killed with SIGKILL, then `--resume`: the study finishes without running its
- *   finished trials again;
+ * - a local worker process killed with SIGKILL mid-trial: replaced, its trial recorded once;
+ * - the coordinator killed with SIGKILL, then `--resume` (in this process, and on Redis, where the
+ *   jobs that finished meanwhile are collected): the study finishes without running its finished
+ *   trials again;
  * - an unreachable Redis: an error naming the URL within seconds, and no study folder.
  *
  * Without redis-server the Redis test is skipped with a message, except under CI, where it fails.
@@ -188,6 +190,33 @@ describe.skipIf(!redisOk)("trials on a Redis queue", () => {
     expect(b.text()).toMatch(new RegExp(`trial ${killedTrial} of study \\S+ started`));
     b.proc.kill("SIGTERM");
     expect(await b.exited).toBe(0);
+  }, 120_000);
+
+  it("a coordinator killed with SIGKILL resumes: jobs finished meanwhile are collected, none runs twice", async () => {
+    writeConfig(dir, "redis-resume.json", spec(csv, 5, 12));
+    const study = join(dir, "redis-resume");
+    const worker = spawnCli(["worker", "--redis", redis.url, "--out", "worker-runs-2", "--stalled-ms", "1500"], dir);
+    procs.push(worker);
+    const w = watch(worker);
+    await until("the worker", () => w.text().includes("waiting for trials"), 30_000);
+    const coordinator = spawnCli(["search", "--config", "redis-resume.json", "--out", "redis-resume", "--redis", redis.url, "--parallel", "5", "--no-progress"], dir);
+    procs.push(coordinator);
+    const c = watch(coordinator);
+    await until("a recorded trial", () => readTrialLines(study).length >= 1);
+    coordinator.kill("SIGKILL");
+    await c.exited;
+    const before = readTrialLines(study);
+    // the worker goes on with the queued trials while no coordinator waits for them
+    await until("another trial finished by the worker", () => (w.text().match(/: trial \d+ complete/g) ?? []).length > before.length);
+    const r = await runCli(["search", "--resume", "redis-resume", "--redis", redis.url, "--no-progress"], dir);
+    expect(r.code).toBe(0);
+    const after = readTrialLines(study);
+    expect(after.map((l) => l.id).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(after.slice(0, before.length)).toEqual(before);
+    // each trial ran once on the worker
+    for (let id = 0; id < 5; id++) expect((w.text().match(new RegExp(`: trial ${id} of study \\S+ started`, "g")) ?? []).length, `trial ${id}`).toBe(1);
+    worker.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
   }, 120_000);
 
   it("a wrong password is an error naming the URL, with the password hidden", async () => {
