@@ -7,7 +7,9 @@
  *
  * - workers: the same study of CPU-bound trials (the W1 MLP on 800 bundled digits, 3 epochs, 8
  *   trials) with 1 and with 2 local worker processes (`workers: 1` / `workers: 2`); wall time of
- *   the whole study, alternating runs, median of `--runs` (3). The ratio is the speed-up.
+ *   the whole study, alternating runs, median of `--runs` (3). The ratio is the speed-up. Its peer,
+ *   in the same runs: 8 units of a plain JavaScript loop in 1 process and split over 2, which says
+ *   how much of the second core the (shared) machine gives at the time.
  * - queue: a study of 40 tiny trials (a linear model, 1 epoch on 40 samples), one at a time, in this
  *   process and on a BullMQ queue over a local redis-server with one `descent worker`; per trial,
  *   the study's wall time beyond the trials' own time, in both: their difference is what the queue
@@ -53,14 +55,26 @@ console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), shared with 
 if (parts.includes("workers")) {
   const spec: SearchSpecInput = { base: digits(3), space: { "optimizer.lr": { type: "log", low: 3e-4, high: 3e-3 } }, strategy: "random", trials: 8, metric: "devAccuracy", seed: 1 };
   await search(spec, { ...quiet, out: out(), workers: 2 }); // warm-up: the OS caches, the build
+  // the peer: the same split of 8 units of plain CPU work (a JavaScript loop) over 1 and 2 processes,
+  // which says how much of a second core the machine gives right now
+  const loop = (units: number) => new Promise<void>((ok) => {
+    spawn(process.execPath, ["-e", `for (let k = 0; k < ${units}; k++) { let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7; }`], { stdio: "ignore" }).on("close", () => ok());
+  });
   const one: number[] = [];
   const two: number[] = [];
+  const loopOne: number[] = [];
+  const loopTwo: number[] = [];
   for (let r = 0; r < runs; r++) {
     one.push(await seconds(() => search(spec, { ...quiet, out: out(), workers: 1 })));
     two.push(await seconds(() => search(spec, { ...quiet, out: out(), workers: 2 })));
+    loopOne.push(await seconds(() => loop(8)));
+    loopTwo.push(await seconds(() => Promise.all([loop(4), loop(4)])));
   }
-  console.log(`RESULT ${JSON.stringify({ part: "workers", oneWorker: one, twoWorkers: two })}`);
-  console.log(`workers: 8 trials, 1 worker ${median(one).toFixed(1)} s, 2 workers ${median(two).toFixed(1)} s (median of ${runs}); speed-up ${(median(one) / median(two)).toFixed(2)}x`);
+  const speedUp = median(one) / median(two);
+  const peer = median(loopOne) / median(loopTwo);
+  console.log(`RESULT ${JSON.stringify({ part: "workers", oneWorker: one, twoWorkers: two, loopOne, loopTwo })}`);
+  console.log(`workers: 8 trials, 1 worker ${median(one).toFixed(1)} s, 2 workers ${median(two).toFixed(1)} s (median of ${runs}); speed-up ${speedUp.toFixed(2)}x`);
+  console.log(`workers: the plain-loop peer, 8 units in 1 process ${median(loopOne).toFixed(1)} s, in 2 ${median(loopTwo).toFixed(1)} s; speed-up ${peer.toFixed(2)}x; the study's speed-up is ${(100 * speedUp / peer).toFixed(0)}% of the peer's`);
 }
 
 if (parts.includes("queue")) {

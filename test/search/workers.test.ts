@@ -5,14 +5,16 @@
  * - a study on a real Redis (our own redis-server, with a password) with two `descent worker`s,
  *   one killed with SIGKILL in the middle of a trial: the study completes with every trial
  *   recorded exactly once, the killed one by the other worker;
- * - the coordinator killed with SIGKILL, then `--resume`: the study finishes without running its
- *   finished trials again;
+ * - a local worker process killed with SIGKILL mid-trial: replaced, its trial recorded once;
+ * - the coordinator killed with SIGKILL, then `--resume` (in this process, and on Redis, where the
+ *   jobs that finished meanwhile are collected): the study finishes without running its finished
+ *   trials again;
  * - an unreachable Redis: an error naming the URL within seconds, and no study folder.
  *
  * Without redis-server the Redis test is skipped with a message, except under CI, where it fails.
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, runCli, spawnCli, tempDir, writeConfig } from "../cli/helpers.js";
@@ -28,6 +30,22 @@ interface Line {
 
 const readTrialLines = (study: string): Line[] =>
   existsSync(join(study, "trials.jsonl")) ? readFileSync(join(study, "trials.jsonl"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line) : [];
+
+/** The processes whose parent is `pid`, from /proc (no `ps` needed). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ")"
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return out;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -75,6 +93,26 @@ describe("local worker processes", () => {
     expect(lines.every((l) => l.status === "complete" && l.values.length === 3)).toBe(true);
     expect(r.stdout).toContain("6/6 done, 0 running, 0 pruned, 0 failed; best devAccuracy");
   }, 60_000);
+});
+
+describe("a local worker process killed", () => {
+  it("with SIGKILL mid-trial: it is replaced, its trial runs again, every trial is recorded once", async () => {
+    writeConfig(dir, "local-kill.json", spec(csv, 4, 25));
+    const study = join(dir, "local-kill");
+    const proc = spawnCli(["search", "--config", "local-kill.json", "--out", "local-kill", "--workers", "2", "--no-progress"], dir);
+    const w = watch(proc);
+    const children = () => childPids(proc.pid!);
+    // a trial is under way once its run folder has its first checkpoint
+    await until("a trial's first checkpoint", () => existsSync(join(study, "trials", "trial-0000", "checkpoints", "epoch-1.ckpt")) || existsSync(join(study, "trials", "trial-0001", "checkpoints", "epoch-1.ckpt")));
+    const victim = children()[0]!;
+    process.kill(victim, "SIGKILL");
+    expect(await w.exited).toBe(0);
+    expect(w.text()).toMatch(new RegExp(`trial \\d+: its worker process ${victim} exited \\(SIGKILL\\); handing it out again`));
+    const lines = readTrialLines(study);
+    expect(lines.map((l) => l.id).sort()).toEqual([0, 1, 2, 3]);
+    expect(lines.every((l) => l.status === "complete" && l.values.length === 25)).toBe(true);
+    expect(lines.some((l) => l.worker.endsWith(`:${victim}`))).toBe(false);
+  }, 90_000);
 });
 
 describe("the coordinator killed and resumed", () => {
@@ -152,6 +190,33 @@ describe.skipIf(!redisOk)("trials on a Redis queue", () => {
     expect(b.text()).toMatch(new RegExp(`trial ${killedTrial} of study \\S+ started`));
     b.proc.kill("SIGTERM");
     expect(await b.exited).toBe(0);
+  }, 120_000);
+
+  it("a coordinator killed with SIGKILL resumes: jobs finished meanwhile are collected, none runs twice", async () => {
+    writeConfig(dir, "redis-resume.json", spec(csv, 5, 12));
+    const study = join(dir, "redis-resume");
+    const worker = spawnCli(["worker", "--redis", redis.url, "--out", "worker-runs-2", "--stalled-ms", "1500"], dir);
+    procs.push(worker);
+    const w = watch(worker);
+    await until("the worker", () => w.text().includes("waiting for trials"), 30_000);
+    const coordinator = spawnCli(["search", "--config", "redis-resume.json", "--out", "redis-resume", "--redis", redis.url, "--parallel", "5", "--no-progress"], dir);
+    procs.push(coordinator);
+    const c = watch(coordinator);
+    await until("a recorded trial", () => readTrialLines(study).length >= 1);
+    coordinator.kill("SIGKILL");
+    await c.exited;
+    const before = readTrialLines(study);
+    // the worker goes on with the queued trials while no coordinator waits for them
+    await until("another trial finished by the worker", () => (w.text().match(/: trial \d+ complete/g) ?? []).length > before.length);
+    const r = await runCli(["search", "--resume", "redis-resume", "--redis", redis.url, "--no-progress"], dir);
+    expect(r.code).toBe(0);
+    const after = readTrialLines(study);
+    expect(after.map((l) => l.id).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(after.slice(0, before.length)).toEqual(before);
+    // each trial ran once on the worker
+    for (let id = 0; id < 5; id++) expect((w.text().match(new RegExp(`: trial ${id} of study \\S+ started`, "g")) ?? []).length, `trial ${id}`).toBe(1);
+    worker.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
   }, 120_000);
 
   it("a wrong password is an error naming the URL, with the password hidden", async () => {
