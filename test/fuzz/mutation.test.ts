@@ -9,7 +9,8 @@
  * Mutations: bytes flipped, set, inserted, deleted, duplicated, the file cut; JSON values (in model
  * files, configs, checkpoint train states and safetensors headers) replaced by hostile ones (sizes of
  * 2^28, 1e39, -1, 1.5, wrong types, 20,000 levels of nesting) or deleted; CSV fields replaced; IDX
- * header fields rewritten; compressed files mutated before or after compression.
+ * files byte by byte (they are small, so their headers are hit often); compressed files mutated
+ * before or after compression.
  *
  * CI runs DESCENT_FUZZ_RUNS cases in all (default 2,000: about 10 s alone, 25 s beside the rest of
  * the suite), spread over the formats; `npm run test:fuzz` runs 24,000 (DESCENT_FUZZ_SEED picks
