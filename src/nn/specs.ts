@@ -38,13 +38,15 @@ const kind = <S extends z.ZodType>(schema: S, text: string): S => {
   return schema;
 };
 const int = kind(z.number().int(), "an integer");
+const size = kind(z.number().int().min(1), "an integer >= 1");
 const num = kind(z.number(), "a finite number");
 const numOrNull = kind(z.number().nullable(), "a finite number or null");
 const bool = kind(z.boolean(), "true or false");
-const pairOf = z.union([z.number().int(), z.tuple([z.number().int(), z.number().int()]).readonly()]);
-const pair = kind(pairOf, "an integer or [h, w]");
-const padding = kind(z.union([z.literal("same"), z.literal("valid"), pairOf]), 'an integer, [h, w], "same" or "valid"');
-const intList = kind(z.array(z.number().int()), "a list of integers");
+const pairFrom = (min: number) => z.union([z.number().int().min(min), z.tuple([z.number().int().min(min), z.number().int().min(min)]).readonly()]);
+const pair = kind(pairFrom(1), "an integer >= 1 or [h, w] of them");
+const pairOrZero = kind(pairFrom(0), "an integer >= 0 or [h, w] of them");
+const padding = kind(z.union([z.literal("same"), z.literal("valid"), pairFrom(0)]), 'an integer >= 0, [h, w] of them, "same" or "valid"');
+const sizeList = kind(z.array(z.number().int().min(1)), "a list of integers >= 1");
 const init = kind(
   z.custom<InitSpec>((v) => {
     try {
@@ -57,7 +59,7 @@ const init = kind(
   "an initializer",
 );
 /** Kinds whose integers are sizes, bounded by MAX_LAYER_SIZE. */
-const SIZED = new Set<z.ZodType>([int, pair, padding, intList]);
+const SIZED = new Set<z.ZodType>([int, size, pair, pairOrZero, padding, sizeList]);
 
 /** What a builder gets besides the spec. */
 export interface BuildContext {
@@ -99,14 +101,14 @@ function channelsOf(type: string, shape: readonly number[], before: string, rank
 }
 
 const kernelArea = (k: number | readonly number[]): number => (typeof k === "number" ? k * k : (k[0] ?? 1) * (k[1] ?? 1));
-const batchNormFields = { numFeatures: int.optional(), momentum: numOrNull.optional(), eps: num.optional(), affine: bool.optional() };
+const batchNormFields = { numFeatures: size.optional(), momentum: numOrNull.optional(), eps: num.optional(), affine: bool.optional() };
 const batchNormElements = (s: { affine?: boolean | undefined }, shape: readonly number[]) => (s.affine === false ? 2 : 4) * (shape[0] ?? 1) + 1;
 
 /** Every layer type: its spec schema, its builder and what it allocates. */
 export const LAYERS = {
   linear: layer(
     "linear",
-    { outFeatures: int, inFeatures: int.optional(), bias: bool.optional(), weightInit: init.optional(), biasInit: init.optional() },
+    { outFeatures: size, inFeatures: size.optional(), bias: bool.optional(), weightInit: init.optional(), biasInit: init.optional() },
     (s, { shape, rng, dtype, before }) => {
       if (shape.length === 0) throw new ShapeError(`linear needs at least one input dim, but ${before}`);
       const inFeatures = inferred("inFeatures", s.inFeatures, shape[shape.length - 1]!, before);
@@ -117,8 +119,8 @@ export const LAYERS = {
   conv2d: layer(
     "conv2d",
     {
-      outChannels: int, kernelSize: pair, inChannels: int.optional(), stride: pair.optional(), padding: padding.optional(), dilation: pair.optional(),
-      groups: int.optional(), bias: bool.optional(), weightInit: init.optional(), biasInit: init.optional(),
+      outChannels: size, kernelSize: pair, inChannels: size.optional(), stride: pair.optional(), padding: padding.optional(), dilation: pair.optional(),
+      groups: size.optional(), bias: bool.optional(), weightInit: init.optional(), biasInit: init.optional(),
     },
     (s, { shape, rng, dtype, before }) => {
       const inChannels = inferred("inChannels", s.inChannels, channelsOf("conv2d", shape, before, [3]), before);
@@ -130,11 +132,11 @@ export const LAYERS = {
     (s, shape) => s.outChannels * Math.ceil((shape[0] ?? 1) / (s.groups ?? 1)) * kernelArea(s.kernelSize) + (s.bias === false ? 0 : s.outChannels),
   ),
   maxPool2d: layer(
-    "maxPool2d", { kernelSize: pair, stride: pair.optional(), padding: pair.optional(), dilation: pair.optional() },
+    "maxPool2d", { kernelSize: pair, stride: pair.optional(), padding: pairOrZero.optional(), dilation: pair.optional() },
     (s) => new MaxPool2d({ kernelSize: s.kernelSize, ...opt("stride", s.stride), ...opt("padding", s.padding), ...opt("dilation", s.dilation) }),
   ),
   avgPool2d: layer(
-    "avgPool2d", { kernelSize: pair, stride: pair.optional(), padding: pair.optional() },
+    "avgPool2d", { kernelSize: pair, stride: pair.optional(), padding: pairOrZero.optional() },
     (s) => new AvgPool2d({ kernelSize: s.kernelSize, ...opt("stride", s.stride), ...opt("padding", s.padding) }),
   ),
   globalAvgPool2d: layer("globalAvgPool2d", {}, () => new GlobalAvgPool2d()),
@@ -156,12 +158,12 @@ export const LAYERS = {
     batchNormElements,
   ),
   layerNorm: layer(
-    "layerNorm", { normalizedShape: intList.optional(), eps: num.optional(), elementwiseAffine: bool.optional() },
+    "layerNorm", { normalizedShape: sizeList.optional(), eps: num.optional(), elementwiseAffine: bool.optional() },
     (s, { shape, dtype }) => new LayerNorm({ normalizedShape: s.normalizedShape ?? [...shape], dtype, ...opt("eps", s.eps), ...opt("elementwiseAffine", s.elementwiseAffine) }),
     (s, shape) => (s.elementwiseAffine === false ? 0 : 2 * sizeOf(s.normalizedShape ?? shape)),
   ),
   instanceNorm2d: layer(
-    "instanceNorm2d", { numFeatures: int.optional(), eps: num.optional(), affine: bool.optional() },
+    "instanceNorm2d", { numFeatures: size.optional(), eps: num.optional(), affine: bool.optional() },
     (s, { shape, dtype, before }) => {
       const numFeatures = inferred("numFeatures", s.numFeatures, channelsOf("instanceNorm2d", shape, before, [3]), before);
       return new InstanceNorm2d({ numFeatures, dtype, ...opt("eps", s.eps), ...opt("affine", s.affine) });
@@ -169,7 +171,7 @@ export const LAYERS = {
     (s, shape) => (s.affine === true ? 2 * (shape[0] ?? 1) : 0),
   ),
   groupNorm: layer(
-    "groupNorm", { numGroups: int, numChannels: int.optional(), eps: num.optional(), affine: bool.optional() },
+    "groupNorm", { numGroups: size, numChannels: size.optional(), eps: num.optional(), affine: bool.optional() },
     (s, { shape, dtype, before }) => {
       const numChannels = inferred("numChannels", s.numChannels, channelsOf("groupNorm", shape, before, [1, 2, 3]), before);
       return new GroupNorm({ numGroups: s.numGroups, numChannels, dtype, ...opt("eps", s.eps), ...opt("affine", s.affine) });
@@ -180,7 +182,7 @@ export const LAYERS = {
   relu: layer("relu", {}, () => new ReLU()),
   leakyRelu: layer("leakyRelu", { negativeSlope: num.optional() }, (s) => new LeakyReLU({ ...opt("negativeSlope", s.negativeSlope) })),
   prelu: layer(
-    "prelu", { numParameters: int.optional(), init: num.optional() },
+    "prelu", { numParameters: size.optional(), init: num.optional() },
     (s, { dtype }) => new PReLU({ dtype, ...opt("numParameters", s.numParameters), ...opt("init", s.init) }),
     (s) => s.numParameters ?? 1,
   ),

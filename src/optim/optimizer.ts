@@ -337,7 +337,13 @@ function restore(template: OptState, saved: StateSkeleton, path: string[], tenso
     throw mismatch(`slots ${preview(saved.slots)}, expected ${preview(Object.keys(template.slots))}`);
   }
   if (!sameKeys(template.counts, saved.counts ?? {})) throw mismatch("step counts for other parameters");
-  for (const k of Object.keys(template.scalars)) if (typeof saved.scalars?.[k] !== "number") throw mismatch(`no scalar "${k}"`);
+  for (const k of Object.keys(template.scalars)) {
+    const v = saved.scalars?.[k];
+    if (typeof v !== "number" || !Number.isFinite(v)) throw mismatch(`no scalar "${k}"`);
+    // the scalars scaleByLearningRate keeps: its step counter and the rate last used
+    if (k === "count" && !(Number.isInteger(v) && v >= 0)) throw mismatch(`a step counter ${v}`);
+    if (k === "lr" && !(v >= 0)) throw mismatch(`a learning rate ${v}`);
+  }
   for (const v of Object.values(saved.counts)) if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw mismatch(`a step count ${preview(v)}`);
   const slots: Record<string, Record<string, Tensor>> = {};
   for (const [slot, tree] of Object.entries(template.slots)) {

@@ -28,6 +28,7 @@ import type { FitOptions } from "../../src/train/fit.js";
 import { fit } from "../../src/train/fit-files.js";
 import { loadConfigFile } from "../../src/train/config.js";
 import { loadSavedModel } from "../../src/train/saved-model.js";
+import { withContext } from "../../src/nn/module.js";
 import { blobs } from "../train/helpers.js";
 
 export const SPECS: LayerSpec[] = [
@@ -182,7 +183,13 @@ export const LOADERS: Record<Format, (path: string, fx: Fixtures) => Promise<voi
   csvGz: (path) => checkDataset(loadCsv(path, { maxBytes: 1 << 20 }), "csv"),
   config: (path) => {
     const config = loadConfigFile(path);
+    // the model needs the data's shape, so it is built by runExperiment, whose errors name the config
+    // (issue 9, item 10); here a [3] input stands in for the data
+    try {
     if (typeof config.model !== "string") buildSequential(config.model.layers, { inputShape: [3], rng: new Generator(0) });
+    } catch (e) {
+      throw withContext(e, `config ${path}: model`);
+    }
     const { name, ...rest } = config.optimizer;
     createOptimizer(name, buildSequential([{ type: "linear", outFeatures: 2 }], { inputShape: [3], rng: new Generator(0) }), rest as never);
     if (config.schedule) {

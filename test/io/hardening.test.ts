@@ -123,6 +123,7 @@ describe("the train state of a checkpoint is validated with a schema", () => {
     ["no orderRng", (s) => delete (s.loader as Record<string, unknown>).orderRng, /train state: loader\.orderRng: /],
     ["an all-zero generator", (s) => ((s.modelRng as { s: number[] }).s = [0, 0, 0, 0]), /train state: modelRng: an all-zero generator state/],
     ["optimizer counts missing", (s) => delete (((s.optimizer as { state: { inner: Record<string, { counts?: unknown }> } }).state.inner["0.scaleByAdam"]!).counts), /train state: optimizer\.state\.inner\.0\.scaleByAdam\.counts: /],
+    ["a learning-rate step counter of -1", (s) => (((s.optimizer as { state: { inner: Record<string, { scalars: Record<string, number> }> } }).state.inner["1.scaleByLearningRate"]!).scalars.count = -1), /at 1\.scaleByLearningRate: a step counter -1/],
     ["an epoch of -1e9", (s) => ((s.epoch = -1e9), (s.lastEpoch = -1e9 - 1)), /train state: epoch: /],
   ];
   for (const [what, edit, pattern] of cases) {

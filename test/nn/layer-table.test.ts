@@ -57,7 +57,8 @@ describe("specElements", () => {
   });
 
   it("validation speaks of the table's fields", () => {
-    expect(() => validateLayerSpecs([{ type: "conv2d", outChannels: 2, kernelSize: "3x3" }])).toThrow('layers: layer 0 (conv2d): kernelSize is "3x3" (expected an integer or [h, w])');
+    expect(() => validateLayerSpecs([{ type: "conv2d", outChannels: 2, kernelSize: "3x3" }])).toThrow('layers: layer 0 (conv2d): kernelSize is "3x3" (expected an integer >= 1 or [h, w] of them)');
+    expect(() => validateLayerSpecs([{ type: "linear", outFeatures: 0 }])).toThrow("layers: layer 0 (linear): outFeatures is 0 (expected an integer >= 1)");
     expect(() => validateLayerSpecs([{ type: "batchNorm1d", momentum: "x" }])).toThrow("momentum is \"x\" (expected a finite number or null)");
     expect(() => validateLayerSpecs([{ type: "relu", slope: 1 }])).toThrow('layer 0 (relu): unknown field "slope" (allowed: none)');
     expect(() => validateLayerSpecs([{ type: "groupNorm" }])).toThrow('layer 0 (groupNorm): missing required field "numGroups"');

@@ -143,7 +143,7 @@ describe("buildSequential and specs", () => {
 
   it("config errors name the layer and the value", () => {
     const build = (specs: LayerSpec[], inputShape = [3, 8, 8]) => () => buildSequential(specs, { inputShape, rng: new Generator(0) });
-    expect(build([{ type: "conv2d", outChannels: -4, kernelSize: 3 }])).toThrow(/layer 0 \(conv2d\): Conv2d: invalid outChannels -4/);
+    expect(build([{ type: "conv2d", outChannels: -4, kernelSize: 3 }])).toThrow(/layer 0 \(conv2d\): outChannels is -4 \(expected an integer >= 1\)/);
     expect(build([{ type: "conv2d", outChannels: 4, kernelSize: 3, groups: 2 }])).toThrow(/layer 0 \(conv2d\).*groups 2 must divide both inChannels 3/);
     expect(build([{ type: "relu" }, { type: "conv2d", outChannels: 4, kernelSize: 9, padding: 0 }])).toThrow(ConfigError);
     expect(build([{ type: "relu" }, { type: "conv2d", outChannels: 4, kernelSize: 9, padding: 0 }])).toThrow(/layer 1 \(conv2d\).*kernel 9 is larger than the padded input 8x8/);
@@ -156,7 +156,7 @@ describe("buildSequential and specs", () => {
     expect(() => validateLayerSpecs([{ type: "conv2d", outChannels: 4 }])).toThrow('layers: layer 0 (conv2d): missing required field "kernelSize"');
     expect(() => validateLayerSpecs([{ type: "dense", units: 4 }])).toThrow(/layer 0 has type "dense"/);
     expect(() => validateLayerSpecs([{ type: "relu", slope: 1 }])).toThrow(/unknown field "slope"/);
-    expect(() => validateLayerSpecs([{ type: "linear", outFeatures: "10" }])).toThrow(/outFeatures is "10" \(expected an integer\)/);
+    expect(() => validateLayerSpecs([{ type: "linear", outFeatures: "10" }])).toThrow(/outFeatures is "10" \(expected an integer >= 1\)/);
     expect(() => new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 3, stride: 2, padding: "same", rng: new Generator(0) })).toThrow(/padding "same" needs stride 1/);
     expect(() => new BatchNorm1d({ numFeatures: 2, momentum: 1.5 })).toThrow(/invalid momentum 1.5/);
   });

@@ -104,7 +104,7 @@ describe("resolveConfig", () => {
     const m = errorOf({ model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: "ten" }] } });
     expect(m).toMatch(/model\.layers/);
     expect(m).toMatch(/layer 1 \(linear\)/);
-    expect(m).toMatch(/outFeatures is "ten" \(expected an integer\)/);
+    expect(m).toMatch(/outFeatures is "ten" \(expected an integer >= 1\)/);
     expect(errorOf({ model: { layers: [{ type: "conv2d", kernelSize: 3 }] } })).toMatch(/model\.layers: layer 0 \(conv2d\): missing required field "outChannels"/);
     expect(errorOf({ model: { layers: [{ type: "relu", slope: 1 }] } })).toMatch(/model\.layers: layer 0 \(relu\): unknown field "slope"/);
     const t = errorOf({ model: { layers: [{ type: "flatten" }, { type: "lineer", outFeatures: 10 }] } });
