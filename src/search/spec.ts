@@ -10,9 +10,11 @@
  * `resolveSearchSpec` fills every default; the result is what study.json holds.
  */
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors/errors.js";
-import { describeIssue, resolveConfig, type ExperimentConfig } from "../train/config.js";
+import { describeIssue, resolveConfig, resolveDataPaths, type ExperimentConfig } from "../train/config.js";
+import { parseJson } from "../io/json.js";
 import { ADAM_BETAS } from "../optim/alias.js";
 import { MONITORS, type Monitor } from "../train/callback.js";
 import { parsePath, pathHasContainer, withValueAtPath } from "./paths.js";
@@ -213,7 +215,10 @@ function checkPath(base: ExperimentConfig, name: string, d: Distribution, fail: 
   }
 }
 
-/** Reads and validates a search spec file. */
+/**
+ * Reads and validates a search spec file. Data paths in its base config are relative to the spec
+ * file's folder (as a train config's are to its own) and are stored absolute in the study.
+ */
 export function loadSearchSpec(path: string, options: { objective?: boolean } = {}): SearchSpec {
   let text: string;
   try {
@@ -222,12 +227,8 @@ export function loadSearchSpec(path: string, options: { objective?: boolean } = 
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError(`search spec ${path}: cannot read the file (${code === "ENOENT" ? "no such file" : (code ?? (e as Error).message)})`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`search spec ${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJson(text, { source: `search spec ${path}` });
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ConfigError(`search spec ${path}: expected a JSON object with "base" and "space"`);
-  return resolveSearchSpec(json, `search spec ${path}`, options);
+  const spec = resolveSearchSpec(json, `search spec ${path}`, options);
+  return spec.base ? { ...spec, base: resolveDataPaths(spec.base, dirname(resolve(path))) } : spec;
 }

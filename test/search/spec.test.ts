@@ -3,11 +3,11 @@
  * one-line error naming the field (unknown path, a log range with 0 or a negative, low > high, an
  * empty choice, a budget of 0, ...).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolveSearchSpec, trialConfig } from "../../src/search/spec.js";
+import { loadSearchSpec, resolveSearchSpec, trialConfig } from "../../src/search/spec.js";
 import { blobConfig, writeBlobs } from "./helpers.js";
 
 const csv = writeBlobs(mkdtempSync(join(tmpdir(), "descent-spec-")), 30);
@@ -33,6 +33,15 @@ function errorOf(spec: unknown): string {
 }
 
 describe("search spec", () => {
+  it("reads a spec file whose base data paths are relative to the file's folder, and stores them absolute", () => {
+    const dir = mkdtempSync(join(tmpdir(), "descent-spec-file-"));
+    const file = join(dir, "search.json");
+    writeFileSync(file, JSON.stringify({ ...example, base: { ...base, data: { source: "csv", path: "data.csv", label: "label" } } }));
+    expect(loadSearchSpec(file).base?.data).toMatchObject({ path: join(dir, "data.csv") });
+    writeFileSync(file, "{ \"space\": ");
+    expect(() => loadSearchSpec(file)).toThrow(`search spec ${file}: not valid JSON`);
+  });
+
   it("resolves the issue's example, and a trial's config has the values at their paths", () => {
     const spec = resolveSearchSpec(example);
     expect(spec.trials).toBe(8);
