@@ -148,7 +148,7 @@ describe("bad usage exits 2 with one line naming the problem", () => {
       /^error: config infeatures\.json: model: layer 1 \(linear\): inFeatures is 100, but layer 0 \(flatten\) outputs \[784\]/,
     );
     writeConfig(dir, "zero.json", { model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 0 }] }, epochs: 1 });
-    expect(await usageError(["train", "--config", "zero.json", "--out", "zero-run"])).toMatch(/^error: config zero\.json: model: layer 1 \(linear\): .*outFeatures 0/);
+    expect(await usageError(["train", "--config", "zero.json", "--out", "zero-run"])).toMatch(/^error: config zero\.json: model\.layers: layer 1 \(linear\): outFeatures is 0 \(expected an integer >= 1\)/);
   });
 
   it("a missing data file (CSV or IDX) names the file and leaves no run folder behind", async () => {

@@ -163,14 +163,15 @@ describe("a study", () => {
     const csv = writeBlobs(root, 400);
     const s = await search({
       base: blobConfig(csv, 3),
-      space: { "optimizer.lr": { type: "log", low: 1e-3, high: 1e-1 }, "model.layers[0].outFeatures": { type: "choice", values: [0, 8] } },
+      space: { "optimizer.lr": { type: "log", low: 1e-3, high: 1e-1 }, "model.layers[2].outFeatures": { type: "choice", values: [5, 3] } },
       strategy: "grid", gridPoints: 2, metric: "devAccuracy",
     }, { ...quiet, out: dir, report: true });
     expect(s.trials).toHaveLength(4);
-    // a layer of 0 units is refused by the model: those trials fail with the reason, the others complete
+    // 5 outputs for 3 classes is a valid config that does not fit the data: those trials fail with
+    // the reason, the others complete
     const failed = s.trials.filter((t) => t.status === "failed");
-    expect(failed.map((t) => t.params["model.layers[0].outFeatures"])).toEqual([0, 0]);
-    for (const t of failed) expect(t.error).toMatch(/outFeatures/);
+    expect(failed.map((t) => t.params["model.layers[2].outFeatures"])).toEqual([5, 5]);
+    for (const t of failed) expect(t.error).toMatch(/the last layer gives \[5\] per sample; the data needs \[3\]/);
     const done = s.trials.filter((t) => t.status === "complete");
     for (const t of done) {
       expect(t.values).toHaveLength(3);
