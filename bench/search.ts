@@ -5,10 +5,11 @@
  *   npm run bench:search                     # all four parts
  *   npm run bench:search -- --parts=workers,pruning
  *
- * - workers: the same study of CPU-bound trials (the W1 MLP on 800 bundled digits, 3 epochs, 8
- *   trials) with 1 and with 2 local worker processes (`workers: 1` / `workers: 2`); wall time of
- *   the whole study, alternating runs, median of `--runs` (3). The ratio is the speed-up. Its peer,
- *   in the same runs: 8 units of a plain JavaScript loop in 1 process and split over 2, which says
+ * - workers: the same study of CPU-bound trials (the W1 MLP on 4,000 bundled digits, 8 epochs, 8
+ *   trials, each a few seconds: long enough that a trial's fixed costs (process start-up, loading the
+ *   digits, checkpoint and model files written with fsync) are not the measure) with 1 and with 2
+ *   local worker processes (`workers: 1` / `workers: 2`); wall time of the whole study, alternating
+ *   runs, median of `--runs` (3). The ratio is the speed-up. Its peer, in the same runs: 8 units of a plain JavaScript loop in 1 process and split over 2, which says
  *   how much of the second core the (shared) machine gives at the time.
  * - queue: a study of 40 tiny trials (a linear model, 1 epoch on 40 samples), one at a time, in this
  *   process and on a BullMQ queue over a local redis-server with one `descent worker`; per trial,
@@ -53,7 +54,7 @@ const digits = (epochs: number) => ({
 console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model}), shared with other jobs; load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}; node ${process.version}`);
 
 if (parts.includes("workers")) {
-  const spec: SearchSpecInput = { base: digits(3), space: { "optimizer.lr": { type: "log", low: 3e-4, high: 3e-3 } }, strategy: "random", trials: 8, metric: "devAccuracy", seed: 1 };
+  const spec: SearchSpecInput = { base: { ...digits(8), split: { train: 4000, dev: 1000, test: 100 } }, space: { "optimizer.lr": { type: "log", low: 3e-4, high: 3e-3 } }, strategy: "random", trials: 8, metric: "devAccuracy", seed: 1 };
   await search(spec, { ...quiet, out: out(), workers: 2 }); // warm-up: the OS caches, the build
   // the peer: the same split of 8 units of plain CPU work (a JavaScript loop) over 1 and 2 processes,
   // which says how much of a second core the machine gives right now
