@@ -19,7 +19,7 @@ beforeAll(async () => {
   await ensureBuilt();
   dir = tempDir("terminal");
   // ~125 batches an epoch: long enough to press Ctrl-C in the middle of one
-  writeConfig(dir, "ctrlc.json", { split: { train: 2000, dev: 200, test: 200 }, model: "mlp", epochs: 3, batchSize: 16 });
+  writeConfig(dir, "ctrlc.json", { split: { train: 2000, dev: 200, test: 200 }, model: "mlp", epochs: 30, batchSize: 16 }); // long enough that Ctrl-C lands mid-run however fast an epoch is
   // one CNN batch of 1,500 takes seconds: a second Ctrl-C lands while the first waits for it to end
   writeConfig(dir, "slow.json", { split: { train: 1500, dev: 100, test: 100 }, model: "cnn", epochs: 2, batchSize: 1500 });
   writeConfig(dir, "short.json", { split: { train: 300, dev: 100, test: 100 }, model: "mlp", epochs: 2, batchSize: 50 });
