@@ -54,7 +54,8 @@ export interface GradcheckReport {
   message: string;
 }
 
-function coords(index: number, shape: readonly number[]): number[] {
+/** The multi-index of flat (row-major) element `index` of a tensor of `shape`. */
+export function unravelIndex(index: number, shape: readonly number[]): number[] {
   const out = new Array<number>(shape.length);
   for (let d = shape.length - 1; d >= 0; d--) {
     out[d] = index % shape[d]!;
@@ -101,7 +102,7 @@ export function gradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOp
       maxAbs = Math.max(maxAbs, absError);
       checked++;
       if (!(absError <= atol + rtol * Math.abs(numeric))) {
-        all.push({ input: name(i), index: j, position: coords(j, inputs[i]!.shape), analytic: a, numeric, absError, relError });
+        all.push({ input: name(i), index: j, position: unravelIndex(j, inputs[i]!.shape), analytic: a, numeric, absError, relError });
       }
     }
   });

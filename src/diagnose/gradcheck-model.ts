@@ -13,6 +13,7 @@ import { Generator } from "../tensor/random.js";
 import type { Sequential } from "../nn/sequential.js";
 import type { LossFn, Penalty } from "../train/fit.js";
 import { lossFunctionOf } from "./operator.js";
+import { unravelIndex } from "../autograd/gradcheck.js";
 
 export type GradcheckVerdict = "fine" | "look closer" | "wrong";
 
@@ -34,15 +35,6 @@ export interface ModelGradcheck {
 
 export function verdictOf(relError: number): GradcheckVerdict {
   return relError < 1e-6 ? "fine" : relError < 1e-3 ? "look closer" : "wrong";
-}
-
-function coords(index: number, shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = index % shape[d]!;
-    index = Math.floor(index / shape[d]!);
-  }
-  return out;
 }
 
 export interface ModelGradcheckOptions {
@@ -86,7 +78,7 @@ export function gradcheckModel(model: Sequential, loss: LossFn, x: Tensor, y: Te
     }
     const denom = Math.sqrt(na) + Math.sqrt(nn);
     const relError = denom === 0 ? 0 : Math.sqrt(diff) / denom;
-    tensors.push({ name, shape, checked: entries.length, relError, verdict: verdictOf(relError), worst: { ...worst, index: coords(worst.index, shape) } });
+    tensors.push({ name, shape, checked: entries.length, relError, verdict: verdictOf(relError), worst: { ...worst, index: unravelIndex(worst.index, shape) } });
     if (entries.length < size) notes.push(`${name}: ${entries.length} of ${size} entries checked (a seeded random subset)`);
     off += size;
   });
