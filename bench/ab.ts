@@ -9,18 +9,9 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { arg, median } from "./util.js";
 
 type Descent = typeof import("../src/node.js");
-
-function arg(name: string, dflt: string): string {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-}
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 const BATCH = 64;
 

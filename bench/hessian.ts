@@ -15,12 +15,7 @@ import {
   buildSequential, createOptimizer, crossEntropy, Generator, hutchinsonTrace, lanczos, loadMnist, lossFunctionOf,
   presetSpecs, spectralDensity, takeRows,
 } from "../src/node.js";
-
-function arg(name: string, dflt: string): string {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-}
-const now = (): number => Number(process.hrtime.bigint()) / 1e9;
+import { arg, now } from "./util.js";
 
 const samples = Number(arg("samples", "256"));
 const trainSteps = Number(arg("train-steps", "200"));

@@ -17,19 +17,7 @@
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { CpuBackend, Generator, matmul, rand, withBackend, type Tensor } from "../src/index.js";
-
-function arg(name: string, dflt: string): string {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-}
-
-const now = (): number => Number(process.hrtime.bigint()) / 1e9;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
+import { arg, median, now } from "./util.js";
 
 interface GemmResult {
   n: number;

@@ -15,17 +15,7 @@ import {
   buildSequential, createOptimizer, crossEntropy, Generator, loadMnist, presetSpecs, takeRows, TrainingRecorder, trainingRecorder,
   type StepLog, type TrainContext,
 } from "../src/node.js";
-
-function arg(name: string, dflt: string): string {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-}
-
-const now = (): number => Number(process.hrtime.bigint()) / 1e9;
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+import { arg, median, now } from "./util.js";
 
 const batch = 64;
 const reps = Number(arg("reps", "7"));

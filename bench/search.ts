@@ -28,18 +28,14 @@ import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Generator, search, type Objective, type SearchSpecInput, type Study } from "../src/node.js";
+import { arg, median } from "./util.js";
 
-function arg(name: string, dflt: string): string {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-}
 const parts = arg("parts", "workers,queue,pruning,tpe").split(",");
 const runs = Number(arg("runs", "3"));
 const root = mkdtempSync(join(tmpdir(), "descent-bench-search-"));
 let studies = 0;
 const quiet = { log: () => {}, progress: false, report: false };
 const out = () => join(root, `study-${studies++}`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const seconds = async (f: () => Promise<unknown>) => {
   const t = performance.now();
   await f();

@@ -24,6 +24,7 @@ import { createRequire } from "node:module";
 import { cpus, loadavg } from "node:os";
 import { CpuBackend, loadMnist } from "../src/node.js";
 import { BATCH, setupDescent, type Workload } from "./descent-step.js";
+import { arg, median } from "./util.js";
 
 type TfCore = typeof import("@tensorflow/tfjs-core");
 type TfTensor = import("@tensorflow/tfjs-core").Tensor;
@@ -31,17 +32,6 @@ type TfVariable = import("@tensorflow/tfjs-core").Variable;
 type Tensor4D = import("@tensorflow/tfjs-core").Tensor4D;
 type Tensor2D = import("@tensorflow/tfjs-core").Tensor2D;
 type Scalar = import("@tensorflow/tfjs-core").Scalar;
-
-function arg(name: string, dflt: string): string {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? a.slice(name.length + 3) : dflt;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-}
 
 const WARMUP = 5;
 
