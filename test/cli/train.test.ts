@@ -90,7 +90,7 @@ describe("descent train --config small.json --out DIR", () => {
     expect(straight.code, straight.stderr).toBe(0);
     expect(resumed.stdout).toContain(`resuming ${run} from ${join(run, "checkpoints", "epoch-2.ckpt")}`);
     expect(lines(resumed.stdout).filter((l) => /^epoch \d/.test(l))).toEqual([expect.stringMatching(/^epoch 3 /)]);
-    expect(epochLines(run).map((m) => m.epoch)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(epochLines(run).map((m) => m.epoch)).toEqual([0, 1, 2]);
     expect(readJson(join(run, "config.json")).epochs).toBe(3);
     expect(lines(resumed.stdout).at(-1)).toBe(lines(straight.stdout).at(-1));
     const a = readFileSync(join(run, "model.safetensors"));
