@@ -9,24 +9,18 @@
  *
  * Without /usr/bin/chromium the suite is skipped with a message, except under CI, where it fails.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { haveChromium, launchChromium, openPage } from "../browser/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderCompareReport, writeRunReport } from "../../src/report/index.js";
 import { writeSyntheticRun } from "./fixtures.js";
 import { runExperiment } from "../../src/train/experiment.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 const TIMEOUT = 60_000;
-
-if (!haveChromium) {
-  if (process.env["CI"]) throw new Error(`browser tests: ${CHROMIUM} is missing (install Debian's chromium package); CI must run them`);
-  console.warn(`browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium to run them)`);
-}
 
 describe.skipIf(!haveChromium)("reports in Chromium", () => {
   const root = mkdtempSync(join(tmpdir(), "descent-report-browser-"));
@@ -35,11 +29,7 @@ describe.skipIf(!haveChromium)("reports in Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(outDir, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-    });
+    browser = await launchChromium();
   }, TIMEOUT);
 
   afterAll(async () => {
@@ -47,21 +37,11 @@ describe.skipIf(!haveChromium)("reports in Chromium", () => {
     rmSync(root, { recursive: true, force: true });
   }, TIMEOUT);
 
-  /** Opens a file, collecting console errors, page errors and failed requests. */
+  /** Opens a report file, collecting console errors, page errors, failed and network requests. */
   async function open(path: string): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warning") errors.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-    page.on("requestfailed", (r) => errors.push(`requestfailed: ${r.url()}`));
-    page.on("request", (r) => {
-      if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) errors.push(`network request: ${r.url()}`);
-    });
-    await page.goto(pathToFileURL(path).href, { waitUntil: "load" });
-    await page.waitForSelector("html[data-rendered=true]", { timeout: 10_000 });
-    return { page, errors };
+    const opened = await openPage(browser, pathToFileURL(path).href, "file:");
+    await opened.page.waitForSelector("html[data-rendered=true]", { timeout: 10_000 });
+    return opened;
   }
 
   /** Sizes of the uPlot canvases, per chart slot. */

@@ -5,20 +5,18 @@
  * a log axis, the saturation per layer and the Hessian's spectral density. The screenshot goes to
  * test-output/diagnosis.png for a person to look at.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { haveChromium, launchChromium } from "../browser/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeRunReport } from "../../src/report/index.js";
 import { runExperiment } from "../../src/train/experiment.js";
 import { loadConfigFile } from "../../src/train/config.js";
 import { diagnoseRun, writeDiagnosis } from "../../src/diagnose/run.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env["CI"]) throw new Error(`browser tests: ${CHROMIUM} is missing; CI must run them`);
 
 describe.skipIf(!haveChromium)("the Diagnosis section in Chromium", () => {
   const root = mkdtempSync(join(tmpdir(), "descent-diagnosis-browser-"));
@@ -26,7 +24,7 @@ describe.skipIf(!haveChromium)("the Diagnosis section in Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(resolve("test-output"), { recursive: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

@@ -8,23 +8,17 @@
  *
  * Without /usr/bin/chromium the suite is skipped with a message, except under CI, where it fails.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { haveChromium, launchChromium } from "../browser/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { search, type Study } from "../../src/search/index.js";
 import { blobConfig, writeBlobs } from "../search/helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
 const TIMEOUT = 90_000;
-
-if (!haveChromium) {
-  if (process.env["CI"]) throw new Error(`study report browser test: ${CHROMIUM} is missing (install Debian's chromium package); CI must run it`);
-  console.warn(`study report browser test skipped: ${CHROMIUM} is missing (apt-get install chromium to run it)`);
-}
 
 describe.skipIf(!haveChromium)("the study report in Chromium", () => {
   const root = mkdtempSync(join(tmpdir(), "descent-study-browser-"));
@@ -46,7 +40,7 @@ describe.skipIf(!haveChromium)("the study report in Chromium", () => {
       coarseToFine: { rounds: 3, keep: 0.3, margin: 0.1 },
       pruner: { type: "asha", minEpochs: 1, reductionFactor: 3 },
     }, { out: join(root, "study"), log: () => {}, progress: false });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    browser = await launchChromium();
   }, TIMEOUT);
 
   afterAll(async () => {
