@@ -34,6 +34,18 @@ export function fmtShape(shape: readonly number[]): string {
 }
 
 /**
+ * A DescentError with `context: ` in front of its message (unless it is there already), of the same
+ * class or of `as`, keeping the original stack; anything else is returned as it is.
+ */
+export function addContext(e: unknown, context: string, as?: new (message: string) => DescentError): unknown {
+  if (!(e instanceof DescentError)) return e;
+  const Class = as ?? (e.constructor as new (message: string) => DescentError);
+  const out = new Class(e.message.startsWith(`${context}: `) ? e.message : `${context}: ${e.message}`);
+  if (e.stack) out.stack = `${out.name}: ${out.message}\n${e.stack.split("\n").slice(1).join("\n")}`;
+  return out;
+}
+
+/**
  * Runs `fn`; a DescentError it throws is thrown again with `where` (a file, a field) in front of
  * its message, so an error from deep inside names what it was reading: of the same class, or of
  * `as` (FileFormatError where the file's content is what does not fit).
@@ -42,8 +54,6 @@ export function withContext<T>(where: string, fn: () => T, as?: new (message: st
   try {
     return fn();
   } catch (e) {
-    if (!(e instanceof DescentError)) throw e;
-    const Class = as ?? (e.constructor as new (message: string) => DescentError);
-    throw new Class(e.message.startsWith(`${where}: `) ? e.message : `${where}: ${e.message}`);
+    throw addContext(e, where, as);
   }
 }

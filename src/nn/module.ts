@@ -10,7 +10,7 @@
  * `functionalCall(module, overrides, x)` can run the same forward with other tensors in place of
  * some parameters (gradient checks and Hessian work differentiate with respect to those).
  */
-import { ConfigError, DescentError, ShapeError, fmtShape } from "../errors/errors.js";
+import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
 import { noGrad } from "../autograd/mode.js";
 import { cast } from "../ops/movement.js";
 import type { Generator } from "../tensor/random.js";
@@ -331,13 +331,4 @@ export function functionalCall(module: Module, overrides: Record<string, Tensor>
   } finally {
     for (const m of byModule.keys()) m._setOverrides(null);
   }
-}
-
-/** A DescentError of the same class with `context: ` prefixed to its message. */
-export function withContext(e: unknown, context: string): unknown {
-  if (!(e instanceof DescentError)) return e;
-  const Ctor = e.constructor as new (message: string) => DescentError;
-  const out = new Ctor(`${context}: ${e.message}`);
-  if (e.stack) out.stack = `${out.name}: ${out.message}\n${e.stack.split("\n").slice(1).join("\n")}`;
-  return out;
 }

@@ -10,11 +10,11 @@
  * A runtime failure inside a layer is re-thrown (same error class) prefixed with the layer's index
  * and type, e.g. `layer 5 (Linear "5"): linear: input [64,1000] has 1000 features, ...`.
  */
-import { ConfigError, DescentError, fmtShape } from "../errors/errors.js";
+import { ConfigError, DescentError, addContext, fmtShape } from "../errors/errors.js";
 import type { FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { Module, withContext } from "./module.js";
+import { Module } from "./module.js";
 import { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS } from "./budget.js";
 import { buildLayer, specElements, validateLayerSpecs, type LayerSpec } from "./specs.js";
 import { sizeOf } from "../tensor/shape.js";
@@ -69,7 +69,7 @@ export class Sequential extends Module {
         y = m.forward(y);
       } catch (e) {
         if (!(e instanceof DescentError) || wrapped.has(e)) throw e;
-        const out = withContext(e, `layer ${i} (${m.label})`) as DescentError;
+        const out = addContext(e, `layer ${i} (${m.label})`) as DescentError;
         wrapped.add(out);
         throw out;
       }
@@ -85,7 +85,7 @@ export class Sequential extends Module {
       try {
         s = m.outputShape(s);
       } catch (e) {
-        throw withContext(e, `layer ${i} (${m.label})`);
+        throw addContext(e, `layer ${i} (${m.label})`);
       }
       out.push(s);
     });
@@ -163,7 +163,7 @@ export function buildSequential(specs: readonly LayerSpec[], options: BuildOptio
         throw new ConfigError(`outputs ${fmtShape(shape)} per sample, more than ${MAX_SAMPLE_ELEMENTS} values`);
       }
     } catch (e) {
-      throw withContext(e, here);
+      throw addContext(e, here);
     }
   });
   return new Sequential(layers, { rng });

@@ -28,7 +28,7 @@ import type { FitOptions } from "../../src/train/fit.js";
 import { fit } from "../../src/train/fit-files.js";
 import { loadConfigFile } from "../../src/train/config.js";
 import { loadSavedModel } from "../../src/train/saved-model.js";
-import { withContext } from "../../src/nn/module.js";
+import { addContext } from "../../src/errors/errors.js";
 import { blobs } from "../train/helpers.js";
 
 export const SPECS: LayerSpec[] = [
@@ -188,7 +188,7 @@ export const LOADERS: Record<Format, (path: string, fx: Fixtures) => Promise<voi
     try {
     if (typeof config.model !== "string") buildSequential(config.model.layers, { inputShape: [3], rng: new Generator(0) });
     } catch (e) {
-      throw withContext(e, `config ${path}: model`);
+      throw addContext(e, `config ${path}: model`);
     }
     const { name, ...rest } = config.optimizer;
     createOptimizer(name, buildSequential([{ type: "linear", outFeatures: 2 }], { inputShape: [3], rng: new Generator(0) }), rest as never);
