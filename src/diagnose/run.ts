@@ -21,6 +21,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { loadConfigFile, type ExperimentConfig } from "../train/config.js";
 import { evaluate, isClassification, type LossFn, type TrainState } from "../train/fit.js";
 import { mse } from "../losses/losses.js";
+import { parseJson } from "../io/json.js";
 import { configLoss, loadData, modelSpecs, penaltyOf, runParts, type RunParts } from "../train/experiment.js";
 import { newestCheckpoint } from "../train/run-folder.js";
 import { loadSavedModel } from "../train/saved-model.js";
@@ -94,7 +95,8 @@ export function readMetrics(path: string): Metrics {
     if (line.trim() === "") return;
     let v: unknown;
     try {
-      v = JSON.parse(line);
+      // through the one guarded reader: bounded depth and size, no number that reads as Infinity
+      v = parseJson(line, { source: `${path} line ${i + 1}` });
     } catch {
       out.warnings.push(`${path} line ${i + 1}: not valid JSON, skipped`);
       return;

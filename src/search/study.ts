@@ -17,13 +17,14 @@
 import { randomUUID } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../errors/errors.js";
+import { ConfigError, DescentError } from "../errors/errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { ExperimentConfig } from "../train/config.js";
 import type { UnitBox } from "./samplers.js";
 import { resolveSearchSpec, type SearchSpec } from "./spec.js";
 import { fromUnit, type ParamValue } from "./space.js";
 import type { TrialRecord, TrialTask } from "./trial.js";
+import { parseJson } from "../io/json.js";
 
 export const STUDY_FORMAT = "descent-study/1";
 
@@ -70,9 +71,10 @@ export function readStudyFile(dir: string): StudyFile {
   if (!existsSync(path)) throw new ConfigError(`${dir}: no study.json there (is it a study folder?)`);
   let json: { format?: unknown; id?: unknown; created?: unknown; objective?: unknown; spec?: unknown };
   try {
-    json = JSON.parse(readFileSync(path, "utf8")) as typeof json;
+    json = parseJson(readFileSync(path, "utf8"), { source: path }) as typeof json;
   } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+    // the guarded reader's refusal already names the file and what is wrong
+    throw new ConfigError(e instanceof DescentError ? e.message : `${path}: not valid JSON (${(e as Error).message})`);
   }
   if (json.format !== STUDY_FORMAT || typeof json.id !== "string") throw new ConfigError(`${path}: not a ${STUDY_FORMAT} file`);
   const objective = json.objective === true;
@@ -86,7 +88,7 @@ function readLines<T>(path: string, check: (v: unknown) => v is T): T[] {
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (!line.trim()) continue;
     try {
-      const v: unknown = JSON.parse(line);
+      const v: unknown = parseJson(line, { source: path });
       if (check(v)) out.push(v);
     } catch {
       // a torn last line from a killed process

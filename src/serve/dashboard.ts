@@ -19,13 +19,14 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join, resolve } from "node:path";
-import { ConfigError } from "../errors/errors.js";
+import { ConfigError, DescentError } from "../errors/errors.js";
 import { CONTROL_FILE } from "../train/control-file.js";
 import { parseControlCommand } from "../train/control.js";
 import { listen, type ListenOptions, type Listening } from "./listen.js";
 import { DIST_DIR } from "./playground.js";
 import { findRunFolders, resolveRun, runRecords, summarizeRun } from "./runs.js";
 import { sendNotFound, sendStatic } from "./static.js";
+import { parseJson } from "../io/json.js";
 
 export interface DashboardOptions extends ListenOptions {
   runsDir: string;
@@ -113,11 +114,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (req.method === "POST" && path === "/api/control") {
       if (!(req.headers["content-type"] ?? "").startsWith("application/json")) return refuse(res, 415, "a control is a JSON body (content-type application/json)");
       try {
-        const command = parseControlCommand(JSON.parse(await readBody(req)));
+        const command = parseControlCommand(parseJson(await readBody(req), { source: "the request body" }));
         appendFileSync(join(dir!, CONTROL_FILE), JSON.stringify({ ...command, sent: new Date().toISOString() }) + "\n");
         return sendJson(res, 202, { queued: command });
       } catch (e) {
-        return refuse(res, 400, e instanceof ConfigError ? e.message : `not JSON: ${(e as Error).message}`);
+        return refuse(res, 400, e instanceof DescentError ? e.message : `not JSON: ${(e as Error).message}`);
       }
     }
     return sendNotFound(res);

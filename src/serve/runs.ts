@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { readMetricsRecords } from "../train/control-file.js";
 import { resolveUnder } from "./static.js";
+import { parseJson } from "../io/json.js";
 
 export type RunStatus = "live" | "paused" | "finished" | "stopped";
 
@@ -53,7 +54,7 @@ const num = (v: unknown): number | null => (typeof v === "number" && Number.isFi
 
 function readJson(path: string): Record<string, unknown> | null {
   try {
-    const v: unknown = JSON.parse(readFileSync(path, "utf8"));
+    const v: unknown = parseJson(readFileSync(path, "utf8"), { source: path });
     return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -106,7 +107,7 @@ export function runRecords(dir: string, maxSteps = 4000): { records: Rec[]; size
   for (const line of buf.subarray(0, size).toString("utf8").split("\n")) {
     if (line.trim() === "") continue;
     try {
-      records.push(JSON.parse(line) as Rec);
+      records.push(parseJson(line, { source: join(dir, "metrics.jsonl") }) as Rec);
     } catch {
       // a damaged line is skipped, as readMetricsRecords does
     }

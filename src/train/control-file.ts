@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { DescentError } from "../errors/errors.js";
 import type { MetricsLog } from "./callbacks.js";
 import { Control, controlEvents, parseControlCommand, type ControlCommand, type ControlSource } from "./control.js";
+import { parseJson } from "../io/json.js";
 
 export const CONTROL_FILE = "control.jsonl";
 
@@ -45,7 +46,7 @@ export class FileControlSource implements ControlSource {
     lines.forEach((line) => {
       if (line.trim() === "") return;
       try {
-        out.push(parseControlCommand(JSON.parse(line), `${this.path}: command`));
+        out.push(parseControlCommand(parseJson(line, { source: `${this.path}: command` }), `${this.path}: command`));
       } catch (e) {
         this.warn(`skipped a line of ${this.path}: ${e instanceof DescentError ? e.message : `not JSON (${(e as Error).message})`}`);
       }

@@ -16,6 +16,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs
 import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../errors/errors.js";
 import { readCheckpoint } from "../io/checkpoint-file.js";
+import { parseJson } from "../io/json.js";
 
 export type RunFolderState = "free" | "unstarted" | "resumable" | "diverged" | "finished";
 
@@ -40,7 +41,7 @@ export function divergedEvent(dir: string): { epoch: number; step: number; messa
   for (let i = lines.length - 1; i >= 0; i--) {
     if (!lines[i]!.includes(`"${NON_FINITE_REASON}"`)) continue;
     try {
-      const e = JSON.parse(lines[i]!) as { type?: unknown; reason?: unknown; epoch?: unknown; step?: unknown; message?: unknown };
+      const e = parseJson(lines[i]!, { source: path }) as { type?: unknown; reason?: unknown; epoch?: unknown; step?: unknown; message?: unknown };
       if (e.type === "event" && e.reason === NON_FINITE_REASON) return { epoch: Number(e.epoch), step: Number(e.step), message: String(e.message) };
     } catch {
       // a damaged line is not the event
@@ -52,7 +53,7 @@ export function divergedEvent(dir: string): { epoch: number; step: number; messa
 /** The learning rate in a run's config.json, when it can be read. */
 function configLr(dir: string): number | undefined {
   try {
-    const lr = (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { optimizer?: { lr?: unknown } }).optimizer?.lr;
+    const lr = (parseJson(readFileSync(join(dir, "config.json"), "utf8"), { source: join(dir, "config.json") }) as { optimizer?: { lr?: unknown } }).optimizer?.lr;
     return typeof lr === "number" ? lr : undefined;
   } catch {
     return undefined;
