@@ -62,7 +62,7 @@ export function readMetricsRecords(path: string): unknown[] {
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (line.trim() === "") continue;
     try {
-      out.push(JSON.parse(line));
+      out.push(parseJson(line, { source: path }));
     } catch {
       // only the last line can be half-written; others are never produced damaged
     }
