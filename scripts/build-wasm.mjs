@@ -1,7 +1,8 @@
 /**
  * Compiles the AssemblyScript kernels (WebAssembly SIMD) with the npm-installed assemblyscript
  * compiler and writes each binary, base64-encoded, into a TypeScript module (git-ignored build
- * output): wasm/gemm.ts -> src/backend/cpu/simd/gemm-wasm.generated.ts (GEMM_WASM_BASE64),
+ * output, `<dir>/<name>-wasm.generated.ts` per entry of KERNELS):
+ * wasm/gemm.ts -> src/backend/cpu/simd/gemm-wasm.generated.ts (GEMM_WASM_BASE64),
  * the same GEMM with an imported shared memory (threads) -> gemm-shared-wasm.generated.ts
  * (GEMM_SHARED_WASM_BASE64), for the worker pool of src/backend/cpu/simd/gemm-threads.ts, and
  * wasm/update.ts -> src/backend/cpu/simd/update-wasm.generated.ts (UPDATE_WASM_BASE64). Modules
@@ -18,17 +19,18 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SHARED = ["--enable", "threads", "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "32768"];
+const CPU_SIMD = "src/backend/cpu/simd";
 const KERNELS = [
-  { name: "gemm", source: "gemm", constant: "GEMM_WASM_BASE64", flags: [] },
-  { name: "gemm-shared", source: "gemm", constant: "GEMM_SHARED_WASM_BASE64", flags: SHARED },
-  { name: "update", source: "update", constant: "UPDATE_WASM_BASE64", flags: [] },
+  { name: "gemm", source: "gemm", constant: "GEMM_WASM_BASE64", flags: [], dir: CPU_SIMD },
+  { name: "gemm-shared", source: "gemm", constant: "GEMM_SHARED_WASM_BASE64", flags: SHARED, dir: CPU_SIMD },
+  { name: "update", source: "update", constant: "UPDATE_WASM_BASE64", flags: [], dir: CPU_SIMD },
 ];
 const mtime = (f) => statSync(f).mtimeMs;
 const asc = await import("assemblyscript/asc");
 
-for (const { name, source: src, constant, flags } of KERNELS) {
+for (const { name, source: src, constant, flags, dir } of KERNELS) {
   const source = join(root, "wasm", `${src}.ts`);
-  const target = join(root, "src", "backend", "cpu", "simd", `${name}-wasm.generated.ts`);
+  const target = join(root, dir, `${name}-wasm.generated.ts`);
   const inputs = [source, fileURLToPath(import.meta.url)];
   if (!process.argv.includes("--force") && existsSync(target) && inputs.every((f) => mtime(f) <= mtime(target))) continue;
   let binary = null;
