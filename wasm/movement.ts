@@ -88,6 +88,40 @@ const BULK = 128;
 }
 
 /**
+ * One im2col block (fixed n, c, i, j) of a dense geometry (strides 1, outW = w), where block
+ * entry f reads input word `src` + f: the rows in range are one run of the input, copied at
+ * once, with zeros written over the padding around it and between its rows.
+ */
+@inline function imBlock(src: usize, blk: usize, h: i32, outH: i32, outW: i32, y0: i32, lo: i32, hi: i32): void {
+  // the rows oh in [first, last) read inside the input (row y = oh + y0)
+  const first = min(outH, max(0, -y0)), last = max(first, min(outH, h - y0));
+  if (first === last || lo === hi) {
+    fillWords(blk, 0, outH * outW);
+    return;
+  }
+  const a = first * outW + lo, e = (last - 1) * outW + hi;
+  fillWords(blk, 0, a);
+  copyWords(blk + (<usize>a << 2), src + (<usize>a << 2), e - a);
+  for (let oh = first; oh < last - 1; oh++) fillWords(blk + (<usize>(oh * outW + hi) << 2), 0, outW - hi + lo);
+  fillWords(blk + (<usize>e << 2), 0, outH * outW - e);
+}
+
+/**
+ * One col2im block of a dense geometry: input word `dst` + f += block entry f over the rows in
+ * range, as one run, after zeroing the block's padding entries between those rows (this
+ * module's copy of the columns is the driver's scratch). NOTE: adding +0 leaves every bit of
+ * the sum unchanged: it starts at +0 and so is never -0, and NaN + 0 keeps the NaN's payload.
+ */
+@inline function colBlock(blk: usize, dst: usize, h: i32, outH: i32, outW: i32, y0: i32, lo: i32, hi: i32): void {
+  // the rows oh in [first, last) read inside the input (row y = oh + y0)
+  const first = min(outH, max(0, -y0)), last = max(first, min(outH, h - y0));
+  if (first === last || lo === hi) return;
+  const a = first * outW + lo, e = (last - 1) * outW + hi;
+  for (let oh = first; oh < last - 1; oh++) fillWords(blk + (<usize>(oh * outW + hi) << 2), 0, outW - hi + lo);
+  accumulate(dst + (<usize>a << 2), blk + (<usize>a << 2), e - a, 1);
+}
+
+/**
  * cols[n, (c·kh + i)·kw + j, oh·outW + ow] (layout nkl; [(c·kh + i)·kw + j, n, ...] when kFirst)
  * = x[n, c, oh·sh − pt + i·dh, ow·sw − pl + j·dw], 0 outside the input: `im2colInto`.
  */
@@ -97,6 +131,7 @@ export function im2col(
 ): void {
   const L = outH * outW;
   const K = c * kh * kw;
+  const dense = sh === 1 && sw === 1 && outW === w;
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const xBase = (b * c + ch) * h * w;
@@ -108,6 +143,10 @@ export function im2col(
           const x0 = j * dw - pl;
           const lo = min(outW, max(0, ceilDiv(-x0, sw)));
           const hi = max(lo, min(outW, ceilDiv(w - x0, sw)));
+          if (dense) {
+            imBlock(x + (<usize>(xBase + (i * dh - pt) * w + x0) << 2), cols + (<usize>cBase << 2), h, outH, outW, i * dh - pt, lo, hi);
+            continue;
+          }
           for (let oh = 0; oh < outH; oh++) {
             const y = oh * sh - pt + i * dh;
             const o = cols + (<usize>(cBase + oh * outW) << 2);
@@ -133,6 +172,7 @@ export function col2im(
   memory.fill(x, 0, <usize>(n * c * h * w) << 2);
   const L = outH * outW;
   const K = c * kh * kw;
+  const dense = sh === 1 && sw === 1 && outW === w;
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const xBase = (b * c + ch) * h * w;
@@ -143,6 +183,10 @@ export function col2im(
           const x0 = j * dw - pl;
           const lo = min(outW, max(0, ceilDiv(-x0, sw)));
           const hi = max(lo, min(outW, ceilDiv(w - x0, sw)));
+          if (dense) {
+            colBlock(cols + (<usize>cBase << 2), x + (<usize>(xBase + (i * dh - pt) * w + x0) << 2), h, outH, outW, i * dh - pt, lo, hi);
+            continue;
+          }
           for (let oh = 0; oh < outH; oh++) {
             const y = oh * sh - pt + i * dh;
             if (<u32>y >= <u32>h) continue;

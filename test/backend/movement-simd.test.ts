@@ -72,6 +72,36 @@ describe("wasm SIMD movement kernels", () => {
     }
   });
 
+  it("im2col and col2im on dense geometries (strides 1, outW = w: one run per block), both layouts", () => {
+    const g = new Generator(19);
+    // [n, c, h, w, kh, kw, padTop, padLeft, outH, dilation]
+    const cases: [number, number, number, number, number, number, number, number, number, number][] = [
+      [2, 3, 9, 9, 3, 3, 1, 1, 9, 1], // "same" 3x3, as in the CNN
+      [1, 2, 7, 10, 5, 5, 2, 2, 7, 1],
+      [2, 1, 8, 6, 3, 3, 2, 2, 8, 2], // dilated
+      [1, 2, 6, 5, 1, 1, 0, 0, 6, 1],
+      [1, 2, 6, 7, 3, 3, 0, 2, 6, 1], // asymmetric padding: all of it on the left and at the bottom
+      [1, 1, 4, 6, 1, 3, 2, 1, 6, 1], // padding rows wholly outside the input
+      [3, 2, 1, 12, 3, 3, 1, 1, 1, 1], // a single row
+      [1, 1, 3, 3, 3, 3, 2, 1, 1, 1], // fewer output rows than input rows
+    ];
+    for (const [n, c, h, w, kh, kw, padTop, padLeft, outH, d] of cases) {
+      for (const layout of ["nkl", "knl"] as const) {
+        const info: WindowInfo = { n, c, h, w, kh, kw, strideH: 1, strideW: 1, padTop, padLeft, dilationH: d, dilationW: d, outH, outW: w, layout };
+        const x = values(g, inputSize(info), 0.1);
+        const want = new Float32Array(colsSize(info)), got = new Float32Array(colsSize(info)).fill(7);
+        im2colInto(x, info, want);
+        expect(im2colSimd(x, info, got)).toBe(true);
+        expect(bits(got), JSON.stringify(info)).toEqual(bits(want));
+        const cols = values(g, colsSize(info), 0.2, 1000);
+        const back = new Float32Array(inputSize(info)), backSimd = new Float32Array(inputSize(info));
+        col2imInto(cols, info, back);
+        expect(col2imSimd(cols, info, backSimd)).toBe(true);
+        expect(bits(backSimd), JSON.stringify(info)).toEqual(bits(back));
+      }
+    }
+  });
+
   it("col2im and scatterAdd: where NaNs of different payloads meet, the TypeScript kernels' payload wins", () => {
     const g = new Generator(18);
     for (const strideW of [1, 2]) {
