@@ -214,7 +214,7 @@ function windowMax(x: usize, base: i32, y0: i32, xc0: i32, h: i32, w: i32, kh: i
       if (<u32>xc >= <u32>w) continue;
       const idx = base + y * w + xc;
       const v = load<f32>(x + (<usize>idx << 2));
-      const take = (best < 0) | (v > bv) | ((v != v) & (bv == bv));
+      const take = (best < 0) | (!(v <= bv) & (bv == bv));
       best = select(idx, best, take);
       bv = select(v, bv, take);
     }
@@ -243,7 +243,8 @@ function windowMax(x: usize, base: i32, y0: i32, xc0: i32, h: i32, w: i32, kh: i
     for (let j = i === 0 ? 1 : 0; j < kw; j++) {
       const idx = r + j * dw;
       const v = lanes(x, idx, sw);
-      const take = v128.or(f32x4.gt(v, bv), v128.and(f32x4.ne(v, v), f32x4.eq(bv, bv)));
+      // v > bv, or v is NaN, unless bv is NaN: !(v <= bv) && bv == bv
+      const take = v128.andnot(f32x4.eq(bv, bv), f32x4.le(v, bv));
       bv = v128.bitselect(v, bv, take);
       best = v128.bitselect(i32x4.add(i32x4.splat(idx), steps), best, take);
     }
@@ -351,7 +352,21 @@ export function indexRange(indices: usize, count: i32, result: usize): void {
  * undefined there: NaN in float32, 0 in int32): `takeInto`.
  */
 export function take(x: usize, lo: i32, len: i32, indices: usize, count: i32, out: usize, fill: i32): void {
-  for (let i = 0; i < count; i++) {
+  const lov = i32x4.splat(lo), lenv = i32x4.splat(len), fillv = i32x4.splat(fill);
+  const n4 = count & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const at = <usize>i << 2;
+    const j = i32x4.sub(v128.load(indices + at), lov);
+    const inside = i32x4.lt_u(j, lenv);
+    const k = v128.and(j, inside);
+    let v = v128.load32_zero(x + (<usize>i32x4.extract_lane(k, 0) << 2));
+    v = v128.load32_lane(x + (<usize>i32x4.extract_lane(k, 1) << 2), v, 1);
+    v = v128.load32_lane(x + (<usize>i32x4.extract_lane(k, 2) << 2), v, 2);
+    v = v128.load32_lane(x + (<usize>i32x4.extract_lane(k, 3) << 2), v, 3);
+    v128.store(out + at, v128.bitselect(v, fillv, inside));
+  }
+  for (; i < count; i++) {
     const at = <usize>i << 2;
     const j = load<i32>(indices + at) - lo;
     const inside = <u32>j < <u32>len;

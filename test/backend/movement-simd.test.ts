@@ -133,12 +133,15 @@ describe("wasm SIMD movement kernels", () => {
     }
   });
 
-  it("maxPoolIndices on the CNN's 2x2 stride-2 pooling, with NaNs and long rows", () => {
+  it("maxPoolIndices on long rows: the CNN's 2x2 stride 2, and strides 1 and 3, with NaNs", () => {
     const g = new Generator(13);
-    for (const [n, c, h, w] of [[2, 3, 28, 28], [1, 2, 14, 14], [1, 1, 6, 70], [1, 1, 3, 9]] as const) {
+    // [n, c, h, w, k, stride, pad, dilation]
+    const cases = [[2, 3, 28, 28, 2, 2, 0, 1], [1, 2, 14, 14, 2, 2, 0, 1], [1, 1, 6, 70, 2, 2, 0, 1], [1, 1, 3, 9, 2, 2, 0, 1],
+      [1, 2, 9, 20, 3, 1, 1, 1], [1, 1, 10, 40, 3, 3, 1, 2], [2, 1, 5, 33, 2, 3, 0, 1]] as const;
+    for (const [n, c, h, w, k, s, p, d] of cases) {
+      const out = (size: number): number => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
       const info: WindowInfo = {
-        n, c, h, w, kh: 2, kw: 2, strideH: 2, strideW: 2, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1,
-        outH: Math.floor(h / 2), outW: Math.floor(w / 2),
+        n, c, h, w, kh: k, kw: k, strideH: s, strideW: s, padTop: p, padLeft: p, dilationH: d, dilationW: d, outH: out(h), outW: out(w),
       };
       const x = values(g, inputSize(info), 0.05, 16);
       const want = new Int32Array(n * c * info.outH * info.outW), got = new Int32Array(want.length);
