@@ -15,8 +15,8 @@
  *   ties and the first NaN wins outright; four windows are compared per f32x4 step and picked
  *   with bitselect (no branch on the data).
  * Arrays are byte addresses in this module's memory, laid out by the driver (no allocator;
- * --runtime stub); geometry comes as arguments. Loads may read up to 32 bytes past the end of
- * an input (the strided lanes of a pooling vector): the driver leaves that much slack.
+ * --runtime stub); geometry comes as arguments. The stride-2 pooling loads read up to 4 bytes
+ * past the last input word they use: the driver leaves slack after each region.
  */
 
 /** First byte the caller may use, 16-byte aligned. */

@@ -5,11 +5,11 @@
  * module's header says how: copies move words, sums keep the TypeScript order, maxima keep its
  * NaN and tie rule), and returns false, writing nothing, when it does not run a case: the caller
  * then runs that TypeScript kernel. It declines where WebAssembly SIMD is missing, where a call
- * would need more than MAX_BYTES of wasm memory, on arguments the TypeScript kernel would read
- * out of range (geometry that is not positive, a strided view past the end of x), and where the
- * part of x a strided read or a gather spans is more than SPARSE times its output (copying it
- * in would cost more than the TypeScript loop: a small slice of a large array, a few rows of a
- * data set).
+ * would need more than MAX_BYTES of wasm memory (or the memory cannot grow), on arguments it
+ * does not take (a stride or dilation below 1, a strided view past either end of x, arrays
+ * shorter than the geometry, x and out of different kinds), and where the part of x a strided
+ * read or a gather spans is more than SPARSE times its output (copying it in would cost more
+ * than the TypeScript loop: a small slice of a large array, a few rows of a data set).
  *
  * Memory: this file owns the module's memory from its heap base and lays it out per call as
  * consecutive regions, each 16-byte aligned and followed by SLACK bytes (the pooling kernel's
@@ -66,7 +66,7 @@ export function movementSimdAvailable(): boolean {
 /**
  * Byte addresses of consecutive regions of the given sizes in bytes, from `from` (default: the
  * heap base), each 16-byte aligned with SLACK bytes after it; the memory is grown to hold them
- * and the views refreshed. Null when they would pass MAX_BYTES.
+ * and the views refreshed. Null when they would pass MAX_BYTES or the memory cannot grow.
  */
 function regions(ex: MovementExports, sizes: readonly number[], from = ex.heapBase()): number[] | null {
   const at: number[] = [];
@@ -77,7 +77,11 @@ function regions(ex: MovementExports, sizes: readonly number[], from = ex.heapBa
   }
   if (end > MAX_BYTES) return null;
   const have = ex.memory.buffer.byteLength;
-  if (end > have) ex.memory.grow(Math.ceil((end - have) / PAGE));
+  try {
+    if (end > have) ex.memory.grow(Math.ceil((end - have) / PAGE));
+  } catch {
+    return null; // the engine refused the pages (RangeError): the TypeScript kernel runs
+  }
   if (heapF32.buffer !== ex.memory.buffer) {
     heapF32 = new Float32Array(ex.memory.buffer);
     heapI32 = new Int32Array(ex.memory.buffer);
