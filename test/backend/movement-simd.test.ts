@@ -272,11 +272,16 @@ describe("wasm SIMD movement kernels", () => {
     }
   });
 
-  it("declines a geometry with a zero stride, writing nothing", () => {
-    const info: WindowInfo = { n: 1, c: 1, h: 3, w: 3, kh: 1, kw: 1, strideH: 0, strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: 3, outW: 3 };
-    const cols = new Float32Array(9).fill(2);
-    expect(im2colSimd(new Float32Array(9), info, cols)).toBe(false);
-    expect(Array.from(cols)).toEqual(new Array(9).fill(2));
+  it("declines a zero stride and coordinates past int32, writing nothing", () => {
+    const ok: WindowInfo = { n: 1, c: 1, h: 3, w: 3, kh: 1, kw: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, dilationH: 1, dilationW: 1, outH: 3, outW: 3 };
+    for (const info of [{ ...ok, strideH: 0 }, { ...ok, strideW: 2 ** 30 }, { ...ok, dilationH: 1.5 }]) {
+      const cols = new Float32Array(9).fill(2), idx = new Int32Array(9).fill(2);
+      expect(im2colSimd(new Float32Array(9), info, cols)).toBe(false);
+      expect(col2imSimd(new Float32Array(9), info, cols)).toBe(false);
+      expect(maxPoolIndicesSimd(new Float32Array(9), info, idx)).toBe(false);
+      expect(Array.from(cols)).toEqual(new Array(9).fill(2));
+      expect(Array.from(idx)).toEqual(new Array(9).fill(2));
+    }
   });
 
   it("with no usable module (no WebAssembly SIMD) every driver declines and writes nothing", async () => {

@@ -101,10 +101,18 @@ function get(dst: Words, at: number, len: number): void {
 
 const sameKind = (a: Words, b: Words): boolean => a instanceof Float32Array === b instanceof Float32Array;
 
-/** The window geometry as the module takes it, or null unless every stride and dilation is >= 1. */
+/** Coordinates a window reaches along one axis stay far inside int32. */
+const fits = (out: number, k: number, stride: number, dilation: number, size: number, pad: number): boolean =>
+  stride >= 1 && dilation >= 1 && out * stride + k * dilation + size + pad < 2 ** 30;
+
+/**
+ * The window geometry as the module takes it (non-negative integers), or null unless every
+ * stride and dilation is >= 1 and the coordinates fit int32.
+ */
 function windowArgs(g: WindowInfo): Window | null {
   const args: Window = [g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outH, g.outW];
-  if (!args.every((v) => Number.isInteger(v) && v >= 0) || g.strideH < 1 || g.strideW < 1 || g.dilationH < 1 || g.dilationW < 1) return null;
+  if (!args.every((v) => Number.isInteger(v) && v >= 0)) return null;
+  if (!fits(g.outH, g.kh, g.strideH, g.dilationH, g.h, g.padTop) || !fits(g.outW, g.kw, g.strideW, g.dilationW, g.w, g.padLeft)) return null;
   return args;
 }
 
