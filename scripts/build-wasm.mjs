@@ -24,6 +24,7 @@ const KERNELS = [
   { name: "gemm", source: "gemm", constant: "GEMM_WASM_BASE64", flags: [], dir: CPU_SIMD },
   { name: "gemm-shared", source: "gemm", constant: "GEMM_SHARED_WASM_BASE64", flags: SHARED, dir: CPU_SIMD },
   { name: "update", source: "update", constant: "UPDATE_WASM_BASE64", flags: [], dir: CPU_SIMD },
+  { name: "elementwise", source: "elementwise", constant: "ELEMENTWISE_WASM_BASE64", flags: [], dir: "src/backend/wasm" },
 ];
 const mtime = (f) => statSync(f).mtimeMs;
 const asc = await import("assemblyscript/asc");
