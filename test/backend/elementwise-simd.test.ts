@@ -10,7 +10,7 @@ import type { BinaryOp, BroadcastInfo, ReduceOp, UnaryOp } from "../../src/backe
 import { binaryInto, selectInto, unaryInto } from "../../src/backend/cpu/elementwise.js";
 import { reduceInto } from "../../src/backend/cpu/reduce.js";
 import {
-  binarySimd, elementwiseSimdAvailable, reduceSimd, selectSimd, unarySimd,
+  MIN_SIZES, binarySimd, elementwiseSimdAvailable, reduceSimd, selectSimd, unarySimd,
 } from "../../src/backend/wasm/elementwise-simd.js";
 import { Generator } from "../../src/tensor/random.js";
 import { broadcastShapes, broadcastStrides, sizeOf } from "../../src/tensor/shape.js";
@@ -81,6 +81,14 @@ describe("WebAssembly SIMD elementwise kernels", () => {
         expect(unarySimd(op, x, out, params)).toBe(false);
       }
       expect(out.every((v) => v === 7)).toBe(true);
+    });
+
+    it("leaves sizes below the break-even to the TypeScript kernel", () => {
+      const x = values(rng, MIN_SIZES.unary - 1);
+      const out = new Float32Array(x.length).fill(7);
+      expect(unarySimd("relu", x, out, [])).toBe(false);
+      expect(out.every((v) => v === 7)).toBe(true);
+      expect(unarySimd("relu", values(rng, MIN_SIZES.unary), new Float32Array(MIN_SIZES.unary), [])).toBe(true);
     });
   });
 
@@ -273,12 +281,12 @@ describe("WebAssembly SIMD elementwise kernels", () => {
     const m = await import("../../src/backend/wasm/elementwise-simd.js");
     vi.doUnmock("../../src/backend/wasm/elementwise-wasm.generated.js");
     expect(m.elementwiseSimdAvailable()).toBe(false);
-    const x = Float32Array.from({ length: 64 }, (_, i) => i - 32);
-    const out = new Float32Array(64).fill(7);
-    expect(m.unarySimd("relu", x, out, [])).toBe(false);
-    expect(m.binarySimd("add", x, x, broadcast([64], [64]), out)).toBe(false);
-    expect(m.selectSimd(x, x, x, broadcast([64], [64], [64]), out)).toBe(false);
-    expect(m.reduceSimd("sum", x, [8, 8], [0], out.subarray(0, 8))).toBe(false);
+    const x = Float32Array.from({ length: 256 }, (_, i) => i - 128);
+    const out = new Float32Array(256).fill(7);
+    expect(m.unarySimd("relu", x, out, [], 0)).toBe(false);
+    expect(m.binarySimd("add", x, x, broadcast([256], [256]), out, 0)).toBe(false);
+    expect(m.selectSimd(x, x, x, broadcast([256], [256], [256]), out, 0)).toBe(false);
+    expect(m.reduceSimd("sum", x, [16, 16], [0], out.subarray(0, 16), 0)).toBe(false);
     expect(out.every((v) => v === 7)).toBe(true);
   });
 });
