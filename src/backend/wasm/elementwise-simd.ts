@@ -92,12 +92,12 @@ interface Module {
   i32: Int32Array;
 }
 
-let module: Module | null | undefined; // undefined: not tried yet; null: unavailable
+let loaded: Module | null | undefined; // undefined: not tried yet; null: unavailable
 
 function load(): Module | null {
-  if (module !== undefined) return module;
+  if (loaded !== undefined) return loaded;
   const ex = instantiateSimd<ElementwiseExports>(ELEMENTWISE_WASM_BASE64);
-  module = ex && {
+  loaded = ex && {
     ex, base: ex.heapBase() / 4, shapeAt: ex.shapeAt() / 4, stridesAt: [0, 1, 2].map((j) => ex.stridesAt(j) / 4),
     maxRank: ex.maxRank(),
     unary: new Map(UNARY_KERNELS.map((k) => [k, ex[`unary_${k}`]])),
@@ -105,7 +105,7 @@ function load(): Module | null {
     capacity: ex.memory.buffer.byteLength,
     f32: new Float32Array(ex.memory.buffer), i32: new Int32Array(ex.memory.buffer),
   };
-  return module;
+  return loaded;
 }
 
 /** True when the WebAssembly SIMD elementwise kernels can run here. */
@@ -116,12 +116,19 @@ export function elementwiseSimdAvailable(): boolean {
 /** n float32 slots rounded up to a 16-byte multiple. */
 const slots = (n: number): number => Math.ceil(n / 4) * 4;
 
-/** Grows the memory to at least `end` float32 slots (false beyond MAX_BYTES) and refreshes the views. */
+/**
+ * Grows the memory to at least `end` float32 slots and refreshes the views; false beyond
+ * MAX_BYTES or when the engine refuses to grow it.
+ */
 function reserve(m: Module, end: number): boolean {
   const bytes = end * 4;
   if (bytes > MAX_BYTES) return false;
   if (bytes > m.capacity) {
-    m.ex.memory.grow(Math.ceil((bytes - m.capacity) / PAGE));
+    try {
+      m.ex.memory.grow(Math.ceil((bytes - m.capacity) / PAGE));
+    } catch {
+      return false;
+    }
     m.capacity = m.ex.memory.buffer.byteLength;
     m.f32 = new Float32Array(m.ex.memory.buffer);
     m.i32 = new Int32Array(m.ex.memory.buffer);
