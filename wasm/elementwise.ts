@@ -32,17 +32,19 @@
  *
  * Reductions run one stage [A, R, I] -> [A, I] per call (the driver strings the stages together
  * so a reduction over any axes never transposes its input): I == 1 reduces contiguous blocks of
- * R, I > 1 accumulates R rows of I vertically, four columns per vector.
+ * R, I > 1 accumulates R rows of I vertically, 16 columns (one cache line) at a time, then 4,
+ * then one.
  * - max/min: the TypeScript kernel keeps the first maximum in order (`e > m`) and stops at the
- *   first NaN. Vertical stages follow that rule lane by lane, in order. Contiguous blocks use
- *   f32x4.pmax/pmin and a NaN mask; a block with a NaN is rescanned for its first NaN, and one
- *   whose extreme is zero for its first zero (so max(0, -0) is 0 and max(-0, 0) is -0).
+ *   first NaN. Vertical stages and blocks shorter than SHORT_BLOCK follow that rule lane by
+ *   lane, in order. Longer contiguous blocks use f32x4.pmax/pmin and a NaN mask; a block with a
+ *   NaN is rescanned for its first NaN, and one whose extreme is zero for its first zero (so
+ *   max(0, -0) is 0 and max(-0, 0) is -0).
  * - sum: accumulated in float64 (f32 values promoted into f64x2) in a fixed order: four f64x2
  *   partial sums over a contiguous block, added pairwise, then the tail; sequential over R for a
  *   vertical stage. Stages between two reductions hand float64 partial sums on. The result is
- *   deterministic and as accurate as the TypeScript kernel's sequential float64 sum, but rounding
- *   at a different point of the order it may differ from it in the last bit of float32, and the
- *   sign of a NaN made by inf - inf may differ.
+ *   deterministic and as accurate as the TypeScript kernel's sequential float64 sum, but summed
+ *   in another order it may differ from it in the last bit of float32, and where NaNs meet (or
+ *   inf - inf makes one) the NaN's sign and payload may differ.
  */
 
 const MAX_RANK = 8;
