@@ -49,7 +49,7 @@ export interface CpuBackendOptions {
 }
 
 export class CpuBackend implements Backend {
-  readonly name = "cpu";
+  readonly name: string = "cpu";
   readonly supportsFloat64 = true;
   /** The float32 matmul kernel: "wasm-simd", or "typescript" (forced, or SIMD unavailable). */
   readonly gemmKernel: "wasm-simd" | "typescript";
