@@ -7,7 +7,8 @@
  * and float64 matrix products on the f64x2 kernel (gemmSimdBatch64), which gradient checks and
  * the Hessian tools spend their time in.
  *
- * Each driver copies its operands into its module's memory, runs the kernel and copies the result
+ * Outputs come from the cpu backend's BufferPool (recycled storage of disposed tensors; see
+ * ../cpu/pool.ts), given back when a driver declines. Each driver copies its operands into its module's memory, runs the kernel and copies the result
  * out: a copy costs ~0.07 ns per float, the TypeScript loops 1.5-6 ns per element (bounds checks,
  * float32 <-> float64 conversions, and branches that mispredict on random signs). A driver returns
  * false for what it does not run (another dtype, an op such as exp with no bit-exact SIMD form, a
@@ -34,6 +35,10 @@ export class WasmBackend extends CpuBackend {
     super(options);
   }
 
+  private alloc32(size: number, zeroed: boolean): Float32Array {
+    return this.alloc("float32", size, zeroed) as Float32Array;
+  }
+
   private f32(id: DataId): Float32Array | null {
     const v = this.view(id);
     return v instanceof Float32Array ? v : null;
@@ -48,8 +53,9 @@ export class WasmBackend extends CpuBackend {
   override unary(op: UnaryOp, x: DataId, size: number, dtype: DType, params: readonly number[] = []): DataId {
     const xv = this.f32(x);
     if (dtype === "float32" && xv) {
-      const out = new Float32Array(size);
-      if (unarySimd(op, xv, out, params)) return this.upload(out);
+      const out = this.alloc32(size, false);
+      if (unarySimd(op, xv, out, params)) return this.own(out);
+      this.unused(out);
     }
     return super.unary(op, x, size, dtype, params);
   }
@@ -57,8 +63,9 @@ export class WasmBackend extends CpuBackend {
   override binary(op: BinaryOp, a: DataId, b: DataId, info: BroadcastInfo, dtype: DType): DataId {
     const av = this.f32(a), bv = this.f32(b);
     if (dtype === "float32" && av && bv) {
-      const out = new Float32Array(sizeOf(info.outShape));
-      if (binarySimd(op, av, bv, info, out)) return this.upload(out);
+      const out = this.alloc32(sizeOf(info.outShape), false);
+      if (binarySimd(op, av, bv, info, out)) return this.own(out);
+      this.unused(out);
     }
     return super.binary(op, a, b, info, dtype);
   }
@@ -66,8 +73,9 @@ export class WasmBackend extends CpuBackend {
   override select(cond: DataId, a: DataId, b: DataId, info: BroadcastInfo, condDType: DType, dtype: DType): DataId {
     const cv = this.f32(cond), av = this.f32(a), bv = this.f32(b);
     if (dtype === "float32" && condDType === "float32" && cv && av && bv) {
-      const out = new Float32Array(sizeOf(info.outShape));
-      if (selectSimd(cv, av, bv, info, out)) return this.upload(out);
+      const out = this.alloc32(sizeOf(info.outShape), false);
+      if (selectSimd(cv, av, bv, info, out)) return this.own(out);
+      this.unused(out);
     }
     return super.select(cond, a, b, info, condDType, dtype);
   }
@@ -75,8 +83,9 @@ export class WasmBackend extends CpuBackend {
   override reduce(op: ReduceOp, x: DataId, shape: readonly number[], axes: readonly number[], dtype: DType): DataId {
     const xv = this.f32(x);
     if (dtype === "float32" && xv) {
-      const out = new Float32Array(sizeOf(shape.filter((_, i) => !axes.includes(i))));
-      if (reduceSimd(op, xv, shape, axes, out)) return this.upload(out);
+      const out = this.alloc32(sizeOf(shape.filter((_, i) => !axes.includes(i))), false);
+      if (reduceSimd(op, xv, shape, axes, out)) return this.own(out);
+      this.unused(out);
     }
     return super.reduce(op, x, shape, axes, dtype);
   }
@@ -85,8 +94,9 @@ export class WasmBackend extends CpuBackend {
     const xv = this.word(x);
     if (xv && dtype !== "float64") {
       const size = sizeOf(outShape);
-      const out = xv instanceof Float32Array ? new Float32Array(size) : new Int32Array(size);
-      if (stridedSimd(xv, outShape, strides, offset, out)) return this.upload(out);
+      const out = this.alloc(xv instanceof Float32Array ? "float32" : "int32", size, false) as Float32Array | Int32Array;
+      if (stridedSimd(xv, outShape, strides, offset, out)) return this.own(out);
+      this.unused(out);
     }
     return super.strided(x, outShape, strides, offset, dtype);
   }
@@ -94,8 +104,9 @@ export class WasmBackend extends CpuBackend {
   override take(x: DataId, indices: DataId, count: number, dtype: DType): DataId {
     const xv = this.word(x), iv = this.view(indices);
     if (xv && iv instanceof Int32Array && dtype !== "float64") {
-      const out = xv instanceof Float32Array ? new Float32Array(count) : new Int32Array(count);
-      if (takeSimd(xv, iv, out)) return this.upload(out);
+      const out = this.alloc(xv instanceof Float32Array ? "float32" : "int32", count, false) as Float32Array | Int32Array;
+      if (takeSimd(xv, iv, out)) return this.own(out);
+      this.unused(out);
     }
     return super.take(x, indices, count, dtype);
   }
@@ -103,8 +114,9 @@ export class WasmBackend extends CpuBackend {
   override scatterAdd(x: DataId, indices: DataId, count: number, size: number, dtype: DType): DataId {
     const xv = this.f32(x), iv = this.view(indices);
     if (dtype === "float32" && xv && iv instanceof Int32Array) {
-      const out = new Float32Array(size);
-      if (scatterAddSimd(xv, iv, out)) return this.upload(out);
+      const out = this.alloc32(size, true);
+      if (scatterAddSimd(xv, iv, out)) return this.own(out);
+      this.unused(out);
     }
     return super.scatterAdd(x, indices, count, size, dtype);
   }
@@ -112,8 +124,9 @@ export class WasmBackend extends CpuBackend {
   override matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId {
     const av = this.view(a), bv = this.view(b);
     if (dtype === "float64" && av instanceof Float64Array && bv instanceof Float64Array) {
-      const out = new Float64Array(info.batch * info.m * info.n);
-      if (gemmSimdBatch64(av, info.aOffsets, bv, info.bOffsets, out, 0, info)) return this.upload(out);
+      const out = this.alloc("float64", info.batch * info.m * info.n, false) as Float64Array;
+      if (gemmSimdBatch64(av, info.aOffsets, bv, info.bOffsets, out, 0, info)) return this.own(out);
+      this.unused(out);
     }
     return super.matmul(a, b, info, dtype);
   }
@@ -121,8 +134,9 @@ export class WasmBackend extends CpuBackend {
   override im2col(x: DataId, info: WindowInfo, dtype: DType): DataId {
     const xv = this.f32(x);
     if (dtype === "float32" && xv) {
-      const out = new Float32Array(info.n * info.c * info.kh * info.kw * info.outH * info.outW);
-      if (im2colSimd(xv, info, out)) return this.upload(out);
+      const out = this.alloc32(info.n * info.c * info.kh * info.kw * info.outH * info.outW, false);
+      if (im2colSimd(xv, info, out)) return this.own(out);
+      this.unused(out);
     }
     return super.im2col(x, info, dtype);
   }
@@ -130,8 +144,9 @@ export class WasmBackend extends CpuBackend {
   override col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId {
     const cv = this.f32(cols);
     if (dtype === "float32" && cv) {
-      const out = new Float32Array(info.n * info.c * info.h * info.w);
-      if (col2imSimd(cv, info, out)) return this.upload(out);
+      const out = this.alloc32(info.n * info.c * info.h * info.w, true);
+      if (col2imSimd(cv, info, out)) return this.own(out);
+      this.unused(out);
     }
     return super.col2im(cols, info, dtype);
   }
@@ -139,8 +154,9 @@ export class WasmBackend extends CpuBackend {
   override maxPoolIndices(x: DataId, info: WindowInfo): DataId {
     const xv = this.f32(x);
     if (xv) {
-      const out = new Int32Array(info.n * info.c * info.outH * info.outW);
-      if (maxPoolIndicesSimd(xv, info, out)) return this.upload(out);
+      const out = this.alloc("int32", info.n * info.c * info.outH * info.outW, false) as Int32Array;
+      if (maxPoolIndicesSimd(xv, info, out)) return this.own(out);
+      this.unused(out);
     }
     return super.maxPoolIndices(x, info);
   }
