@@ -4,9 +4,16 @@
  * pruning store and answers the workers' requests for it. A worker that dies in the middle of a
  * trial is replaced and the trial handed out again (it resumes from its run's last checkpoint);
  * after three deaths on the same trial, the trial is recorded as failed.
+ *
+ * When the workers take every core, each runs V8 single-threaded (`workerFlags`): a Node process
+ * otherwise adds garbage-collection and compiler threads (a lone trial keeps 1.2 cores busy), and
+ * N workers' extra threads then take the cores their neighbours train on. Measured on 2 cores,
+ * 8 trials (BENCHMARKS.md): 2 workers with their own helper threads 11.5-11.9 s, single-threaded
+ * 9.6-10.0 s; one worker alone keeps its helper threads, which make it faster (14.5 s vs 17 s).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors/errors.js";
@@ -18,6 +25,11 @@ import type { Executor, ExecutorContext } from "./search.js";
 
 const MAX_ATTEMPTS = 3;
 
+/** V8 flags for each of `workers` worker processes: single-threaded once they fill the cores. */
+export function workerFlags(workers: number, cores: number = availableParallelism()): string[] {
+  return workers >= cores ? [...process.execArgv, "--single-threaded"] : process.execArgv;
+}
+
 interface Slot {
   proc: ChildProcess;
   busy: { task: TrialTask; job: TrialJob; attempts: number; resolve: (r: TrialRecord) => void; reject: (e: unknown) => void } | null;
@@ -27,6 +39,7 @@ export function localExecutor(ctx: ExecutorContext, workers: number): Executor {
   const entry = fileURLToPath(new URL("./child.js", import.meta.url));
   if (!existsSync(entry)) throw new ConfigError(`local workers run the built package: ${entry} is missing (npm run build)`);
   const store = new MemoryStore();
+  const flags = workerFlags(workers);
   for (const t of ctx.finished) t.values.forEach((v, i) => store.report(t.id, i + 1, v));
   const runsDir = join(ctx.dir, "trials");
   const slots: Slot[] = [];
@@ -42,7 +55,7 @@ export function localExecutor(ctx: ExecutorContext, workers: number): Executor {
   };
 
   const spawn = (): Slot => {
-    const proc = fork(entry, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced" });
+    const proc = fork(entry, [], { stdio: ["ignore", "ignore", "inherit", "ipc"], serialization: "advanced", execArgv: flags });
     const slot: Slot = { proc, busy: null };
     proc.on("message", (m: FromWorker) => {
       switch (m.type) {

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, runCli, spawnCli, tempDir, writeConfig } from "../cli/helpers.js";
 import { blobConfig, freePort, requireRedisOrSkip, startRedis, writeBlobs, type RedisServer } from "./helpers.js";
+import { workerFlags } from "../../src/search/local.js";
 
 interface Line {
   id: number;
@@ -93,6 +94,13 @@ describe("local worker processes", () => {
     expect(lines.every((l) => l.status === "complete" && l.values.length === 3)).toBe(true);
     expect(r.stdout).toContain("6/6 done, 0 running, 0 pruned, 0 failed; best devAccuracy");
   }, 60_000);
+
+  it("run V8 single-threaded once they fill the cores, with the coordinator's own flags kept", () => {
+    expect(workerFlags(2, 2)).toEqual([...process.execArgv, "--single-threaded"]);
+    expect(workerFlags(3, 2)).toContain("--single-threaded");
+    expect(workerFlags(1, 2)).toEqual(process.execArgv);
+    expect(workerFlags(2, 8)).not.toContain("--single-threaded");
+  });
 });
 
 describe("a local worker process killed", () => {
