@@ -25,7 +25,7 @@ import type { Schedule, ScheduleStateDict, ScheduledLearningRate } from "../sche
 import { ReduceOnPlateau } from "../schedules/plateau.js";
 import type { CheckpointStore } from "../io/checkpoint.js";
 import { checkTrainCheckpoint } from "./state.js";
-import { ConfusionMatrix, countCorrect, predictClasses, readPredictedClasses } from "./metrics.js";
+import { ConfusionMatrix, countCorrect, readPredictedClasses } from "./metrics.js";
 import { EarlyStopping, type Callback, type JsonObject } from "./callback.js";
 import { yieldToEventLoop } from "./yield.js";
 
@@ -180,8 +180,11 @@ export interface Evaluation {
   predictions: Int32Array | undefined;
 }
 
-/** Loss and accuracy of a model on a dataset, in eval mode and without recording a graph. */
-export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOptions = {}): Evaluation {
+/**
+ * Loss and accuracy of a model on a dataset, in eval mode and without recording a graph. Values
+ * are read with `await`, once per batch, so it runs on any backend.
+ */
+export async function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOptions = {}): Promise<Evaluation> {
   const classes = isClassification(ds);
   const loader = new DataLoader(ds, { batchSize: options.batchSize ?? 500, shuffle: false });
   const confusion = classes && options.confusion ? new ConfusionMatrix(ds.numClasses!) : undefined;
@@ -191,21 +194,22 @@ export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOp
   const wasTraining = (model as { training?: unknown }).training !== false;
   model.eval();
   try {
-    noGrad(() => {
-      for (const batch of loader) {
+    for (const batch of loader) {
+      const { out, loss } = noGrad(() => {
         const out = model.forward(batch.x);
-        const n = batch.indices.length;
-        if (options.loss) lossSum += options.loss(out, batch.y).item() * n;
-        if (classes) {
-          const pred = predictClasses(out);
-          const labels = batch.y.dataSync();
-          correct += countCorrect(pred, labels);
-          confusion?.add(pred, labels);
-          batch.indices.forEach((row, i) => (predictions![row] = pred[i]!));
-        }
-        count += n;
+        return { out, loss: options.loss ? options.loss(out, batch.y) : null };
+      });
+      const n = batch.indices.length;
+      if (loss) lossSum += (await loss.data())[0]! * n;
+      if (classes) {
+        const pred = await readPredictedClasses(out);
+        const labels = await batch.y.data();
+        correct += countCorrect(pred, labels);
+        confusion?.add(pred, labels);
+        batch.indices.forEach((row, i) => (predictions![row] = pred[i]!));
       }
-    });
+      count += n;
+    }
   } finally {
     if (wasTraining) model.train();
   }
@@ -401,7 +405,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
       };
       if (classes) log.trainAccuracy = sums.correct / Math.max(sums.count, 1);
       if (dev) {
-        const ev = evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
+        const ev = await evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
         if (ev.loss !== undefined) log.devLoss = ev.loss;
         if (ev.accuracy !== undefined) log.devAccuracy = ev.accuracy;
         if (ev.loss !== undefined && !Number.isFinite(ev.loss)) {

@@ -43,7 +43,7 @@ try {
     schedule,
     callbacks: [saver, new d.EarlyStopping({ monitor: "devAccuracy", patience: 10 })],
   });
-  const accuracy = d.evaluate(model, dev).accuracy;
+  const accuracy = (await d.evaluate(model, dev)).accuracy;
   // resume from the in-memory checkpoint into a fresh model: the 6th epoch repeats exactly
   const againSchedule = d.cosineAnnealing({ lr0: 0.03, tMax: 40 });
   const again = d.buildSequential([{ type: "linear", outFeatures: 16 }, { type: "tanh" }, { type: "linear", outFeatures: 2 }], { inputShape: [2], rng: new d.Generator(99) });
@@ -58,7 +58,7 @@ try {
   const sameWeights = Object.keys(model.stateDict()).every((k) =>
     Array.from(loaded.tensors[k].dataSync()).every((v, i) => v === model.stateDict()[k].dataSync()[i]));
   // (1 - w1 w2)^2 at the origin: a saddle
-  const h = d.hessianOf((w1, w2) => d.sum(d.square(d.sub(1, d.mul(w1, w2)))), [d.zeros([1], { dtype: "float64" }), d.zeros([1], { dtype: "float64" })]);
+  const h = await d.hessianOf((w1, w2) => d.sum(d.square(d.sub(1, d.mul(w1, w2)))), [d.zeros([1], { dtype: "float64" }), d.zeros([1], { dtype: "float64" })]);
   const eig = d.symmetricEigen(h.hessian, 2);
   const gnorm = Math.hypot(...h.gradient);
   window.result = {
