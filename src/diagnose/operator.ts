@@ -19,6 +19,7 @@ import { enableGrad, noGrad } from "../autograd/mode.js";
 import { concat, reshape } from "../ops/movement.js";
 import { add } from "../ops/elementwise.js";
 import { buildSequential, type Sequential } from "../nn/sequential.js";
+import { currentBackend, withBackend } from "../backend/registry.js";
 import type { Parameter } from "../nn/parameter.js";
 import type { LossFn, Penalty } from "../train/fit.js";
 import type { MatVec } from "./lanczos.js";
@@ -40,9 +41,10 @@ export interface LossFunctionOf {
   tensorsAt(point: Float64Array): Record<string, Tensor>;
 }
 
-/** A float64 copy of a model, in evaluation mode. */
+/** A float64 copy of a model, in evaluation mode, on the backend its parameters live on. */
 export function float64Twin(model: Sequential, inputShape: readonly number[]): Sequential {
-  const twin = buildSequential(model.specs(), { inputShape, rng: new Generator(0), dtype: "float64" });
+  const backend = model.namedParameters()[0]?.[1].backend ?? currentBackend();
+  const twin = withBackend(backend, () => buildSequential(model.specs(), { inputShape, rng: new Generator(0), dtype: "float64" }));
   twin.loadStateDict(model.stateDict());
   twin.eval();
   return twin;
@@ -59,6 +61,7 @@ export async function lossFunctionOf(model: Sequential, loss: LossFn, x: Tensor,
   const shapes = params.map((p) => [...p.shape]);
   const size = params.reduce((s, p) => s + p.size, 0);
   const m = x.shape[0] ?? 1;
+  const backend = x.backend;
   const objective = (): Tensor => {
     const l = loss(twin.forward(x64), y64);
     const pen = penalty?.(twin, m);
@@ -68,7 +71,7 @@ export async function lossFunctionOf(model: Sequential, loss: LossFn, x: Tensor,
     if (flat.length !== size) throw new ShapeError(`lossFunctionOf: a vector of ${flat.length} values for ${size} parameters`);
     let off = 0;
     return params.map((p) => {
-      const t = fromValues(flat.slice(off, off + p.size), p.shape);
+      const t = fromValues(flat.slice(off, off + p.size), p.shape, { backend });
       off += p.size;
       return t;
     });
@@ -80,14 +83,14 @@ export async function lossFunctionOf(model: Sequential, loss: LossFn, x: Tensor,
   const { l, flat } = enableGrad(() => {
     const l = objective();
     const gs = gradients([l], params, { createGraph: true, allowUnused: true });
-    return { l, flat: concat(gs.map((g, i) => reshape(g ?? fromValues(new Float64Array(params[i]!.size), params[i]!.shape), [params[i]!.size]))) };
+    return { l, flat: concat(gs.map((g, i) => reshape(g ?? fromValues(new Float64Array(params[i]!.size), params[i]!.shape, { backend }), [params[i]!.size]))) };
   });
   const value = (await l.data())[0]!;
   const gradient = Float64Array.from(await flat.data());
   const hvp: MatVec = async (v) => {
     const out = new Float64Array(size);
     if (!flat.requiresGrad) return out;
-    const rows = enableGrad(() => gradients([flat], params, { gradOutputs: [fromValues(Float64Array.from(v), [size])], allowUnused: true }));
+    const rows = enableGrad(() => gradients([flat], params, { gradOutputs: [fromValues(Float64Array.from(v), [size], { backend })], allowUnused: true }));
     let k = 0;
     for (const [i, r] of rows.entries()) {
       if (r) for (const e of await r.data()) out[k++] = e;

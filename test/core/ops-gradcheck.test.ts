@@ -464,7 +464,7 @@ describe("ops: gradcheck, gradgradcheck and a reference for every op", () => {
   });
 });
 
-describe("ops: every row forward and backward on a backend without synchronous reads", () => {
+describe("ops: every row forward, backward and gradcheck on a backend without synchronous reads", () => {
   const slow = asyncCpu();
   /** The row's output and the gradients of sum(output · weights) for its float inputs, made on `backend`. */
   const run = (row: Row, backend: Backend): Tensor[] => withBackend(backend, () => {
@@ -484,6 +484,16 @@ describe("ops: every row forward and backward on a backend without synchronous r
     const want = run(row, currentBackend());
     const read = (ts: Tensor[]) => Promise.all(ts.map(async (t) => Array.from(await t.data())));
     expect(await read(got)).toEqual(await read(want));
+  });
+  it.each(rows.filter((row) => !row.refOnly).map((row) => [row.name, row] as const))("gradcheck of %s gives cpu's report", async (_name, row) => {
+    const checks = async (backend: Backend) => {
+      const inputs = withBackend(backend, () => row.inputs(new Generator(rows.indexOf(row) + 1)));
+      expect(inputs.every((t) => t.backend === backend)).toBe(true);
+      return [await gradcheck(row.f, inputs, row.options), ...(row.gg ? [await gradgradcheck(row.f, inputs, row.options)] : [])];
+    };
+    const got = await checks(slow);
+    expect(got.every((r) => r.ok)).toBe(true);
+    expect(got).toEqual(await checks(currentBackend()));
   });
 });
 
