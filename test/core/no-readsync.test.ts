@@ -8,11 +8,11 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  binaryCrossEntropy, buildSequential, createDataset, createOptimizer, crossEntropy, evaluate, fit, focal, fromValues,
+  binaryCrossEntropy, buildSequential, decodeSafetensors, encodeSafetensors, FileFormatError, createDataset, createOptimizer, crossEntropy, evaluate, fit, focal, fromValues,
   gather, Generator, gradcheck, gradgradcheck, hessianOf, indexSelect, lanczos, lossFunctionOf, mse, oneHot, ShapeError, ConfigError,
   softmax, sum, TrainingRecorder, withBackend, currentBackend, type Backend, type CrossEntropyOptions, type Dataset, type Tensor, type TrainingRecord,
 } from "../../src/index.js";
-import { hostTensor } from "../../src/data/dataset.js";
+import { refuseNonFinite } from "../../src/io/finite.js";
 import type { TrainableModel } from "../../src/train/fit.js";
 import type { LayerSpec } from "../../src/nn/specs.js";
 import { asyncCpu } from "./helpers.js";
@@ -153,12 +153,12 @@ describe("gradcheck and the Hessian tools without readSync", () => {
 });
 
 describe("training and evaluation without readSync", () => {
-  /** Three well separated blobs, as host tensors on `backend`. */
+  /** Three well separated blobs, made from typed arrays on `backend` (the public way: fromValues). */
   function blobsOn(backend: Backend, n: number, seed: number): Dataset {
     const rng = new Generator(seed);
     const x = Float32Array.from({ length: n * 4 }, (_, i) => rng.normal() + (i % 4 === Math.floor(i / 4) % 3 ? 2.5 : 0));
     const y = Int32Array.from({ length: n }, (_, i) => i % 3);
-    return createDataset(hostTensor(x, [n, 4], backend), hostTensor(y, [n], backend), { numClasses: 3 });
+    return createDataset(fromValues(x, [n, 4], { backend }), fromValues(y, [n], { backend }), { numClasses: 3 });
   }
   const specs: LayerSpec[] = [{ type: "linear", outFeatures: 6 }, { type: "relu" }, { type: "linear", outFeatures: 5 }, { type: "sigmoid" }, { type: "linear", outFeatures: 3 }];
 
@@ -179,9 +179,22 @@ describe("training and evaluation without readSync", () => {
     };
     const slow = await trainOn(asyncCpu());
     expect(slow.records.map((r) => r.step)).toEqual([0, 2]);
+    expect(Object.keys(slow.records[0]!.activations)).toEqual(["1", "3"]);
     expect(slow.epoch.devAccuracy).toBe(slow.accuracy);
     expect(slow.predictions).toHaveLength(30);
     expect(slow).toEqual(await trainOn(cpu));
   });
 
+});
+
+describe("files without readSync", () => {
+  it("weights decoded onto an asynchronous backend are checked for non-finite values from the file's bytes", () => {
+    const bytes = encodeSafetensors({ w: fromValues(Float32Array.from([1, NaN, 2]), [3]), b: fromValues(Float32Array.from([0.5]), [1]) });
+    const { tensors } = decodeSafetensors(bytes, { source: "w.safetensors", backend: asyncCpu() });
+    expect(tensors.w!.backend.readSync).toBeUndefined();
+    expect(() => refuseNonFinite(tensors, "w.safetensors", "model.")).toThrow(
+      new FileFormatError('w.safetensors: tensor "model.w" element 1 is NaN: the file holds a non-finite weight'),
+    );
+    expect(() => refuseNonFinite({ b: tensors.b! }, "w.safetensors")).not.toThrow();
+  });
 });
