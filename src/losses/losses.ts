@@ -80,7 +80,7 @@ function classesLast(x: Tensor): { flat: Tensor; sampleShape: number[] } {
  */
 function checkedLabels(where: string, target: Tensor, classes: number, ignoreIndex: number | undefined, like: Tensor): { labels: Tensor; keep: Tensor | null } {
   const flat = reshape(target, [target.size]);
-  checkIndexRange(where, flat, classes, "class label", { ...(ignoreIndex === undefined ? {} : { skip: ignoreIndex }), suffix: ` (input has ${classes} classes)` });
+  checkIndexRange(where, target, classes, "class label", { ...(ignoreIndex === undefined ? {} : { skip: ignoreIndex }), suffix: ` (input has ${classes} classes)` });
   if (ignoreIndex === undefined) return { labels: flat, keep: null };
   const on = ne(flat, ignoreIndex);
   return { labels: mul(flat, on), keep: cast(on, like.dtype) };

@@ -2,9 +2,10 @@
  * Checks of tensor values that an op needs before its result can be trusted: indices inside their
  * bound (gather, indexSelect, oneHot, class labels), probabilities inside [0, 1].
  *
- * On a backend that reads synchronously (cpu) a check runs at once and throws at the call, naming
- * the op and the element. An asynchronous backend (webgpu) cannot be read without waiting, so
- * there the check is deferred, the way CUDA's device-side asserts and WebGPU's error scopes report:
+ * On a backend that reads synchronously (cpu), or when the tensor's host values are known (it was
+ * made from a typed array: labels of a data set's batch), a check runs at once and throws at the
+ * call, naming the op and the element. Otherwise an asynchronous backend (webgpu) cannot be read
+ * without waiting, so there the check is deferred, the way CUDA's device-side asserts and WebGPU's error scopes report:
  * the values are read when the backend gets to them, and the first failure is thrown by the next
  * read of any tensor on that backend (`await t.data()`, which calls `settleChecks` first). No number
  * computed from unchecked values can be seen before the error. The same scan decides in both
@@ -18,6 +19,7 @@ import type { Backend } from "../backend/backend.js";
 import { ShapeError } from "../errors/errors.js";
 import type { TypedArray } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { knownHostValues } from "../tensor/host.js";
 
 /** Looks at a tensor's values and returns the error to report, or null when they are fine. */
 export type ValueScan = (values: TypedArray) => Error | null;
@@ -32,8 +34,9 @@ const deferred = new WeakMap<Backend, Deferred>();
 /** Runs `scan` over t's values: at once where the backend reads synchronously, else before the next read. */
 export function checkValues(t: Tensor, scan: ValueScan): void {
   const backend = t.backend;
-  if (backend.readSync) {
-    const error = scan(backend.readSync(t.dataId));
+  const host = knownHostValues(t) ?? (backend.readSync ? backend.readSync(t.dataId) : undefined);
+  if (host) {
+    const error = scan(host);
     if (error) throw error;
     return;
   }

@@ -21,6 +21,11 @@ export function rememberHostValues(t: Tensor, values: TypedArray): void {
   known.set(t, values);
 }
 
+/** t's host values when they are known without a read (remembered), else undefined. */
+export function knownHostValues(t: Tensor): TypedArray | undefined {
+  return known.get(t);
+}
+
 /**
  * t's values as a host array, shared (callers must not write to it): remembered, or read
  * synchronously once. `what` names the tensor in the error for a tensor computed on an

@@ -58,17 +58,20 @@ describe("losses without readSync", () => {
     // [N, C, d]: labels per position, one ignored
     const { slow: kSlow, fast: kFast } = await both((b) => crossEntropy(on(b, logits, [2, 3, 2]), on(b, [0, 2, -100, 1], [2, 2], "int32")));
     expect(kSlow).toEqual(kFast);
-    // a class label out of range is an error at the next read, naming it (not a number from another row)
+    // a class label out of range, in labels computed on the backend, is an error at the next read,
+    // naming it (not a number from another row); labels made from a typed array are checked at once
     const slow = asyncCpu();
-    const loss = crossEntropy(on(slow, logits, [4, 3]), on(slow, [0, 5, 2, -100], [4], "int32"));
+    const computed = (values: number[]) => on(slow, values, [values.length], "int32").add(0);
+    const loss = crossEntropy(on(slow, logits, [4, 3]), computed([0, 5, 2, -100]));
     await expect(loss.data()).rejects.toThrow(new ShapeError("crossEntropy: class label 5 at index 1 is outside [0, 3) (input has 3 classes)"));
+    expect(() => crossEntropy(on(slow, logits, [4, 3]), on(slow, [0, 5, 2, -100], [4], "int32"))).toThrow(/class label 5 at index 1/);
     // the failure is reported once; later work on the backend reads normally
     expect(await read(crossEntropy(on(slow, logits, [4, 3]), on(slow, [0, 1, 2, -100], [4], "int32")))).toEqual(
       await read(crossEntropy(on(cpu, logits, [4, 3]), on(cpu, [0, 1, 2, -100], [4], "int32"))),
     );
     // a negative label that is not ignoreIndex, in the softmax focal form too
-    await expect(crossEntropy(on(slow, logits, [4, 3]), on(slow, [0, -3, 2, 1], [4], "int32")).data()).rejects.toThrow(/class label -3 at index 1/);
-    await expect(focal(on(slow, logits, [4, 3]), on(slow, [0, 1, 3, 1], [4], "int32")).data()).rejects.toThrow(/focal: class label 3 at index 2/);
+    await expect(crossEntropy(on(slow, logits, [4, 3]), computed([0, -3, 2, 1])).data()).rejects.toThrow(/class label -3 at index 1/);
+    await expect(focal(on(slow, logits, [4, 3]), computed([0, 1, 3, 1])).data()).rejects.toThrow(/focal: class label 3 at index 2/);
   });
 
   it("the sigmoid focal loss takes its stable form for 0/1 targets as on cpu, and binaryCrossEntropy reports a bad probability", async () => {
@@ -83,7 +86,7 @@ describe("losses without readSync", () => {
       expect(slow).toEqual(fast);
     }
     const s = asyncCpu();
-    const bad = binaryCrossEntropy(on(s, [0.2, 1.5], [2]), on(s, [0, 1], [2]));
+    const bad = binaryCrossEntropy(on(s, [0.2, 1.5], [2]).mul(1), on(s, [0, 1], [2]));
     await expect(bad.data()).rejects.toThrow(new ConfigError("binaryCrossEntropy: input 1.5 at index 1 is outside [0, 1] (pass probabilities, e.g. sigmoid(logits), or use binaryCrossEntropyWithLogits)"));
   });
 });
@@ -99,18 +102,20 @@ describe("index ops without readSync", () => {
       return [picked, rows, hot, x.grad!];
     });
     expect(slow).toEqual(fast);
-    // an index out of range is an error at the next read of any tensor on that backend
+    // an index out of range, computed on the backend, is an error at the next read of any tensor
+    // there; indices made from a typed array are checked at once
     const slowBackend = asyncCpu();
     const x = on(slowBackend, logits, [4, 3]);
-    const cases: [() => Tensor, string][] = [
-      [() => oneHot(on(slowBackend, [0, 3], [2], "int32"), 3), "oneHot: label 3 at index 1 is outside [0, 3)"],
-      [() => indexSelect(x, 0, on(slowBackend, [1, -1], [2], "int32")), "indexSelect: index -1 at index 1 is outside [0, 4)"],
-      [() => gather(x, 1, on(slowBackend, [0, 1, 2, 7], [4, 1], "int32")), "gather: index 7 at index 3 is outside [0, 3)"],
+    const cases: [(made: (v: number[], shape: number[]) => Tensor) => Tensor, string][] = [
+      [(made) => oneHot(made([0, 3], [2]), 3), "oneHot: label 3 at index 1 is outside [0, 3)"],
+      [(made) => indexSelect(x, 0, made([1, -1], [2])), "indexSelect: index -1 at index 1 is outside [0, 4)"],
+      [(made) => gather(x, 1, made([0, 1, 2, 7], [4, 1])), "gather: index 7 at index 3 is outside [0, 3)"],
     ];
     for (const [make, message] of cases) {
-      make();
+      make((v, shape) => on(slowBackend, v, shape, "int32").add(0));
       // another tensor's read reports it first: nothing computed after the bad op is seen
       await expect(softmax(x, 1).data()).rejects.toThrow(message);
+      expect(() => make((v, shape) => on(slowBackend, v, shape, "int32"))).toThrow(message);
     }
   });
 });
