@@ -16,7 +16,7 @@ import { Generator } from "../tensor/random.js";
 import { takeRows, hostValues, type Dataset } from "../data/dataset.js";
 import { Standardizer } from "../data/standardize.js";
 import { buildSequential, type Sequential } from "../nn/sequential.js";
-import { readCheckpoint, writeCheckpoint } from "../io/checkpoint-file.js";
+import { fileCheckpoints, readCheckpoint } from "../io/checkpoint-file.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { loadConfigFile, type ExperimentConfig } from "../train/config.js";
 import { evaluate, isClassification, type LossFn, type TrainState } from "../train/fit.js";
@@ -217,7 +217,7 @@ function criticalFindings(cp: CriticalPointAnalysis, plateau: boolean): Finding[
 }
 
 /** Writes checkpoints/escape.ckpt: the latest checkpoint with the model moved to the escape point. */
-function writeEscape(dir: string, ckptPath: string, names: string[], tensors: Record<string, Tensor>): string {
+async function writeEscape(dir: string, ckptPath: string, names: string[], tensors: Record<string, Tensor>): Promise<string> {
   const ckpt = readCheckpoint(ckptPath);
   const model = { ...(ckpt.tensors.model ?? {}) };
   for (const n of names) model[n] = tensors[n]!.cast(model[n]?.dtype ?? "float32");
@@ -226,7 +226,7 @@ function writeEscape(dir: string, ckptPath: string, names: string[], tensors: Re
   // training continues: an early stop that the plateau caused no longer applies
   if (callbacks.earlyStopping) callbacks.earlyStopping = { ...callbacks.earlyStopping, wait: 0 };
   const path = join(dir, "checkpoints", "escape.ckpt");
-  writeCheckpoint(path, { tensors: { ...ckpt.tensors, model }, state: { ...st, stopReason: null, callbacks } });
+  await fileCheckpoints.write(path, { tensors: { ...ckpt.tensors, model }, state: { ...st, stopReason: null, callbacks } });
   return path;
 }
 
@@ -291,7 +291,7 @@ export async function diagnoseRun(dir: string, options: DiagnoseOptions = {}): P
         if (!cp.escapePoint || !ckptPath || !json.escape) {
           throw new ConfigError(`--escape: the point at ${ckptPath ?? at.from} is no saddle (${cp.class}: λmin ${cp.lambdaMin.toPrecision(4)}, λmax ${cp.lambdaMax.toPrecision(4)}, gradient norm ${cp.gradNorm.toPrecision(3)})`);
         }
-        json.escape.checkpoint = writeEscape(dir, ckptPath, f.names, f.tensorsAt(cp.escapePoint));
+        json.escape.checkpoint = await writeEscape(dir, ckptPath, f.names, f.tensorsAt(cp.escapePoint));
       }
       diagnosis.criticalPoint = json;
       if (cp.density) diagnosis.density = { grid: Array.from(cp.density.grid), density: Array.from(cp.density.density) };

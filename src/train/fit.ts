@@ -133,8 +133,8 @@ export interface TrainContext {
   readonly gradNorms: ReadonlyMap<string, number>;
   stop(reason: string): void;
   log(line: string): void;
-  /** writes a checkpoint of the complete training state, atomically */
-  saveCheckpoint(path: string): void;
+  /** writes a checkpoint of the complete training state, atomically (complete when the promise resolves) */
+  saveCheckpoint(path: string): Promise<void>;
 }
 
 interface EpochSums {
@@ -392,7 +392,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         await yieldToEventLoop();
         if (options.signal?.aborted) {
           sums.seconds = secondsBefore + (performance.now() - epochStart) / 1000;
-          if (options.interruptCheckpoint) ctx.saveCheckpoint(options.interruptCheckpoint);
+          if (options.interruptCheckpoint) await ctx.saveCheckpoint(options.interruptCheckpoint);
           interrupted = true;
           break;
         }
@@ -423,7 +423,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
       }
       sums = { loss: 0, correct: 0, count: 0, seconds: 0 };
       epoch++;
-      for (const c of callbacks) c.onEpochEnd?.(ctx, log);
+      for (const c of callbacks) await c.onEpochEnd?.(ctx, log);
     }
     outcome = interrupted ? "interrupted" : "finished";
   } catch (e) {

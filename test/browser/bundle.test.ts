@@ -37,7 +37,7 @@ try {
   const schedule = d.cosineAnnealing({ lr0: 0.03, tMax: 40 });
   const optimizer = d.createOptimizer("adam", model, { lr: d.learningRateOf(schedule, 10) });
   const checkpoints = new d.MemoryCheckpoints();
-  const saver = { name: "saver", onEpochEnd: (ctx, log) => { if (log.epoch === 4) ctx.saveCheckpoint("epoch-5.ckpt"); } };
+  const saver = { name: "saver", onEpochEnd: async (ctx, log) => { if (log.epoch === 4) await ctx.saveCheckpoint("epoch-5.ckpt"); } };
   const history = await d.fit(model, {
     train, dev, loss: d.crossEntropy, optimizer, epochs: 40, batchSize: 32, checkpoints, log: () => {},
     schedule,

@@ -8,12 +8,12 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  binaryCrossEntropy, buildSequential, decodeSafetensors, encodeSafetensors, FileFormatError, createDataset, createOptimizer, crossEntropy, evaluate, fit, focal, fromValues,
+  binaryCrossEntropy, buildSequential, MemoryCheckpoints, decodeCheckpoint, decodeSafetensors, encodeSafetensors, encodeSafetensorsAsync, FileFormatError, createDataset, createOptimizer, crossEntropy, evaluate, fit, focal, fromValues,
   gather, Generator, gradcheck, gradgradcheck, hessianOf, indexSelect, lanczos, lossFunctionOf, mse, oneHot, ShapeError, ConfigError,
   softmax, sum, TrainingRecorder, withBackend, currentBackend, type Backend, type CrossEntropyOptions, type Dataset, type Tensor, type TrainingRecord,
 } from "../../src/index.js";
 import { refuseNonFinite } from "../../src/io/finite.js";
-import type { TrainableModel } from "../../src/train/fit.js";
+import type { TrainableModel, TrainContext } from "../../src/train/fit.js";
 import type { LayerSpec } from "../../src/nn/specs.js";
 import { asyncCpu } from "./helpers.js";
 
@@ -167,32 +167,50 @@ describe("training and evaluation without readSync", () => {
   }
   const specs: LayerSpec[] = [{ type: "linear", outFeatures: 6 }, { type: "relu" }, { type: "linear", outFeatures: 5 }, { type: "sigmoid" }, { type: "linear", outFeatures: 3 }];
 
-  it("one epoch of fit with a dev set and the training recorder, then evaluate(), give cpu's numbers", async () => {
+  it("one epoch of fit with a dev set, the training recorder and a checkpoint, then evaluate(), give cpu's numbers and checkpoint tensors", async () => {
     const trainOn = async (b: Backend) => {
       const train = blobsOn(b, 64, 1), dev = blobsOn(b, 30, 2);
       const model = withBackend(b, () => buildSequential(specs, { inputShape: [4], rng: new Generator(3) }));
       const records: TrainingRecord[] = [];
       const recorder = new TrainingRecorder(model, (r) => records.push(r), { every: 2, probe: dev.inputs });
+      const checkpoints = new MemoryCheckpoints();
+      const saver = { name: "saver", onEpochEnd: (ctx: TrainContext) => ctx.saveCheckpoint("epoch-1.ckpt") };
       const history = await fit(model as TrainableModel, {
         train, dev, loss: crossEntropy, optimizer: createOptimizer("adam", model, { lr: 1e-2 }), epochs: 1, batchSize: 16, seed: 4,
-        clipGradNorm: 1, callbacks: [recorder], log: () => {},
+        clipGradNorm: 1, callbacks: [recorder, saver], checkpoints, log: () => {},
       });
       const ev = await evaluate(model as TrainableModel, dev, { loss: crossEntropy, confusion: true, batchSize: 7 });
       for (const [, p] of model.namedParameters()) expect(p.backend).toBe(b);
       const { seconds: _s, samplesPerSecond: _r, ...epoch } = history.epochs[0]!;
-      return { epoch, records, loss: ev.loss, accuracy: ev.accuracy, confusion: ev.confusion!.counts, predictions: Array.from(ev.predictions!) };
+      // the checkpoint's tensors and step (its state also holds wall-clock seconds, which differ)
+      const saved = decodeCheckpoint(checkpoints.bytes("epoch-1.ckpt")!, "epoch-1.ckpt");
+      const checkpoint = {
+        step: (saved.state as { step: number }).step,
+        tensors: Object.fromEntries(Object.entries(saved.tensors).flatMap(([ns, ts]) => Object.entries(ts).map(([k, t]) => [`${ns}.${k}`, Array.from(t.dataSync())]))),
+      };
+      return { epoch, records, loss: ev.loss, accuracy: ev.accuracy, confusion: ev.confusion!.counts, predictions: Array.from(ev.predictions!), checkpoint };
     };
     const slow = await trainOn(asyncCpu());
     expect(slow.records.map((r) => r.step)).toEqual([0, 2]);
     expect(Object.keys(slow.records[0]!.activations)).toEqual(["1", "3"]);
     expect(slow.epoch.devAccuracy).toBe(slow.accuracy);
     expect(slow.predictions).toHaveLength(30);
+    expect(slow.checkpoint.step).toBe(4);
+    expect(Object.keys(slow.checkpoint.tensors)).toContain("model.0.weight");
     expect(slow).toEqual(await trainOn(cpu));
   });
 
 });
 
 describe("files without readSync", () => {
+  it("safetensors bytes encoded with await from an asynchronous backend equal cpu's", async () => {
+    const values = { w: Float32Array.from([1, -2.5, 3]), i: Int32Array.from([4, 5]), d: Float64Array.from([Math.PI]) };
+    const make = (backend: Backend) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, fromValues(v.slice(), [v.length], { backend })]));
+    const slow = make(asyncCpu());
+    expect(await encodeSafetensorsAsync(slow, { note: "x" })).toEqual(encodeSafetensors(make(cpu), { note: "x" }));
+    expect(() => encodeSafetensors(slow)).toThrow(/reads asynchronously; use encodeSafetensorsAsync/);
+  });
+
   it("weights decoded onto an asynchronous backend are checked for non-finite values from the file's bytes", () => {
     const bytes = encodeSafetensors({ w: fromValues(Float32Array.from([1, NaN, 2]), [3]), b: fromValues(Float32Array.from([0.5]), [1]) });
     const { tensors } = decodeSafetensors(bytes, { source: "w.safetensors", backend: asyncCpu() });
