@@ -9,7 +9,10 @@ import { ConfigError, FileFormatError } from "../errors/errors.js";
 import { writeFileAtomic } from "./atomic.js";
 import { decodeCheckpoint, encodeCheckpoint, encodeCheckpointAsync, type CheckpointContents, type CheckpointStore, type LoadedCheckpoint } from "./checkpoint.js";
 
-/** Writes a checkpoint atomically: a reader sees the previous file or this one, never half of one. */
+/**
+ * Writes a checkpoint atomically: a reader sees the previous file or this one, never half of one.
+ * Reads the tensors synchronously (cpu, wasm); `fileCheckpoints.write` does the same with `await`.
+ */
 export function writeCheckpoint(path: string, contents: CheckpointContents): void {
   writeFileAtomic(path, encodeCheckpoint(contents, path));
 }
