@@ -16,7 +16,7 @@ type Descent = typeof import("../src/node.js");
 const BATCH = 64;
 
 async function setup(root: string, preset: "mlp" | "cnn"): Promise<(i: number) => void> {
-  const D = (await import(pathToFileURL(resolve(root, "dist", "src", "index.js")).href)) as Descent;
+  const D = (await import(pathToFileURL(resolve(root, "dist", "src", "node.js")).href)) as Descent;
   const data = D.loadMnist();
   const x = data.inputs.dataSync();
   const y = data.labels.dataSync();

@@ -12,10 +12,13 @@
  *   npm run bench:matmul -- --threads=2        # add descent SIMD on a 2-thread worker pool
  *
  * Prints one `RESULT {json}` line per (library, kernel, size), then a table with the ratios.
- * (float64 always runs the TypeScript kernel: both descent columns then measure the same code.)
+ * (The cpu backend runs float64 on its TypeScript kernel, so with --dtype=float64 the SIMD column
+ * calls the float64 SIMD driver, gemmSimdBatch64, on the operands' arrays, allocating C each call
+ * as `matmul` does; --threads applies to float32 only.)
  */
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
+import { gemmSimdBatch64 } from "../src/backend/cpu/simd/gemm-simd.js";
 import { CpuBackend, Generator, matmul, rand, withBackend, type Tensor } from "../src/index.js";
 import { arg, median, now } from "./util.js";
 
@@ -88,7 +91,8 @@ async function main(): Promise<void> {
   type Row = { n: number; simd?: number; simdT?: number; ts?: number; tfjs?: number };
   const rows: Row[] = [];
   const tfl = only === "descent" ? null : await loadTf();
-  const backends = [new CpuBackend(), ...(threads > 1 ? [new CpuBackend({ threads })] : []), new CpuBackend({ simd: false })];
+  const pooled = threads > 1 && dtype === "float32" ? [new CpuBackend({ threads })] : [];
+  const backends = [new CpuBackend(), ...pooled, new CpuBackend({ simd: false })];
   const load0 = loadavg()[0]!;
   for (const n of sizes) {
     const row: Row = { n };
@@ -100,7 +104,8 @@ async function main(): Promise<void> {
           rand([n, n], { rng, low: -0.5, high: 0.5, dtype }), rand([n, n], { rng, low: -0.5, high: 0.5, dtype }),
         ]);
         // the cpu backend is synchronous: dataSync() copies C out (n^2, negligible beside 2n^3), as for tfjs
-        const fn = (): void => {
+        const direct = dtype === "float64" && be.gemmKernel === "wasm-simd";
+        const fn = direct ? simd64(a!, b!, n) : (): void => {
           const c = matmul(a!, b!);
           c.dataSync();
           c.dispose();
@@ -109,7 +114,8 @@ async function main(): Promise<void> {
         if (be.gemmKernel === "typescript") row.ts = r.gflops_median;
         else if (be.threads > 1) row.simdT = r.gflops_median;
         else row.simd = r.gflops_median;
-        emit({ kind: "sgemm", lib: "descent", backend: "cpu", matmul: be.gemmKernel, dtype, threads: be.threads, ...r });
+        const via = direct ? { backend: "none", via: "gemmSimdBatch64" } : { backend: "cpu" };
+        emit({ kind: "sgemm", lib: "descent", ...via, matmul: be.gemmKernel, dtype, threads: be.threads, ...r });
       }
     }
     if (tfl) {
@@ -143,6 +149,16 @@ async function main(): Promise<void> {
   for (const r of rows) {
     console.log(`| ${r.n} | ${f(r.simd)} | ${f(r.simdT)} | ${f(r.ts)} | ${f(r.tfjs)} | ${ratio(r.simd, r.ts)} | ${ratio(r.simd, r.tfjs)} |`);
   }
+}
+
+/** A float64 n x n product on the SIMD driver, from the tensors' arrays into a new C. */
+function simd64(a: Tensor, b: Tensor, n: number): () => void {
+  const av = a.dataSync(), bv = b.dataSync();
+  if (!(av instanceof Float64Array && bv instanceof Float64Array)) throw new Error("simd64: operands must be float64");
+  const args = { m: n, k: n, n, transA: false, transB: false };
+  return () => {
+    if (!gemmSimdBatch64(av, [0], bv, [0], new Float64Array(n * n), 0, args)) throw new Error("simd64: no WebAssembly SIMD");
+  };
 }
 
 main().catch((e: unknown) => {

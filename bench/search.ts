@@ -9,8 +9,10 @@
  *   trials, each a few seconds: long enough that a trial's fixed costs (process start-up, loading the
  *   digits, checkpoint and model files written with fsync) are not the measure) with 1 and with 2
  *   local worker processes (`workers: 1` / `workers: 2`); wall time of the whole study, alternating
- *   runs, median of `--runs` (3). The ratio is the speed-up. Its peer, in the same runs: 8 units of a plain JavaScript loop in 1 process and split over 2, which says
- *   how much of the second core the (shared) machine gives at the time.
+ *   runs, median of `--runs` (3). The ratio is the speed-up. Its peers, in the same runs, split the
+ *   same way (8 units in 1 process, 4 + 4 in 2): a plain JavaScript loop of integer additions, which
+ *   says how much of the second core the (shared) machine gives at the time, and float32 matrix
+ *   products on descent's SIMD kernel, which says how much vector arithmetic two processes get.
  * - queue: a study of 40 tiny trials (a linear model, 1 epoch on 40 samples), one at a time, in this
  *   process and on a BullMQ queue over a local redis-server with one `descent worker`; per trial,
  *   the study's wall time beyond the trials' own time, in both: their difference is what the queue
@@ -57,21 +59,37 @@ if (parts.includes("workers")) {
   const loop = (units: number) => new Promise<void>((ok) => {
     spawn(process.execPath, ["-e", `for (let k = 0; k < ${units}; k++) { let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7; }`], { stdio: "ignore" }).on("close", () => ok());
   });
+  // the floating-point peer: 8 units of float32 matrix products (descent's SIMD kernel, 384 x 384,
+  // the working set of a W1 step) split the same way: what two processes of vector arithmetic get
+  // from the machine's two cores, which an integer loop does not measure when the cores share
+  // their vector units (SMT siblings of one physical core, as a VM's vCPUs may be)
+  const index = resolve(import.meta.dirname, "..", "src", "index.js");
+  const products = (units: number) => new Promise<void>((ok) => {
+    const code = `import("${index}").then((D) => { const g = new D.Generator(1); const a = D.randn([384, 384], { rng: g }), b = D.randn([384, 384], { rng: g });` +
+      ` for (let k = 0; k < ${units} * 400; k++) D.matmul(a, b); })`;
+    spawn(process.execPath, ["-e", code], { stdio: "ignore" }).on("close", () => ok());
+  });
   const one: number[] = [];
   const two: number[] = [];
   const loopOne: number[] = [];
   const loopTwo: number[] = [];
+  const fpOne: number[] = [];
+  const fpTwo: number[] = [];
   for (let r = 0; r < runs; r++) {
     one.push(await seconds(() => search(spec, { ...quiet, out: out(), workers: 1 })));
     two.push(await seconds(() => search(spec, { ...quiet, out: out(), workers: 2 })));
     loopOne.push(await seconds(() => loop(8)));
     loopTwo.push(await seconds(() => Promise.all([loop(4), loop(4)])));
+    fpOne.push(await seconds(() => products(8)));
+    fpTwo.push(await seconds(() => Promise.all([products(4), products(4)])));
   }
   const speedUp = median(one) / median(two);
   const peer = median(loopOne) / median(loopTwo);
-  console.log(`RESULT ${JSON.stringify({ part: "workers", oneWorker: one, twoWorkers: two, loopOne, loopTwo })}`);
+  const fpPeer = median(fpOne) / median(fpTwo);
+  console.log(`RESULT ${JSON.stringify({ part: "workers", oneWorker: one, twoWorkers: two, loopOne, loopTwo, fpOne, fpTwo })}`);
   console.log(`workers: 8 trials, 1 worker ${median(one).toFixed(1)} s, 2 workers ${median(two).toFixed(1)} s (median of ${runs}); speed-up ${speedUp.toFixed(2)}x`);
   console.log(`workers: the plain-loop peer, 8 units in 1 process ${median(loopOne).toFixed(1)} s, in 2 ${median(loopTwo).toFixed(1)} s; speed-up ${peer.toFixed(2)}x; the study's speed-up is ${(100 * speedUp / peer).toFixed(0)}% of the peer's`);
+  console.log(`workers: the matrix-product peer, 8 units in 1 process ${median(fpOne).toFixed(1)} s, in 2 ${median(fpTwo).toFixed(1)} s; speed-up ${fpPeer.toFixed(2)}x; the study's speed-up is ${(100 * speedUp / fpPeer).toFixed(0)}% of the peer's`);
 }
 
 if (parts.includes("queue")) {

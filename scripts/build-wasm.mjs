@@ -5,7 +5,9 @@
  * wasm/gemm.ts -> src/backend/cpu/simd/gemm-wasm.generated.ts (GEMM_WASM_BASE64),
  * the same GEMM with an imported shared memory (threads) -> gemm-shared-wasm.generated.ts
  * (GEMM_SHARED_WASM_BASE64), for the worker pool of src/backend/cpu/simd/gemm-threads.ts, and
- * wasm/update.ts -> src/backend/cpu/simd/update-wasm.generated.ts (UPDATE_WASM_BASE64). Modules
+ * wasm/update.ts -> src/backend/cpu/simd/update-wasm.generated.ts (UPDATE_WASM_BASE64), and the
+ * `wasm` backend's kernels: wasm/movement.ts and wasm/elementwise.ts ->
+ * src/backend/wasm/{movement,elementwise}-wasm.generated.ts. Modules
  * rather than .wasm files, so the kernels load synchronously in Node and in browsers without a fetch.
  *
  *   node scripts/build-wasm.mjs           # skips when the output is newer than its inputs
@@ -24,6 +26,8 @@ const KERNELS = [
   { name: "gemm", source: "gemm", constant: "GEMM_WASM_BASE64", flags: [], dir: CPU_SIMD },
   { name: "gemm-shared", source: "gemm", constant: "GEMM_SHARED_WASM_BASE64", flags: SHARED, dir: CPU_SIMD },
   { name: "update", source: "update", constant: "UPDATE_WASM_BASE64", flags: [], dir: CPU_SIMD },
+  { name: "movement", source: "movement", constant: "MOVEMENT_WASM_BASE64", flags: [], dir: "src/backend/wasm" },
+  { name: "elementwise", source: "elementwise", constant: "ELEMENTWISE_WASM_BASE64", flags: [], dir: "src/backend/wasm" },
 ];
 const mtime = (f) => statSync(f).mtimeMs;
 const asc = await import("assemblyscript/asc");

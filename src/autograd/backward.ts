@@ -6,6 +6,14 @@
  * the contributions. With `createGraph` the rules run with recording on, so the gradients are
  * themselves differentiable: `hvp` uses that for exact Hessian-vector products.
  * `backward`, `grad` and `valueAndGrad` are conveniences over it.
+ *
+ * Without `createGraph` the engine frees what it made and no one else can see (`Spent`): a rule's
+ * temporaries (the ReLU mask, the permuted copy before col2im) as soon as the rule returns, and
+ * each gradient once every tensor that received it has passed it on. The storage goes back to
+ * the backend (`dispose`; the cpu backends recycle it), so a training loop reuses the same
+ * arrays step after step instead of mapping fresh memory for each. The gradients it returns, the
+ * seeds and anything the caller made are never touched. With `createGraph` nothing is freed:
+ * the recorded graph of the gradients keeps its intermediates for the next derivative.
  */
 import { GradError, fmtShape } from "../errors/errors.js";
 import { isFloat } from "../tensor/dtype.js";
@@ -14,7 +22,45 @@ import type { Tensor } from "../tensor/tensor.js";
 import { onesLike, zerosLike } from "../tensor/creation.js";
 import { add, mul } from "../ops/elementwise.js";
 import { sum } from "../ops/reduce.js";
+import { collectOutputs } from "../ops/util.js";
+import type { DataId } from "../backend/backend.js";
 import { setGradModeFor, noGrad, isGradEnabled } from "./mode.js";
+
+/**
+ * The storage of one backward pass the engine made and may free: held once per entry of the
+ * pending-gradient map that refers to it (rules may pass a gradient on unchanged, or give one
+ * tensor to two inputs), freed when no entry holds it any more.
+ */
+class Spent {
+  private readonly made = new Set<DataId>();
+  private readonly holds = new Map<DataId, number>();
+
+  /** Records what a rule or a sum made, then frees those of them no entry holds. */
+  sweep(made: readonly Tensor[]): void {
+    for (const t of made) this.made.add(t.dataId);
+    for (const t of made) this.freeIfUnheld(t);
+  }
+
+  hold(t: Tensor): void {
+    this.holds.set(t.dataId, (this.holds.get(t.dataId) ?? 0) + 1);
+  }
+
+  release(t: Tensor): void {
+    const n = (this.holds.get(t.dataId) ?? 0) - 1;
+    if (n > 0) this.holds.set(t.dataId, n);
+    else {
+      this.holds.delete(t.dataId);
+      this.freeIfUnheld(t);
+    }
+  }
+
+  private freeIfUnheld(t: Tensor): void {
+    const id = t.dataId;
+    if (!this.made.has(id) || this.holds.has(id)) return;
+    this.made.delete(id);
+    t.backend.dispose(id);
+  }
+}
 
 export interface GradientsOptions {
   /** the upstream gradient of each output; required for outputs that are not scalars */
@@ -91,6 +137,7 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
   const order = relevantOrder(outs, inputSet);
   const reached = new Set(order);
   const grads = new Map<Tensor, Tensor>();
+  const spent = createGraph ? null : new Spent();
   return setGradModeFor(createGraph, () => {
     outs.forEach((o, i) => {
       if (!reached.has(o)) return;
@@ -111,7 +158,7 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
           );
         }
       });
-      const inGrads = node.backward(g);
+      const [inGrads, made] = spent ? collectOutputs(() => node.backward(g)) : [node.backward(g), []];
       node.inputs.forEach((inp, j) => {
         const gi = inGrads[j];
         if (!gi || !reached.has(inp)) return;
@@ -119,8 +166,26 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
           throw new GradError(`backward of ${node.op}: gradient ${fmtShape(gi.shape)} for input ${j} of shape ${fmtShape(inp.shape)}`);
         }
         const prev = grads.get(inp);
-        grads.set(inp, prev ? add(prev, gi) : gi);
+        if (!prev) {
+          grads.set(inp, gi);
+          spent?.hold(gi);
+          return;
+        }
+        const [total, sum] = spent ? collectOutputs(() => add(prev, gi)) : [add(prev, gi), []];
+        grads.set(inp, total);
+        if (!spent) return;
+        spent.hold(total);
+        spent.sweep(sum);
+        spent.release(prev);
       });
+      if (spent) {
+        // t's gradient has been passed on: unless t is an input, its entry is done
+        if (!inputSet.has(t)) {
+          grads.delete(t);
+          spent.release(g);
+        }
+        spent.sweep(made);
+      }
     }
     return inputs.map((t, i) => {
       const g = grads.get(t);

@@ -1,5 +1,6 @@
 /**
- * Which backend new tensors are made on. The default is `cpu`; `withBackend(b, fn)` scopes another
+ * Which backend new tensors are made on. The default is the fastest valid one: `wasm` where
+ * WebAssembly SIMD validates, else `cpu`; `withBackend(b, fn)` scopes another
  * one for the duration of fn and restores the previous one in `finally`; `setBackend(b)` replaces
  * the default for the rest of the program (what the CLI's --backend does). Ops run on the backend
  * of their inputs, so only creation functions consult this. `createBackend(name)` makes one by
@@ -7,9 +8,17 @@
  */
 import type { Backend } from "./backend.js";
 import { cpu, CpuBackend } from "./cpu/cpu.js";
+import { simdAvailable } from "./cpu/simd/gemm-simd.js";
+import { WasmBackend } from "./wasm/wasm.js";
 import { ConfigError } from "../errors/errors.js";
 
-let current: Backend = cpu;
+/** The shared one-thread wasm backend, or null where WebAssembly SIMD does not validate. */
+export const wasm: WasmBackend | null = simdAvailable() ? new WasmBackend() : null;
+
+/** The name of the backend a program starts on: "wasm" where SIMD validates, else "cpu". */
+export const DEFAULT_BACKEND: string = wasm ? "wasm" : "cpu";
+
+let current: Backend = wasm ?? cpu;
 
 export function currentBackend(): Backend {
   return current;
@@ -40,6 +49,13 @@ export const BACKENDS: Readonly<Record<string, { describe: string; create: (choi
   cpu: {
     describe: "TypeScript kernels, WebAssembly SIMD for float32 matmul and optimizer updates, float64 capable",
     create: (choice) => (choice.threads === undefined || choice.threads === 1 ? cpu : new CpuBackend({ threads: choice.threads })),
+  },
+  wasm: {
+    describe: "the cpu backend's storage with every hot float32 kernel on WebAssembly SIMD (elementwise, reductions, im2col, pooling, copies); the cpu backend where SIMD is missing",
+    create: (choice) => {
+      if (!wasm) return BACKENDS.cpu!.create(choice);
+      return choice.threads === undefined || choice.threads === 1 ? wasm : new WasmBackend({ threads: choice.threads });
+    },
   },
 };
 

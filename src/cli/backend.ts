@@ -1,14 +1,14 @@
 /**
  * The backend the CLI's commands run on, and `descent env`, which says what it is. Every command
  * takes the global options --backend NAME and --threads N, which default to the environment's
- * DESCENT_BACKEND and DESCENT_THREADS, then to cpu on one thread; the choice becomes the default
+ * DESCENT_BACKEND and DESCENT_THREADS, then to the fastest valid backend (wasm where SIMD validates, else cpu) on one thread; the choice becomes the default
  * backend (setBackend) before the command runs. `descent env` prints the version, the runtime,
  * the backend in use, its float32 matmul kernel, the WebAssembly features (SIMD, relaxed SIMD,
  * shared memory) and the thread count.
  */
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
-import { BACKENDS, createBackend, currentBackend, setBackend } from "../backend/registry.js";
+import { BACKENDS, createBackend, currentBackend, DEFAULT_BACKEND, setBackend } from "../backend/registry.js";
 import { CpuBackend } from "../backend/cpu/cpu.js";
 import { wasmFeatures } from "../backend/features.js";
 import { ConfigError } from "../errors/errors.js";
@@ -24,12 +24,12 @@ function parseThreads(raw: string, where: string): number {
 /** Adds --backend and --threads to the program and applies them before any command's action. */
 export function registerBackendOptions(program: Command): void {
   program
-    .option("--backend <name>", `backend to run on: ${Object.keys(BACKENDS).join(", ")} (default: $DESCENT_BACKEND or cpu)`)
+    .option("--backend <name>", `backend to run on: ${Object.keys(BACKENDS).join(", ")} (default: $DESCENT_BACKEND or ${DEFAULT_BACKEND})`)
     .option("--threads <n>", "threads for float32 matrix products (default: $DESCENT_THREADS or 1)")
     .hook("preAction", async (root) => {
       await runAction(() => {
         const opts = root.opts<{ backend?: string; threads?: string }>();
-        const name = opts.backend ?? process.env.DESCENT_BACKEND ?? "cpu";
+        const name = opts.backend ?? process.env.DESCENT_BACKEND ?? DEFAULT_BACKEND;
         const rawThreads = opts.threads ?? process.env.DESCENT_THREADS;
         const where = opts.threads !== undefined ? "--threads" : "DESCENT_THREADS";
         const threads = rawThreads === undefined ? undefined : parseThreads(rawThreads, where);

@@ -4,29 +4,44 @@
  * wasmFeatures probes the runtime.
  */
 import { describe, expect, it } from "vitest";
-import { BACKENDS, cpu, CpuBackend, createBackend, currentBackend, setBackend, tensor, wasmFeatures, withBackend } from "../../src/index.js";
+import {
+  BACKENDS, cpu, CpuBackend, createBackend, currentBackend, DEFAULT_BACKEND, setBackend, tensor, WasmBackend, wasmFeatures, withBackend,
+} from "../../src/index.js";
 
 describe("backend choice", () => {
+  it("the default is the fastest valid backend: wasm where SIMD validates (it does in this Node)", () => {
+    expect(DEFAULT_BACKEND).toBe("wasm");
+    const start = currentBackend();
+    expect(start).toBeInstanceOf(WasmBackend);
+    expect(start.name).toBe("wasm");
+    expect(createBackend("wasm")).toBe(start);
+    expect(tensor([1]).backend).toBe(start);
+  });
+
   it("setBackend changes the default for new tensors; withBackend scopes over it", () => {
     const other = new CpuBackend({ simd: false });
+    const start = currentBackend();
     try {
       setBackend(other);
       expect(tensor([1]).backend).toBe(other);
       expect(withBackend(cpu, () => tensor([1]).backend)).toBe(cpu);
       expect(currentBackend()).toBe(other);
     } finally {
-      setBackend(cpu);
+      setBackend(start);
     }
-    expect(tensor([1]).backend).toBe(cpu);
+    expect(tensor([1]).backend).toBe(start);
   });
 
   it("createBackend by name, with threads; unknown names are refused with the known ones", () => {
-    expect(Object.keys(BACKENDS)).toEqual(["cpu"]);
+    expect(Object.keys(BACKENDS)).toEqual(["cpu", "wasm"]);
     expect(createBackend("cpu")).toBe(cpu);
     // a worker pool needs process.getBuiltinModule (Node 20.16+); elsewhere one thread runs
     const workers = typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === "function";
     expect((createBackend("cpu", { threads: 2 }) as CpuBackend).threads).toBe(workers ? 2 : 1);
-    expect(() => createBackend("wasm")).toThrow('Unknown backend "wasm" (available: cpu)');
+    const wasm2 = createBackend("wasm", { threads: 2 }) as WasmBackend;
+    expect(wasm2).toBeInstanceOf(WasmBackend);
+    expect(wasm2.threads).toBe(workers ? 2 : 1);
+    expect(() => createBackend("webgpu")).toThrow('Unknown backend "webgpu" (available: cpu, wasm)');
   });
 
   it("wasmFeatures reports SIMD in this Node (the SIMD matmul runs here)", () => {

@@ -15,11 +15,22 @@ describe("descent env", () => {
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     expect(out[0]).toMatch(/^descent \d+\.\d+\.\d+/);
-    expect(out).toContain("backend cpu");
+    expect(out).toContain("backend wasm");
     expect(out).toContain("threads 1");
     expect(out.some((l) => /^float32 matmul (wasm-simd|typescript)$/.test(l))).toBe(true);
     expect(out.some((l) => /^simd (yes|no)$/.test(l))).toBe(true);
     expect(out.some((l) => /^relaxed simd (yes|no)/.test(l))).toBe(true);
+  });
+
+  it("takes --backend, then DESCENT_BACKEND", async () => {
+    expect(lines((await runCli(["--backend", "cpu", "env"], cwd)).stdout)).toContain("backend cpu");
+    process.env.DESCENT_BACKEND = "cpu";
+    try {
+      expect(lines((await runCli(["env"], cwd)).stdout)).toContain("backend cpu");
+      expect(lines((await runCli(["--backend", "wasm", "env"], cwd)).stdout)).toContain("backend wasm");
+    } finally {
+      delete process.env.DESCENT_BACKEND;
+    }
   });
 
   // a worker pool needs process.getBuiltinModule (Node 20.16+)
@@ -37,7 +48,7 @@ describe("descent env", () => {
   it("refuses an unknown backend and a bad thread count as bad usage, in one line", async () => {
     const bad = await runCli(["--backend", "webgl", "env"], cwd);
     expect(bad.code).toBe(2);
-    expect(lines(bad.stderr)).toEqual(['error: Unknown backend "webgl" (available: cpu)']);
+    expect(lines(bad.stderr)).toEqual(['error: Unknown backend "webgl" (available: cpu, wasm)']);
     const threads = await runCli(["--threads", "0", "env"], cwd);
     expect(threads.code).toBe(2);
     expect(lines(threads.stderr)).toEqual(['error: --threads: invalid thread count "0" (expected an integer >= 1)']);

@@ -15,7 +15,7 @@ import {
   sigmoid, tanh, relu, leakyRelu, elu, softplus, prelu, softmax, logSoftmax, logSumExp,
   sum, mean, variance, std, max, min, argmax, argmin, sumToShape,
   reshape, flatten, squeeze, unsqueeze, permute, transpose, expand, slice, narrow, concat, stack, pad, take, scatterAdd,
-  gather, indexSelect, oneHot, detach, cast,
+  gather, indexSelect, oneHot, detach, cast, cpu, createBackend,
   matmul, mm, linear,
   conv2d, im2col, col2im, windowOutputSize,
   maxPool2d, avgPool2d, globalAvgPool2d,
@@ -494,6 +494,42 @@ describe("ops: every row forward, backward and gradcheck on a backend without sy
     const got = await checks(slow);
     expect(got.every((r) => r.ok)).toBe(true);
     expect(got).toEqual(await checks(currentBackend()));
+  });
+});
+
+describe("ops: every row forward and backward in float32 on the wasm backend equals the cpu backend", () => {
+  // the wasm backend's kernels are bit-identical to cpu's except sums (float64 lanes in another
+  // order): the tolerance is a few float32 ulps of the values compared
+  const wasm = createBackend("wasm");
+  const run = (row: Row, backend: Backend): Tensor[] | string => withBackend(backend, () => {
+    try {
+      const made = row.refOnly ? row.ref!.inputs : row.inputs(new Generator(rows.indexOf(row) + 1));
+      const inputs = made.map((x) => (x.dtype === "int32" ? fromValues(x.dataSync(), x.shape, { backend })
+        : fromValues(Float32Array.from(x.dataSync()), x.shape, { backend }).requireGrad()));
+      const y = row.f(...inputs);
+      if (!y.requiresGrad) return [y];
+      sum(mul(y, cast(uniform(new Generator(7), [...y.shape], 0.5, 1.5), y.dtype))).backward();
+      return [y, ...inputs.flatMap((x) => (x.grad ? [x.grad] : []))];
+    } catch (e) {
+      return (e as Error).message;
+    }
+  });
+  it.each(rows.map((row) => [row.name, row] as const))("%s", (_name, row) => {
+    const want = run(row, cpu);
+    const got = run(row, wasm);
+    if (typeof want === "string") return void expect(got).toBe(want);
+    expect(typeof got).not.toBe("string");
+    const gotTensors = got as Tensor[];
+    expect(gotTensors.every((t) => t.backend === wasm)).toBe(true);
+    expect(gotTensors.map((t) => t.shape)).toEqual(want.map((t) => t.shape));
+    gotTensors.forEach((t, i) => {
+      const a = t.dataSync(), b = want[i]!.dataSync();
+      for (let k = 0; k < a.length; k++) {
+        const x = a[k]!, y = b[k]!;
+        if (Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y))) continue;
+        expect(Math.abs(x - y), `${row.name}: output ${i}, element ${k}: wasm ${x}, cpu ${y}`).toBeLessThanOrEqual(4e-7 * Math.max(Math.abs(x), Math.abs(y), 1e-3));
+      }
+    });
   });
 });
 

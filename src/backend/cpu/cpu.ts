@@ -13,7 +13,7 @@
 import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
 import { ConfigError, DTypeError } from "../../errors/errors.js";
-import { typedArrayFor, type DType, type TypedArray } from "../../tensor/dtype.js";
+import { type DType, type TypedArray } from "../../tensor/dtype.js";
 import { sizeOf } from "../../tensor/shape.js";
 import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
 import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.js";
@@ -24,13 +24,16 @@ import { gemmPool } from "./simd/gemm-threads.js";
 import { applyUpdateSimd } from "./simd/update-simd.js";
 import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
+import { BufferPool } from "./pool.js";
 
 interface CpuData {
   values: TypedArray;
+  /** made by a kernel of this backend (recycled on dispose), not uploaded by a caller */
+  owned: boolean;
 }
 
 function wrap(values: TypedArray): CpuData {
-  return { values };
+  return { values, owned: false };
 }
 
 function vals(id: DataId): TypedArray {
@@ -49,7 +52,7 @@ export interface CpuBackendOptions {
 }
 
 export class CpuBackend implements Backend {
-  readonly name = "cpu";
+  readonly name: string = "cpu";
   readonly supportsFloat64 = true;
   /** The float32 matmul kernel: "wasm-simd", or "typescript" (forced, or SIMD unavailable). */
   readonly gemmKernel: "wasm-simd" | "typescript";
@@ -57,6 +60,7 @@ export class CpuBackend implements Backend {
   /** Threads the float32 SIMD matmul runs on (1 when no pool could start). */
   readonly threads: number;
   private readonly pool: ReturnType<typeof gemmPool>;
+  private readonly buffers = new BufferPool();
 
   constructor(options: CpuBackendOptions = {}) {
     this.gemmKernel = options.simd !== false && simdAvailable() ? "wasm-simd" : "typescript";
@@ -71,9 +75,9 @@ export class CpuBackend implements Backend {
   }
 
   fill(size: number, value: number, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, size);
+    const out = this.alloc(dtype, size, value === 0);
     if (value !== 0) out.fill(value);
-    return wrap(out);
+    return this.own(out);
   }
 
   read(id: DataId): Promise<TypedArray> {
@@ -90,106 +94,123 @@ export class CpuBackend implements Backend {
   }
 
   dispose(id: DataId): void {
-    (id as Partial<CpuData>).values = undefined as unknown as TypedArray;
+    const data = id as Partial<CpuData>;
+    if (data.owned && data.values) this.buffers.give(data.values);
+    data.values = undefined as unknown as TypedArray;
+  }
+
+  /** Storage for a kernel's output: recycled where the pool has some, cleared if `zeroed`. */
+  protected alloc(dtype: DType, size: number, zeroed: boolean): TypedArray {
+    return this.buffers.take(dtype, size, zeroed);
+  }
+
+  /** The handle of a kernel's output (from `alloc`), which `dispose` may recycle. */
+  protected own(values: TypedArray): DataId {
+    return { values, owned: true } satisfies CpuData;
+  }
+
+  /** Gives back an `alloc`ed array that ended up unused (a kernel that declined). */
+  protected unused(values: TypedArray): void {
+    this.buffers.give(values);
   }
 
   cast(x: DataId, size: number, _from: DType, to: DType): DataId {
-    const out = typedArrayFor(to, size);
+    const out = this.alloc(to, size, false);
     const v = vals(x);
     if (to === "int32") for (let i = 0; i < size; i++) out[i] = Math.trunc(v[i]!);
     else out.set(v);
-    return wrap(out);
+    return this.own(out);
   }
 
   unary(op: UnaryOp, x: DataId, size: number, dtype: DType, params: readonly number[] = []): DataId {
-    const out = typedArrayFor(dtype, size);
+    const out = this.alloc(dtype, size, false);
     unaryInto(op, vals(x), out, params);
-    return wrap(out);
+    return this.own(out);
   }
 
   binary(op: BinaryOp, a: DataId, b: DataId, info: BroadcastInfo, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, sizeOf(info.outShape));
+    const out = this.alloc(dtype, sizeOf(info.outShape), false);
     binaryInto(op, vals(a), vals(b), info, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   select(cond: DataId, a: DataId, b: DataId, info: BroadcastInfo, _condDType: DType, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, sizeOf(info.outShape));
+    const out = this.alloc(dtype, sizeOf(info.outShape), false);
     selectInto(vals(cond), vals(a), vals(b), info, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   reduce(op: ReduceOp, x: DataId, shape: readonly number[], axes: readonly number[], dtype: DType): DataId {
     const outSize = sizeOf(shape.filter((_, i) => !axes.includes(i)));
-    const out = typedArrayFor(dtype, outSize);
+    const out = this.alloc(dtype, outSize, false);
     reduceInto(op, vals(x), shape, axes, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   argReduce(op: "argmax" | "argmin", x: DataId, shape: readonly number[], axis: number): DataId {
-    const out = new Int32Array(sizeOf(shape) / Math.max(shape[axis]!, 1));
+    const out = this.alloc("int32", sizeOf(shape) / Math.max(shape[axis]!, 1), false) as Int32Array;
     argReduceInto(op, vals(x), shape, axis, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   strided(x: DataId, outShape: readonly number[], strides: readonly number[], offset: number, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, sizeOf(outShape));
+    const out = this.alloc(dtype, sizeOf(outShape), false);
     stridedInto(vals(x), outShape, strides, offset, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   assemble(parts: readonly Placement[], outShape: readonly number[], fill: number, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, sizeOf(outShape));
+    const out = this.alloc(dtype, sizeOf(outShape), fill === 0);
     if (fill !== 0) out.fill(fill);
     assembleInto(parts.map((p) => ({ values: vals(p.id), placement: p })), outShape, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   take(x: DataId, indices: DataId, count: number, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, count);
+    const out = this.alloc(dtype, count, false);
     takeInto(vals(x), vals(indices) as Int32Array, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   scatterAdd(x: DataId, indices: DataId, _count: number, size: number, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, size);
+    const out = this.alloc(dtype, size, true);
     scatterAddInto(vals(x), vals(indices) as Int32Array, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId {
     const { batch, m, n } = info;
-    const out = typedArrayFor(dtype, batch * m * n);
+    const out = this.alloc(dtype, batch * m * n, false);
     const av = vals(a), bv = vals(b);
     if (this.gemmKernel === "wasm-simd" && out instanceof Float32Array && av instanceof Float32Array && bv instanceof Float32Array) {
       if (this.pool) gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info, this.pool);
       else gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
-      return wrap(out);
+      return this.own(out);
     }
     for (let i = 0; i < batch; i++) gemm(av, info.aOffsets[i]!, bv, info.bOffsets[i]!, out, i * m * n, info);
-    return wrap(out);
+    return this.own(out);
   }
 
   im2col(x: DataId, info: WindowInfo, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, info.n * info.c * info.kh * info.kw * info.outH * info.outW);
+    const out = this.alloc(dtype, info.n * info.c * info.kh * info.kw * info.outH * info.outW, false);
     im2colInto(vals(x), info, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, info.n * info.c * info.h * info.w);
+    const out = this.alloc(dtype, info.n * info.c * info.h * info.w, true);
     col2imInto(vals(cols), info, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   maxPoolIndices(x: DataId, info: WindowInfo): DataId {
-    const out = new Int32Array(info.n * info.c * info.outH * info.outW);
+    const out = this.alloc("int32", info.n * info.c * info.outH * info.outW, false) as Int32Array;
     maxPoolIndicesInto(vals(x), info, out);
-    return wrap(out);
+    return this.own(out);
   }
 
   applyUpdate(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId {
-    const out = typedArrayFor(dtype, size);
+    const out = this.alloc(dtype, size, false);
     const floats = (id: DataId): Float32Array | Float64Array => {
       const v = vals(id);
       if (v instanceof Int32Array) throw new DTypeError(`applyUpdate: expected float storage, got int32`);
@@ -198,9 +219,9 @@ export class CpuBackend implements Backend {
     const p = floats(param), g = floats(grad), ss = slots.map(floats);
     const simd = this.gemmKernel === "wasm-simd" && out instanceof Float32Array && p instanceof Float32Array && g instanceof Float32Array;
     const ss32 = ss.filter((x): x is Float32Array => x instanceof Float32Array);
-    if (simd && ss32.length === ss.length && applyUpdateSimd(stages, p, g, ss32, out)) return wrap(out);
-    applyUpdateInto(stages, p, g, ss, floats(wrap(out)));
-    return wrap(out);
+    if (simd && ss32.length === ss.length && applyUpdateSimd(stages, p, g, ss32, out)) return this.own(out);
+    applyUpdateInto(stages, p, g, ss, floats(this.own(out)));
+    return this.own(out);
   }
 }
 
