@@ -35,16 +35,16 @@ for (const workload of arg("workloads", "cnn,mlp").split(",") as ("mlp" | "cnn")
   }
   const idx = rows(0, samples);
   let t = now();
-  const f = lossFunctionOf(model, crossEntropy, input(idx), takeRows(data.labels, idx));
+  const f = await lossFunctionOf(model, crossEntropy, input(idx), takeRows(data.labels, idx));
   const setup = now() - t;
   t = now();
-  const r = lanczos(f.hvp, f.size, { k: 1, tol: 1e-8 });
+  const r = await lanczos(f.hvp, f.size, { k: 1, tol: 1e-8 });
   const extremes = now() - t;
   t = now();
-  const trace = hutchinsonTrace(f.hvp, f.size, { samples: 10 });
+  const trace = await hutchinsonTrace(f.hvp, f.size, { samples: 10 });
   const traceS = now() - t;
   t = now();
-  spectralDensity(f.hvp, f.size, {});
+  await spectralDensity(f.hvp, f.size, {});
   const densityS = now() - t;
   const result = {
     workload, params: f.size, samples, setupS: setup, extremesS: extremes, lanczosSteps: r.steps, products: r.products, converged: r.converged,

@@ -10,5 +10,5 @@ const history = await fit(model, {
   train, dev, loss: crossEntropy, optimizer, epochs: 10, batchSize: 64, modelRng: rng,
   callbacks: [new EarlyStopping({ monitor: "devLoss", patience: 3 })],
 });
-const { accuracy } = evaluate(model, test);
+const { accuracy } = await evaluate(model, test);
 console.log(`${history.epochs.length} epochs; test accuracy ${(100 * accuracy!).toFixed(1)}%`);

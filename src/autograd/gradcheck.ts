@@ -9,6 +9,8 @@
  *
  * gradgradcheck applies the same check to the gradient itself (second order), which is what
  * Hessian-vector products rely on.
+ *
+ * Every value is read with `await` (both return a Promise), so the checks run on any backend.
  */
 import { DTypeError, GradError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
@@ -66,7 +68,7 @@ export function unravelIndex(index: number, shape: readonly number[]): number[] 
 
 type Fn = (...inputs: Tensor[]) => Tensor;
 
-export function gradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOptions = {}): GradcheckReport {
+export async function gradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-3, seed = 0 } = options;
   const wrt = options.wrt ?? inputs.map((t, i) => (t.dtype === "int32" ? -1 : i)).filter((i) => i >= 0);
   const name = (i: number) => options.names?.[i] ?? `input ${i}`;
@@ -80,20 +82,21 @@ export function gradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOp
   const y0 = f(...leaves);
   const u = randn(y0.shape, { rng, dtype: y0.dtype, backend: y0.backend });
   const project = (y: Tensor) => sum(mul(y, u));
-  const analytic = gradients([project(y0)], wrt.map((i) => leaves[i]!), { allowUnused: true }).map((g) => g.dataSync());
+  const grads = gradients([project(y0)], wrt.map((i) => leaves[i]!), { allowUnused: true });
+  const analytic = await Promise.all(grads.map((g) => g.data()));
 
   const all: GradcheckMismatch[] = [];
   let maxRel = 0, maxAbs = 0, checked = 0;
-  wrt.forEach((i, k) => {
-    const base = inputs[i]!.dataSync();
-    const at = (delta: number, j: number): number => {
+  for (const [k, i] of wrt.entries()) {
+    const base = await inputs[i]!.data();
+    const at = async (delta: number, j: number): Promise<number> => {
       const v = base.slice();
       v[j] = v[j]! + delta;
       const args = inputs.map((t, m) => (m === i ? fromValues(v, t.shape, { backend: t.backend }) : t));
-      return noGrad(() => project(f(...args))).item();
+      return (await noGrad(() => project(f(...args))).data())[0]!;
     };
     for (let j = 0; j < base.length; j++) {
-      const numeric = (at(eps, j) - at(-eps, j)) / (2 * eps);
+      const numeric = ((await at(eps, j)) - (await at(-eps, j))) / (2 * eps);
       const a = analytic[k]![j]!;
       const absError = Math.abs(a - numeric);
       const denom = Math.max(Math.abs(a), Math.abs(numeric));
@@ -105,7 +108,7 @@ export function gradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOp
         all.push({ input: name(i), index: j, position: unravelIndex(j, inputs[i]!.shape), analytic: a, numeric, absError, relError });
       }
     }
-  });
+  }
   all.sort((p, q) => q.absError - p.absError);
   const ok = all.length === 0;
   const worst = all[0];
@@ -120,7 +123,7 @@ export function gradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOp
  * Second-order check: the derivative of the (createGraph) gradient of sum(f·u), projected on a
  * random w, against finite differences of that gradient.
  */
-export function gradgradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOptions = {}): GradcheckReport {
+export async function gradgradcheck(f: Fn, inputs: readonly Tensor[], options: GradcheckOptions = {}): Promise<GradcheckReport> {
   const rng = new Generator((options.seed ?? 0) + 1);
   const wrt = options.wrt ?? inputs.map((t, i) => (t.dtype === "int32" ? -1 : i)).filter((i) => i >= 0);
   let u: Tensor | null = null;

@@ -23,9 +23,9 @@ Examples:
   $ descent conformance ../shared/conformance/cases/op --out results.json`,
     )
     .action((path: string, opts: { out?: string; check?: boolean }) =>
-      runAction(() => {
+      runAction(async () => {
         if (!existsSync(path)) throw new ConfigError(`${path}: no such case file or folder`);
-        const { results, lines } = runConformance(path, { check: Boolean(opts.check) });
+        const { results, lines } = await runConformance(path, { check: Boolean(opts.check) });
         if (Object.keys(results).length === 0 && lines.length === 0) throw new ConfigError(`${path}: no conformance cases (*.json) found`);
         if (opts.out) writeFileAtomic(opts.out, JSON.stringify(results, null, 1) + "\n");
         if (opts.check) {

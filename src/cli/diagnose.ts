@@ -85,7 +85,7 @@ Writes RUN/diagnosis.json and rewrites RUN/report.html (its Diagnosis section).`
       runAction(async () => {
         const target = flags.targetError === undefined ? undefined : numberFlag("--target-error", flags.targetError);
         if (target !== undefined && !(target >= 0 && target < 1)) throw new ConfigError(`--target-error: ${flags.targetError} is outside [0, 1)`);
-        const d = diagnoseRun(run, { targetError: target, hessian: (flags.hessian ?? false) || (flags.spectrum ?? false), escape: flags.escape ?? false, spectrum: flags.spectrum });
+        const d = await diagnoseRun(run, { targetError: target, hessian: (flags.hessian ?? false) || (flags.spectrum ?? false), escape: flags.escape ?? false, spectrum: flags.spectrum });
         for (const w of d.warnings) console.error(`warning: ${w}`);
         let depthLine: string | null = null;
         if (flags.depthCheck) {
@@ -116,10 +116,10 @@ Writes RUN/diagnosis.json and rewrites RUN/report.html (its Diagnosis section).`
     .option("--json", "print the result as JSON")
     .addHelpText("after", "\nExamples:\n  $ npx descent gradcheck runs/exp1\n  $ npx descent gradcheck --config exp.json")
     .action((run: string | undefined, flags: { config?: string; samples: string; json?: boolean }) =>
-      runAction(() => {
+      runAction(async () => {
         if ((run === undefined) === (flags.config === undefined)) throw new ConfigError("gradcheck: give a run folder or --config FILE (one of them)");
         const samples = numberFlag("--samples", flags.samples, { integer: true, positive: true })!;
-        const r = gradcheckRun(run !== undefined ? { run } : { config: flags.config! }, { samples });
+        const r = await gradcheckRun(run !== undefined ? { run } : { config: flags.config! }, { samples });
         if (flags.json) {
           console.log(JSON.stringify(r));
         } else {

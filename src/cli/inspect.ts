@@ -38,7 +38,7 @@ export function registerInspect(program: Command): void {
     .option("--split <part>", "train, dev or test", "test")
     .addHelpText("after", "\nExamples:\n  $ npx descent evaluate runs/cnn-adam-2026-11-23T07-00-00\n  $ npx descent evaluate runs/exp1 --split dev")
     .action((run: string, flags: { split: string }) =>
-      runAction(() => {
+      runAction(async () => {
         choiceFlag("--split", flags.split, ["train", "dev", "test"]);
         const config = runConfig(run);
         requireModel(run);
@@ -47,7 +47,7 @@ export function registerInspect(program: Command): void {
         const parts = splitData(config, all);
         let ds = parts[flags.split as "train" | "dev" | "test"];
         if (saved.standardizer) ds = saved.standardizer.transform(ds);
-        const ev = evaluate(saved.model, ds, { confusion: true, loss: configLoss(config, all) });
+        const ev = await evaluate(saved.model, ds, { confusion: true, loss: configLoss(config, all) });
         console.log(`${flags.split}: ${ds.length} samples`);
         if (ev.loss !== undefined) console.log(`loss: ${ev.loss.toFixed(4)}`);
         if (ev.confusion) {
@@ -66,12 +66,12 @@ export function registerInspect(program: Command): void {
     .option("--top <k>", "show the k most likely classes", "1")
     .addHelpText("after", "\nExamples:\n  $ npx descent predict runs/exp1 t10k-images-idx3-ubyte.gz\n  $ npx descent predict runs/exp1 samples.json\n  $ npx descent predict runs/iris new-flowers.csv --top 2")
     .action((run: string, file: string, flags: { top: string }) =>
-      runAction(() => {
+      runAction(async () => {
         const top = numberFlag("--top", flags.top, { integer: true, positive: true })!;
         requireModel(run);
         if (!existsSync(file)) throw new ConfigError(`${file}: no such file`);
         const saved = loadSavedModel(run);
-        const predictions = predictSamples(saved, readSamples(file, saved), top);
+        const predictions = await predictSamples(saved, readSamples(file, saved), top);
         predictions.forEach((p, i) => {
           const shown = p.classes ? p.classes.map((c) => `${c.name} (${(100 * c.probability).toFixed(1)}%)`) : p.outputs!.map((v) => v.toPrecision(6));
           console.log(`${i}: ${shown.join(", ")}`);

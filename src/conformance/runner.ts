@@ -45,12 +45,12 @@ export function readCase(file: string): ConformanceCase {
 }
 
 /** Evaluates one case; a case that cannot be evaluated gives { error }. */
-export function evaluateCase(c: ConformanceCase): CaseResult {
+export async function evaluateCase(c: ConformanceCase): Promise<CaseResult> {
   try {
     const evaluate = KIND_EVALUATORS[c.kind];
     if (!evaluate) return { error: `unknown or unsupported kind "${c.kind}"` };
     const dtype = assertDType(c.dtype ?? "float64", `case ${c.id}`);
-    return evaluate(c, dtype);
+    return await evaluate(c, dtype);
   } catch (e) {
     return { error: (e as Error).message };
   }
@@ -122,7 +122,7 @@ export interface CheckLine {
 }
 
 /** Evaluates every case under path; returns results by id and, with check, one line per case. */
-export function runConformance(path: string, options: { check: boolean; tolerance?: number }): { results: Record<string, CaseResult>; lines: CheckLine[] } {
+export async function runConformance(path: string, options: { check: boolean; tolerance?: number }): Promise<{ results: Record<string, CaseResult>; lines: CheckLine[] }> {
   const results: Record<string, CaseResult> = {};
   const lines: CheckLine[] = [];
   for (const file of findCaseFiles(path)) {
@@ -135,7 +135,7 @@ export function runConformance(path: string, options: { check: boolean; toleranc
       if (options.check) lines.push({ id, ok: false, mismatch: { field: "(file)", maxAbs: NaN, maxRel: NaN, detail: (e as Error).message } });
       continue;
     }
-    const result = evaluateCase(c);
+    const result = await evaluateCase(c);
     results[c.id] = result;
     if (options.check) {
       const m = c.expected === undefined

@@ -27,9 +27,17 @@ export function toTensor(v: unknown, floatDType: DType, where: string): Tensor {
   return tensor(Float64Array.from(v.data), { shape: v.shape, dtype: v.dtype === "int32" ? "int32" : floatDType });
 }
 
-export function fromTensor(t: Tensor): TensorValue {
-  const out: TensorValue = { shape: [...t.shape], data: Array.from(t.dataSync()) };
+/** A descent tensor as a case tensor, its values read with `await` (any backend). */
+export async function fromTensor(t: Tensor): Promise<TensorValue> {
+  const out: TensorValue = { shape: [...t.shape], data: Array.from(await t.data()) };
   if (t.dtype === "int32") out.dtype = "int32";
+  return out;
+}
+
+/** Named descent tensors as case tensors. */
+export async function fromTensors(record: Readonly<Record<string, Tensor>>): Promise<Record<string, TensorValue>> {
+  const out: Record<string, TensorValue> = {};
+  for (const [k, t] of Object.entries(record)) out[k] = await fromTensor(t);
   return out;
 }
 

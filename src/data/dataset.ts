@@ -4,14 +4,15 @@
  *
  * Design: tensors are immutable, so the host-side typed array behind a dataset tensor never goes
  * stale. `hostValues` reads it once (or is handed it by whoever built the tensor) and remembers it
- * in a WeakMap keyed by the tensor, so batching, subsetting and standardizing copy rows with
- * `subarray`/`set` instead of reading the whole dataset back per batch or doing per-element tensor
- * ops. The cache holds no global state worth the name: it is a memo of values that cannot change.
+ * (tensor/host.ts), so batching, subsetting and standardizing copy rows with `subarray`/`set`
+ * instead of reading the whole dataset back per batch or doing per-element tensor ops. So data
+ * sets work on a backend that reads asynchronously too: their tensors are made from host arrays.
  */
 import type { Backend } from "../backend/backend.js";
 import { ConfigError, DTypeError, ShapeError, fmtShape } from "../errors/errors.js";
 import { typedArrayFor, type TypedArray } from "../tensor/dtype.js";
 import { fromValues } from "../tensor/creation.js";
+import { hostValuesOf, rememberHostValues } from "../tensor/host.js";
 import { sizeOf } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -47,30 +48,18 @@ export interface DatasetOptions {
   source?: string;
 }
 
-const hostCache = new WeakMap<Tensor, TypedArray>();
-
 /**
  * The values of a dataset tensor as a host typed array, read once and remembered. The array is
  * shared: callers must not write to it.
  */
 export function hostValues(t: Tensor): TypedArray {
-  let v = hostCache.get(t);
-  if (v === undefined) {
-    if (!t.backend.readSync) {
-      throw new DTypeError(
-        `dataset tensors must be readable synchronously; the ${t.backend.name} backend is not (build datasets on the cpu backend)`,
-      );
-    }
-    v = t.dataSync();
-    hostCache.set(t, v);
-  }
-  return v;
+  return hostValuesOf(t, "dataset tensor");
 }
 
 /** A tensor over `values` (taken, not copied) whose host values are known without a read-back. */
 export function hostTensor(values: TypedArray, shape: readonly number[], backend?: Backend): Tensor {
   const t = fromValues(values, shape, backend === undefined ? {} : { backend });
-  hostCache.set(t, values);
+  rememberHostValues(t, values);
   return t;
 }
 

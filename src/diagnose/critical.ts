@@ -73,7 +73,7 @@ export function classifyPoint(gradNorm: number, lambdaMin: number, lambdaMax: nu
   return "flat";
 }
 
-function lineSearch(f: LossFunctionOf, v: Float64Array): { search: LineSearch; point: Float64Array } {
+async function lineSearch(f: LossFunctionOf, v: Float64Array): Promise<{ search: LineSearch; point: Float64Array }> {
   const norm = Math.sqrt(f.point.reduce((s, x) => s + x * x, 0));
   const base = 1e-3 * Math.max(norm, 1);
   const at = (t: number) => f.point.map((x, i) => x + t * v[i]!);
@@ -82,7 +82,7 @@ function lineSearch(f: LossFunctionOf, v: Float64Array): { search: LineSearch; p
   for (const sign of [1, -1]) {
     for (let j = 0; j <= 20; j++) {
       const t = sign * base * 2 ** j;
-      const loss = f.lossAt(at(t));
+      const loss = await f.lossAt(at(t));
       if (!Number.isFinite(loss)) break;
       const drop = f.value - loss;
       if (sign > 0) dropPlus = Math.max(dropPlus, drop);
@@ -93,26 +93,26 @@ function lineSearch(f: LossFunctionOf, v: Float64Array): { search: LineSearch; p
   return { search: { step: best.t, lossBefore: f.value, lossAfter: best.loss, dropPlus, dropMinus }, point: at(best.t) };
 }
 
-export function analyzeCriticalPoint(f: LossFunctionOf, options: CriticalOptions = {}): CriticalPointAnalysis {
+export async function analyzeCriticalPoint(f: LossFunctionOf, options: CriticalOptions = {}): Promise<CriticalPointAnalysis> {
   const topK = options.topK ?? 3;
   if (!Number.isInteger(topK) || topK < 1) throw new ConfigError(`analyzeCriticalPoint: invalid topK ${topK} (expected an integer >= 1)`);
   const seed = options.seed ?? 0;
   const gradNorm = Math.sqrt(f.gradient.reduce((s, g) => s + g * g, 0));
   const paramNorm = Math.sqrt(f.point.reduce((s, x) => s + x * x, 0));
-  const r = lanczos(f.hvp, f.size, { k: topK, seed, tol: 1e-8 });
+  const r = await lanczos(f.hvp, f.size, { k: topK, seed, tol: 1e-8 });
   const lambdaMin = r.smallest[0]!.value, lambdaMax = r.largest[0]!.value;
   const cls = classifyPoint(gradNorm, lambdaMin, lambdaMax, paramNorm, f.value);
   const out: CriticalPointAnalysis = {
     class: cls, gradNorm, lambdaMin, lambdaMax, topK: r.largest.map((p) => p.value), direction: r.smallest[0]!.vector, lanczosSteps: r.steps, converged: r.converged,
   };
   if (cls === "saddle" || cls === "maximum") {
-    const { search, point } = lineSearch(f, out.direction);
+    const { search, point } = await lineSearch(f, out.direction);
     out.lineSearch = search;
     out.escapePoint = point;
   }
   if (options.spectrum) {
-    out.trace = hutchinsonTrace(f.hvp, f.size, { samples: 10, seed }).estimate;
-    out.density = spectralDensity(f.hvp, f.size, { seed });
+    out.trace = (await hutchinsonTrace(f.hvp, f.size, { samples: 10, seed })).estimate;
+    out.density = await spectralDensity(f.hvp, f.size, { seed });
   }
   return out;
 }

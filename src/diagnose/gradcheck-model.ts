@@ -44,7 +44,7 @@ export interface ModelGradcheckOptions {
   seed?: number;
 }
 
-export function gradcheckModel(model: Sequential, loss: LossFn, x: Tensor, y: Tensor, penalty: Penalty | undefined, options: ModelGradcheckOptions = {}): ModelGradcheck {
+export async function gradcheckModel(model: Sequential, loss: LossFn, x: Tensor, y: Tensor, penalty: Penalty | undefined, options: ModelGradcheckOptions = {}): Promise<ModelGradcheck> {
   const eps = options.eps ?? 1e-6;
   const limit = options.maxPerTensor ?? 200;
   if (!(eps > 0)) throw new ConfigError(`gradcheck: invalid eps ${eps} (expected > 0)`);
@@ -52,11 +52,11 @@ export function gradcheckModel(model: Sequential, loss: LossFn, x: Tensor, y: Te
   const notes: string[] = [];
   const dropouts = [...model].map((m, i) => [m.typeName, i] as const).filter(([t]) => t === "Dropout");
   if (dropouts.length > 0) notes.push(`dropout turned off for the check (layer${dropouts.length > 1 ? "s" : ""} ${dropouts.map(([, i]) => i).join(", ")}): the checked loss is deterministic`);
-  const f = lossFunctionOf(model, loss, x, y, penalty);
+  const f = await lossFunctionOf(model, loss, x, y, penalty);
   const rng = new Generator(options.seed ?? 0);
   const tensors: TensorCheck[] = [];
   let off = 0;
-  f.names.forEach((name, k) => {
+  for (const [k, name] of f.names.entries()) {
     const shape = f.shapes[k]!;
     const size = shape.reduce((a, b) => a * b, 1);
     const entries = size <= limit ? Array.from({ length: size }, (_, i) => i) : Array.from(rng.permutation(size).subarray(0, limit)).sort((a, b) => a - b);
@@ -65,9 +65,9 @@ export function gradcheckModel(model: Sequential, loss: LossFn, x: Tensor, y: Te
     for (const j of entries) {
       const p = f.point.slice();
       p[off + j] = f.point[off + j]! + eps;
-      const plus = f.lossAt(p);
+      const plus = await f.lossAt(p);
       p[off + j] = f.point[off + j]! - eps;
-      const minus = f.lossAt(p);
+      const minus = await f.lossAt(p);
       const numeric = (plus - minus) / (2 * eps);
       const analytic = f.gradient[off + j]!;
       const e = Math.abs(analytic - numeric);
@@ -81,7 +81,7 @@ export function gradcheckModel(model: Sequential, loss: LossFn, x: Tensor, y: Te
     tensors.push({ name, shape, checked: entries.length, relError, verdict: verdictOf(relError), worst: { ...worst, index: unravelIndex(worst.index, shape) } });
     if (entries.length < size) notes.push(`${name}: ${entries.length} of ${size} entries checked (a seeded random subset)`);
     off += size;
-  });
+  }
   const maxRel = Math.max(0, ...tensors.map((t) => t.relError));
   return { tensors, verdict: verdictOf(maxRel), notes };
 }

@@ -26,7 +26,7 @@ export interface RunGradcheck extends ModelGradcheck {
   batch: number;
 }
 
-export function gradcheckRun(source: GradcheckSource, options: ModelGradcheckOptions & { samples?: number } = {}): RunGradcheck {
+export async function gradcheckRun(source: GradcheckSource, options: ModelGradcheckOptions & { samples?: number } = {}): Promise<RunGradcheck> {
   const samples = options.samples ?? 8;
   if (!Number.isInteger(samples) || samples < 1) throw new ConfigError(`--samples: ${samples} is not a positive integer`);
   let configPath: string;
@@ -65,6 +65,6 @@ export function gradcheckRun(source: GradcheckSource, options: ModelGradcheckOpt
   if (n === 0) throw new ConfigError(`${configPath}: the training part has no samples`);
   const ds = standardizer ? standardizer.transform(train) : train;
   const rows = Int32Array.from({ length: n }, (_, i) => i);
-  const check = gradcheckModel(model, configLoss(config, all), takeRows(ds.inputs, rows), takeRows(ds.labels, rows), penaltyOf(config), options);
+  const check = await gradcheckModel(model, configLoss(config, all), takeRows(ds.inputs, rows), takeRows(ds.labels, rows), penaltyOf(config), options);
   return { ...check, model: from, batch: n };
 }

@@ -25,30 +25,33 @@ export interface HessianResult {
   size: number;
 }
 
-/** Loss, gradient and full Hessian of f at params (flattened in order, row-major each). */
-export function hessianOf(f: (...params: Tensor[]) => Tensor, params: readonly Tensor[]): HessianResult {
+/**
+ * Loss, gradient and full Hessian of f at params (flattened in order, row-major each). The rows
+ * are read with `await`, so it runs on any backend.
+ */
+export async function hessianOf(f: (...params: Tensor[]) => Tensor, params: readonly Tensor[]): Promise<HessianResult> {
   const leaves = params.map((p) => p.detach().requireGrad());
-  return enableGrad(() => {
+  const { loss, flat } = enableGrad(() => {
     const loss = f(...leaves);
     if (loss.size !== 1) throw new ShapeError(`hessianOf: the function must return a scalar, got shape [${loss.shape.join(",")}]`);
     const gs = gradients([loss], leaves, { createGraph: true, allowUnused: true });
-    const flat = concat(gs.map((g) => reshape(g, [g.size])));
-    const size = flat.size;
-    const hessian = new Float64Array(size * size);
-    const unit = new Float64Array(size);
-    for (let i = 0; i < size; i++) {
-      unit.fill(0);
-      unit[i] = 1;
-      const seed = fromValues(flat.dtype === "float64" ? unit.slice() : Float32Array.from(unit), [size], { backend: flat.backend });
-      const row = flat.requiresGrad ? gradients([flat], leaves, { gradOutputs: [seed], allowUnused: true }) : leaves.map(() => null);
-      let off = i * size;
-      row.forEach((r, k) => {
-        const v = r ? r.dataSync() : new Float64Array(leaves[k]!.size);
-        for (let j = 0; j < v.length; j++) hessian[off++] = v[j]!;
-      });
-    }
-    return { value: loss.item(), gradient: Float64Array.from(flat.dataSync()), hessian, size };
+    return { loss, flat: concat(gs.map((g) => reshape(g, [g.size]))) };
   });
+  const size = flat.size;
+  const hessian = new Float64Array(size * size);
+  const unit = new Float64Array(size);
+  for (let i = 0; i < size; i++) {
+    unit.fill(0);
+    unit[i] = 1;
+    const seed = fromValues(flat.dtype === "float64" ? unit.slice() : Float32Array.from(unit), [size], { backend: flat.backend });
+    const row = flat.requiresGrad ? enableGrad(() => gradients([flat], leaves, { gradOutputs: [seed], allowUnused: true })) : leaves.map(() => null);
+    let off = i * size;
+    for (const [k, r] of row.entries()) {
+      const v = r ? await r.data() : new Float64Array(leaves[k]!.size);
+      for (let j = 0; j < v.length; j++) hessian[off++] = v[j]!;
+    }
+  }
+  return { value: (await loss.data())[0]!, gradient: Float64Array.from(await flat.data()), hessian, size };
 }
 
 export interface EigenResult {

@@ -26,8 +26,11 @@ import { ConfigError } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
 import { symmetricEigen } from "./hessian.js";
 
-/** y = A·x for a symmetric A of size n (x is not to be changed). */
-export type MatVec = (x: Float64Array) => Float64Array;
+/**
+ * y = A·x for a symmetric A of size n (x is not to be changed). An operator on a backend returns
+ * a promise (its values are read with `await`); a plain matrix may answer at once.
+ */
+export type MatVec = (x: Float64Array) => Float64Array | Promise<Float64Array>;
 
 export interface LanczosOptions {
   /** the most Lanczos steps (default min(n, 100)) */
@@ -100,13 +103,13 @@ interface Krylov {
 }
 
 /** Runs Lanczos steps with full reorthogonalization until `steps` or `done(krylov)` says stop. */
-function runLanczos(matvec: MatVec, q0: Float64Array, steps: number, done: (k: Krylov) => boolean, checkEvery: number): Krylov {
+async function runLanczos(matvec: MatVec, q0: Float64Array, steps: number, done: (k: Krylov) => boolean, checkEvery: number): Promise<Krylov> {
   const n = q0.length;
   const k: Krylov = { alpha: [], beta: [], basis: [Float64Array.from(q0)], exhausted: false };
   let scale = 0;
   for (let j = 0; j < steps; j++) {
     const q = k.basis[j]!;
-    const w = Float64Array.from(matvec(q));
+    const w = Float64Array.from(await matvec(q));
     if (w.length !== n) throw new ConfigError(`lanczos: the operator returned ${w.length} values for a vector of ${n}`);
     const a = dot(q, w);
     k.alpha.push(a);
@@ -157,7 +160,7 @@ function ritz(k: Krylov) {
  * The extreme eigenpairs of a symmetric operator: the k smallest and k largest, to a residual
  * of tol relative to the spectrum's scale (max |θ|).
  */
-export function lanczos(matvec: MatVec, n: number, options: LanczosOptions = {}): LanczosResult {
+export async function lanczos(matvec: MatVec, n: number, options: LanczosOptions = {}): Promise<LanczosResult> {
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`lanczos: invalid size ${n} (expected an integer >= 1)`);
   const maxSteps = Math.min(n, options.maxSteps ?? 100);
   const tol = options.tol ?? 1e-10;
@@ -185,7 +188,7 @@ export function lanczos(matvec: MatVec, n: number, options: LanczosOptions = {})
     for (let i = 0; i < want; i++) if (r.residual(i) > tol * scale || r.residual(r.m - 1 - i) > tol * scale) return false;
     return true;
   };
-  const k = runLanczos(counted, q0, maxSteps, isConverged, 2);
+  const k = await runLanczos(counted, q0, maxSteps, isConverged, 2);
   const r = ritz(k);
   const cnt = Math.min(want, r.m);
   const smallest = Array.from({ length: cnt }, (_, i) => r.pair(i));
@@ -201,14 +204,14 @@ export interface TraceEstimate {
 }
 
 /** Hutchinson's estimate of tr(A) from `samples` Rademacher probes. */
-export function hutchinsonTrace(matvec: MatVec, n: number, options: { samples?: number; seed?: number } = {}): TraceEstimate {
+export async function hutchinsonTrace(matvec: MatVec, n: number, options: { samples?: number; seed?: number } = {}): Promise<TraceEstimate> {
   const samples = options.samples ?? 30;
   if (!Number.isInteger(samples) || samples < 1) throw new ConfigError(`hutchinsonTrace: invalid samples ${samples} (expected an integer >= 1)`);
   const rng = new Generator(options.seed ?? 0);
   const values: number[] = [];
   for (let s = 0; s < samples; s++) {
     const z = rademacher(n, rng);
-    values.push(dot(z, matvec(z)));
+    values.push(dot(z, await matvec(z)));
   }
   const mean = values.reduce((a, b) => a + b, 0) / samples;
   const variance = samples > 1 ? values.reduce((a, v) => a + (v - mean) ** 2, 0) / (samples - 1) : 0;
@@ -241,7 +244,7 @@ export interface DensityOptions {
 }
 
 /** The spectral density of a symmetric operator by stochastic Lanczos quadrature. */
-export function spectralDensity(matvec: MatVec, n: number, options: DensityOptions = {}): SpectralDensity {
+export async function spectralDensity(matvec: MatVec, n: number, options: DensityOptions = {}): Promise<SpectralDensity> {
   const probes = options.probes ?? 4;
   const steps = Math.min(n, options.steps ?? 40);
   const points = options.points ?? 200;
@@ -252,7 +255,7 @@ export function spectralDensity(matvec: MatVec, n: number, options: DensityOptio
   const weights: number[] = [];
   for (let p = 0; p < probes; p++) {
     const z = rademacher(n, rng);
-    const k = runLanczos(matvec, z.map((v) => v / Math.sqrt(n)), steps, () => false, steps + 1);
+    const k = await runLanczos(matvec, z.map((v) => v / Math.sqrt(n)), steps, () => false, steps + 1);
     const m = k.alpha.length;
     const eig = symmetricEigen(tridiagonal(k.alpha, k.beta, m), m);
     for (let i = 0; i < m; i++) {

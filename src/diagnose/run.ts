@@ -16,7 +16,7 @@ import { Generator } from "../tensor/random.js";
 import { takeRows, hostValues, type Dataset } from "../data/dataset.js";
 import { Standardizer } from "../data/standardize.js";
 import { buildSequential, type Sequential } from "../nn/sequential.js";
-import { readCheckpoint, writeCheckpoint } from "../io/checkpoint-file.js";
+import { fileCheckpoints, readCheckpoint } from "../io/checkpoint-file.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { loadConfigFile, type ExperimentConfig } from "../train/config.js";
 import { evaluate, isClassification, type LossFn, type TrainState } from "../train/fit.js";
@@ -137,7 +137,7 @@ function checkpointModel(config: ExperimentConfig, path: string, all: Dataset): 
 }
 
 /** Error rates (classification) or 1 − R² = MSE / Var(y_train) (regression) of a model on each part. */
-function errorsOf(m: LoadedModel, parts: RunParts, classification: boolean, notChecked: string[]): { errors: ErrorSet; counts: NonNullable<RunEvidence["counts"]> } {
+async function errorsOf(m: LoadedModel, parts: RunParts, classification: boolean, notChecked: string[]): Promise<{ errors: ErrorSet; counts: NonNullable<RunEvidence["counts"]> }> {
   const std = (ds: Dataset) => (m.standardizer ? m.standardizer.transform(ds) : ds);
   let variance = 1;
   if (!classification) {
@@ -151,19 +151,19 @@ function errorsOf(m: LoadedModel, parts: RunParts, classification: boolean, notC
   }
   // a regression's error is its mean squared error relative to the labels' variance, whatever it trained on
   const loss: LossFn = (out, y) => mse(out, y.rank === 1 ? y.reshape([-1, 1]) : y);
-  const err = (ds: Dataset): number | null => {
+  const err = async (ds: Dataset): Promise<number | null> => {
     if (ds.length === 0) return null;
-    const ev = evaluate(m.model, std(ds), classification ? {} : { loss });
+    const ev = await evaluate(m.model, std(ds), classification ? {} : { loss });
     return classification ? 1 - ev.accuracy! : ev.loss! / variance;
   };
-  const errors: ErrorSet = { train: err(parts.train), dev: err(parts.dev) };
+  const errors: ErrorSet = { train: await err(parts.train), dev: await err(parts.dev) };
   const counts: NonNullable<RunEvidence["counts"]> = { train: parts.train.length, dev: parts.dev.length };
   if (parts.trainDev && parts.trainDev.length > 0) {
-    errors.trainDev = err(parts.trainDev)!;
+    errors.trainDev = (await err(parts.trainDev))!;
     counts.trainDev = parts.trainDev.length;
   }
   if (parts.test.length > 0) {
-    errors.test = err(parts.test)!;
+    errors.test = (await err(parts.test))!;
     counts.test = parts.test.length;
   }
   if (errors.dev === null) notChecked.push("variance: the run has no dev data");
@@ -191,8 +191,10 @@ function layersOf(model: Sequential): RunEvidence["layers"] {
   });
 }
 
-function weightsOf(model: Sequential): NonNullable<RunEvidence["weights"]> {
-  return Object.fromEntries(model.namedParameters().map(([n, p]) => [n, { shape: [...p.shape], values: p.dataSync() }]));
+async function weightsOf(model: Sequential): Promise<NonNullable<RunEvidence["weights"]>> {
+  const out: NonNullable<RunEvidence["weights"]> = {};
+  for (const [n, p] of model.namedParameters()) out[n] = { shape: [...p.shape], values: await p.data() };
+  return out;
 }
 
 function criticalFindings(cp: CriticalPointAnalysis, plateau: boolean): Finding[] {
@@ -215,7 +217,7 @@ function criticalFindings(cp: CriticalPointAnalysis, plateau: boolean): Finding[
 }
 
 /** Writes checkpoints/escape.ckpt: the latest checkpoint with the model moved to the escape point. */
-function writeEscape(dir: string, ckptPath: string, names: string[], tensors: Record<string, Tensor>): string {
+async function writeEscape(dir: string, ckptPath: string, names: string[], tensors: Record<string, Tensor>): Promise<string> {
   const ckpt = readCheckpoint(ckptPath);
   const model = { ...(ckpt.tensors.model ?? {}) };
   for (const n of names) model[n] = tensors[n]!.cast(model[n]?.dtype ?? "float32");
@@ -224,11 +226,11 @@ function writeEscape(dir: string, ckptPath: string, names: string[], tensors: Re
   // training continues: an early stop that the plateau caused no longer applies
   if (callbacks.earlyStopping) callbacks.earlyStopping = { ...callbacks.earlyStopping, wait: 0 };
   const path = join(dir, "checkpoints", "escape.ckpt");
-  writeCheckpoint(path, { tensors: { ...ckpt.tensors, model }, state: { ...st, stopReason: null, callbacks } });
+  await fileCheckpoints.write(path, { tensors: { ...ckpt.tensors, model }, state: { ...st, stopReason: null, callbacks } });
   return path;
 }
 
-export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnosis {
+export async function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Promise<Diagnosis> {
   const target = options.targetError;
   if (target !== undefined && !(target >= 0 && target < 1)) throw new ConfigError(`--target-error: ${target} is outside [0, 1)`);
   if (!existsSync(dir)) throw new ConfigError(`${dir}: no such run folder`);
@@ -254,7 +256,7 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
   if (!final) notChecked.push("errors, weights and the Hessian: the run has no model and no checkpoint (it stopped before its first one)");
   if (metrics.records.length === 0) notChecked.push("gradient and activation health: metrics.jsonl has no training records");
 
-  const errorsAndCounts = final ? errorsOf(final, parts, classification, notChecked) : null;
+  const errorsAndCounts = final ? await errorsOf(final, parts, classification, notChecked) : null;
   const errors: ErrorSet = errorsAndCounts?.errors ?? { train: null, dev: null };
   if (target !== undefined) errors.target = target;
   else if (!classification && errors.train !== null) notChecked.push("the noise floor: the bias verdict compares 1 − R² with 0; give --target-error with the 1 − R² a perfect model would reach on noisy labels");
@@ -262,7 +264,7 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
     steps: metrics.steps, records: metrics.records, nonFinite, errors, classification,
     layers: final ? layersOf(final.model) : [],
     ...(errorsAndCounts && classification ? { counts: errorsAndCounts.counts } : {}),
-    ...(final ? { weights: weightsOf(final.model) } : {}),
+    ...(final ? { weights: await weightsOf(final.model) } : {}),
     ...(config.standardize ? {} : { featureRanges: featureRanges(parts.train) }),
   };
   const { findings, plateau } = findingsOf(evidence);
@@ -277,10 +279,10 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
       const n = Math.min(options.hessianSamples ?? 256, parts.train.length);
       const rows = Int32Array.from({ length: n }, (_, i) => i);
       const train = at.standardizer ? at.standardizer.transform(parts.train) : parts.train;
-      const f = lossFunctionOf(at.model, configLoss(config, all), takeRows(train.inputs, rows), takeRows(train.labels, rows), penaltyOf(config));
+      const f = await lossFunctionOf(at.model, configLoss(config, all), takeRows(train.inputs, rows), takeRows(train.labels, rows), penaltyOf(config));
       const spectrum = options.spectrum ?? f.size <= SPECTRUM_AUTO_PARAMS;
       if (!spectrum) notChecked.push(`the trace and spectral density: ${f.size} parameters make them slow (about 170 more Hessian-vector products); ask with --spectrum`);
-      const cp = analyzeCriticalPoint(f, { spectrum });
+      const cp = await analyzeCriticalPoint(f, { spectrum });
       if (!cp.converged) notChecked.push(`exact extreme eigenvalues: Lanczos stopped after ${cp.lanczosSteps} steps before λmin and λmax met their tolerance; they are estimates (Ritz values)`);
       const json: CriticalPointJson = { class: cp.class, gradNorm: cp.gradNorm, lambdaMin: cp.lambdaMin, lambdaMax: cp.lambdaMax, topK: cp.topK };
       if (cp.trace !== undefined) json.trace = cp.trace;
@@ -289,7 +291,7 @@ export function diagnoseRun(dir: string, options: DiagnoseOptions = {}): Diagnos
         if (!cp.escapePoint || !ckptPath || !json.escape) {
           throw new ConfigError(`--escape: the point at ${ckptPath ?? at.from} is no saddle (${cp.class}: λmin ${cp.lambdaMin.toPrecision(4)}, λmax ${cp.lambdaMax.toPrecision(4)}, gradient norm ${cp.gradNorm.toPrecision(3)})`);
         }
-        json.escape.checkpoint = writeEscape(dir, ckptPath, f.names, f.tensorsAt(cp.escapePoint));
+        json.escape.checkpoint = await writeEscape(dir, ckptPath, f.names, f.tensorsAt(cp.escapePoint));
       }
       diagnosis.criticalPoint = json;
       if (cp.density) diagnosis.density = { grid: Array.from(cp.density.grid), density: Array.from(cp.density.density) };

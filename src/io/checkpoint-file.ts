@@ -7,9 +7,12 @@ import { readFileSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, FileFormatError } from "../errors/errors.js";
 import { writeFileAtomic } from "./atomic.js";
-import { decodeCheckpoint, encodeCheckpoint, type CheckpointContents, type CheckpointStore, type LoadedCheckpoint } from "./checkpoint.js";
+import { decodeCheckpoint, encodeCheckpoint, encodeCheckpointAsync, type CheckpointContents, type CheckpointStore, type LoadedCheckpoint } from "./checkpoint.js";
 
-/** Writes a checkpoint atomically: a reader sees the previous file or this one, never half of one. */
+/**
+ * Writes a checkpoint atomically: a reader sees the previous file or this one, never half of one.
+ * Reads the tensors synchronously (cpu, wasm); `fileCheckpoints.write` does the same with `await`.
+ */
 export function writeCheckpoint(path: string, contents: CheckpointContents): void {
   writeFileAtomic(path, encodeCheckpoint(contents, path));
 }
@@ -25,8 +28,11 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   return decodeCheckpoint(bytes, path);
 }
 
-/** Checkpoints as files, by path. */
-export const fileCheckpoints: CheckpointStore = { write: writeCheckpoint, read: readCheckpoint };
+/** Checkpoints as files, by path (written atomically, the tensors read with `await`: any backend). */
+export const fileCheckpoints: CheckpointStore = {
+  write: async (path, contents) => writeFileAtomic(path, await encodeCheckpointAsync(contents, path)),
+  read: readCheckpoint,
+};
 
 /** The default checkpoint file names of a run folder: `epoch-<E>.ckpt`. */
 export const EPOCH_CHECKPOINT_PATTERN = /^epoch-(\d+)\.ckpt$/;

@@ -21,7 +21,7 @@ import { ConfigError, FileFormatError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { preview, withinDepth } from "../errors/values.js";
 import { MAX_JSON_DEPTH, parseJson } from "./json.js";
-import { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors, encodeSafetensorsAsync } from "./safetensors.js";
 
 /** The checkpoint format version this descent writes, and the newest it reads. */
 export const CHECKPOINT_VERSION = 1;
@@ -40,8 +40,20 @@ export interface LoadedCheckpoint extends CheckpointContents {
   version: number;
 }
 
-/** The bytes of a checkpoint (a safetensors file); `path` names it in errors. */
+/** The bytes of a checkpoint (a safetensors file), on a backend with synchronous reads; `path` names it in errors. */
 export function encodeCheckpoint(contents: CheckpointContents, path: string): Uint8Array {
+  const { tensors, metadata } = checkpointEntries(contents, path);
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** encodeCheckpoint reading the values with `await`, for any backend. */
+export async function encodeCheckpointAsync(contents: CheckpointContents, path: string): Promise<Uint8Array> {
+  const { tensors, metadata } = checkpointEntries(contents, path);
+  return encodeSafetensorsAsync(tensors, metadata);
+}
+
+/** The checked, flattened tensors of a checkpoint and its metadata entry. */
+function checkpointEntries(contents: CheckpointContents, path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const flat: [string, Tensor][] = [];
   const namespaces = Object.keys(contents.tensors);
   for (const ns of namespaces) {
@@ -56,7 +68,7 @@ export function encodeCheckpoint(contents: CheckpointContents, path: string): Ui
   }
   checkJsonExact(contents.state, "state", path);
   const descent = JSON.stringify({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, namespaces, state: contents.state });
-  return encodeSafetensors(Object.fromEntries(flat), { [METADATA_KEY]: descent });
+  return { tensors: Object.fromEntries(flat), metadata: { [METADATA_KEY]: descent } };
 }
 
 /** Decodes a checkpoint's bytes; a foreign, newer or damaged one is a FileFormatError naming `path`. */
@@ -142,10 +154,11 @@ function tensorCount(tensors: Record<string, unknown>): number {
 
 /**
  * Where fit writes and reads checkpoints by name: files in Node (`fileCheckpoints` from
- * descent/node), memory in a page (`memoryCheckpoints()`).
+ * descent/node), memory in a page (`memoryCheckpoints()`). Writing reads the tensors with `await`,
+ * so it works on any backend; the checkpoint is complete when the promise resolves.
  */
 export interface CheckpointStore {
-  write(path: string, contents: CheckpointContents): void;
+  write(path: string, contents: CheckpointContents): Promise<void>;
   read(path: string): LoadedCheckpoint;
 }
 
@@ -156,8 +169,8 @@ export interface CheckpointStore {
 export class MemoryCheckpoints implements CheckpointStore {
   private readonly files = new Map<string, Uint8Array>();
 
-  write(path: string, contents: CheckpointContents): void {
-    this.files.set(path, encodeCheckpoint(contents, path));
+  async write(path: string, contents: CheckpointContents): Promise<void> {
+    this.files.set(path, await encodeCheckpointAsync(contents, path));
   }
 
   read(path: string): LoadedCheckpoint {

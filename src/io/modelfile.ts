@@ -19,7 +19,8 @@ import type { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "./atomic.js";
 import { preview } from "../errors/values.js";
 import { parseJson } from "./json.js";
-import { readSafetensors, writeSafetensors } from "./safetensors-file.js";
+import { readSafetensors } from "./safetensors-file.js";
+import { encodeSafetensorsAsync } from "./safetensors.js";
 import { DESCENT_VERSION } from "./version.js";
 
 /** The architecture format this descent writes and reads. */
@@ -46,13 +47,13 @@ export interface ModelFiles {
 /**
  * Writes `<dir>/<name>.safetensors` and then `<dir>/<name>.json`, both atomically, creating `dir`.
  * `format` and `createdBy` are filled in; the architecture must be an object with a `layers` array.
- * Returns the two paths.
+ * The weights are read with `await` (any backend). Returns the two paths.
  */
-export function saveModelFiles(
+export async function saveModelFiles(
   dir: string,
   model: { architecture: object; stateDict: Record<string, Tensor> },
   name = "model",
-): { architecturePath: string; weightsPath: string } {
+): Promise<{ architecturePath: string; weightsPath: string }> {
   const arch = model.architecture as Record<string, unknown>;
   if (typeof arch !== "object" || arch === null || Array.isArray(arch)) {
     throw new ConfigError(`saveModelFiles: the architecture must be an object, got ${Array.isArray(arch) ? "an array" : String(arch)}`);
@@ -62,10 +63,11 @@ export function saveModelFiles(
     throw new ConfigError(`saveModelFiles: the architecture says format ${JSON.stringify(arch["format"])}; this descent writes "${MODEL_FORMAT}"`);
   }
   const json = JSON.stringify({ format: MODEL_FORMAT, ...arch, createdBy: arch["createdBy"] ?? `descent ${DESCENT_VERSION}` }, null, 2);
+  const weights = await encodeSafetensorsAsync(model.stateDict);
   mkdirSync(dir, { recursive: true });
   const weightsPath = join(dir, `${name}.safetensors`);
   const architecturePath = join(dir, `${name}.json`);
-  writeSafetensors(weightsPath, model.stateDict);
+  writeFileAtomic(weightsPath, weights);
   writeFileAtomic(architecturePath, `${json}\n`);
   return { architecturePath, weightsPath };
 }

@@ -9,7 +9,10 @@ import type { Tensor } from "../tensor/tensor.js";
 import { writeFileAtomic } from "./atomic.js";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsContents } from "./safetensors.js";
 
-/** Writes a .safetensors file atomically (temporary file, fsync, rename). */
+/**
+ * Writes a .safetensors file atomically (temporary file, fsync, rename). Reads the tensors
+ * synchronously (cpu, wasm); saveModelFiles and the checkpoint stores read with `await`.
+ */
 export function writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

@@ -70,6 +70,26 @@ export interface DecodeSafetensorsOptions {
  * string metadata to the bytes of a .safetensors file, exactly as the reference writer lays them out.
  */
 export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Uint8Array {
+  const entries = checkedEntries(tensors, metadata);
+  const values = entries.map(([name, t]) => {
+    if (!t.backend.readSync) {
+      throw new DTypeError(`safetensors: tensor "${name}" lives on the ${t.backend.name} backend, which reads asynchronously; use encodeSafetensorsAsync`);
+    }
+    return t.backend.readSync(t.dataId);
+  });
+  return assemble(entries, values, metadata);
+}
+
+/** encodeSafetensors reading the values with `await`, for any backend. */
+export async function encodeSafetensorsAsync(tensors: Record<string, Tensor>, metadata?: Record<string, string>): Promise<Uint8Array> {
+  const entries = checkedEntries(tensors, metadata);
+  const values: TypedArray[] = [];
+  for (const [, t] of entries) values.push(await t.data());
+  return assemble(entries, values, metadata);
+}
+
+/** The tensors to write, checked, in the reference writer's order (dtype rank, then name bytes). */
+function checkedEntries(tensors: Record<string, Tensor>, metadata: Record<string, string> | undefined): [string, Tensor][] {
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) {
     if (name === "__metadata__") throw new ConfigError(`safetensors: "__metadata__" is reserved and cannot name a tensor`);
@@ -85,16 +105,18 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   const rank = (t: Tensor): number => FORMAT_DTYPES.indexOf(WRITE_NAME[t.dtype]);
   const utf8 = new TextEncoder();
   entries.sort(([an, at], [bn, bt]) => rank(bt) - rank(at) || compareBytes(utf8.encode(an), utf8.encode(bn)));
+  return entries;
+}
 
+/** The file's bytes from the checked entries and their values (in the same order). */
+function assemble(entries: readonly [string, Tensor][], values: readonly TypedArray[], metadata: Record<string, string> | undefined): Uint8Array {
+  const utf8 = new TextEncoder();
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) header["__metadata__"] = metadata;
   const datas: Uint8Array[] = [];
   let offset = 0;
-  for (const [name, t] of entries) {
-    if (!t.backend.readSync) {
-      throw new DTypeError(`safetensors: tensor "${name}" lives on the ${t.backend.name} backend, which reads asynchronously; move it to the cpu backend first`);
-    }
-    const bytes = toLittleEndianBytes(t.backend.readSync(t.dataId));
+  for (const [k, [name, t]] of entries.entries()) {
+    const bytes = toLittleEndianBytes(values[k]!);
     Object.defineProperty(header, name, {
       value: { dtype: WRITE_NAME[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.length] },
       enumerable: true, writable: true, configurable: true,

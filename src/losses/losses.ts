@@ -19,10 +19,10 @@ import { ConfigError, DTypeError, ShapeError, fmtShape } from "../errors/errors.
 import { logSoftmax, logSumExp, sigmoid, softplus } from "../ops/activations.js";
 import { record } from "../autograd/graph.js";
 import { noGrad } from "../autograd/mode.js";
-import { abs, add, clamp, div, exp, gt, log, lt, maximum, mul, ne, neg, pow, sqrt, square, sub, where } from "../ops/elementwise.js";
+import { abs, add, clamp, div, eq, exp, gt, log, lt, maximum, mul, ne, neg, pow, sqrt, square, sub, where } from "../ops/elementwise.js";
 import { cast, detach, gather, oneHot, permute, reshape, take } from "../ops/movement.js";
+import { checkIndexRange, checkValues } from "../ops/checks.js";
 import { mean, sum } from "../ops/reduce.js";
-import { fromValues } from "../tensor/creation.js";
 import { requireFloat } from "../tensor/dtype.js";
 import { sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -73,41 +73,17 @@ function classesLast(x: Tensor): { flat: Tensor; sampleShape: number[] } {
 
 /**
  * Class labels as an int32 [M] tensor with ignored entries replaced by 0, and the keep mask (null
- * when nothing is ignored). Where values can be read synchronously they are checked (a label
- * outside [0, C) is an error naming it) and the mask is made only when needed; elsewhere the mask
- * is computed with ops (labels != ignoreIndex), so no read-back is ever needed.
+ * when no label may be ignored). Labels other than ignoreIndex must lie in [0, C): checked at once
+ * on a backend that reads synchronously, before the next read elsewhere (ops/checks.ts). The mask
+ * is computed with ops (labels != ignoreIndex), so no read-back is needed; a mask of ones changes no
+ * value (x·1 = x, and Σ 1 over M is M exactly, which is what the plain mean divides by).
  */
 function checkedLabels(where: string, target: Tensor, classes: number, ignoreIndex: number | undefined, like: Tensor): { labels: Tensor; keep: Tensor | null } {
   const flat = reshape(target, [target.size]);
-  if (!target.backend.readSync) {
-    if (ignoreIndex === undefined) return { labels: flat, keep: null };
-    const on = ne(flat, ignoreIndex);
-    return { labels: mul(flat, on), keep: cast(on, like.dtype) };
-  }
-  const v = target.dataSync();
-  let ignored = 0;
-  for (let i = 0; i < v.length; i++) {
-    const k = v[i]!;
-    if (k === ignoreIndex) {
-      ignored++;
-      continue;
-    }
-    if (k < 0 || k >= classes) {
-      throw new ShapeError(`${where}: class label ${k} at index ${i} is outside [0, ${classes}) (input has ${classes} classes)`);
-    }
-  }
-  if (ignored === 0) return { labels: flat, keep: null };
-  const safe = new Int32Array(v.length);
-  const keep = like.dtype === "float64" ? new Float64Array(v.length) : new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) {
-    const on = v[i] !== ignoreIndex;
-    safe[i] = on ? v[i]! : 0;
-    keep[i] = on ? 1 : 0;
-  }
-  return {
-    labels: fromValues(safe, [v.length], { backend: target.backend }),
-    keep: fromValues(keep, [v.length], { backend: target.backend }),
-  };
+  checkIndexRange(where, target, classes, "class label", { ...(ignoreIndex === undefined ? {} : { skip: ignoreIndex }), suffix: ` (input has ${classes} classes)` });
+  if (ignoreIndex === undefined) return { labels: flat, keep: null };
+  const on = ne(flat, ignoreIndex);
+  return { labels: mul(flat, on), keep: cast(on, like.dtype) };
 }
 
 function checkClassWeight(where: string, weight: Tensor | null | undefined, classes: number, input: Tensor): Tensor | null {
@@ -182,16 +158,20 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   return reduction === "sum" ? sum(loss) : mean(loss);
 }
 
-/** Reports the first value outside [0, 1] (NaN included) instead of letting it become NaN. */
+/**
+ * Reports the first value outside [0, 1] (NaN included) instead of letting it become NaN: at once,
+ * or before the next read on an asynchronous backend (ops/checks.ts).
+ */
 function checkProbabilities(where: string, what: string, x: Tensor): void {
-  if (!x.backend.readSync) return;
-  const v = x.dataSync();
-  for (let i = 0; i < v.length; i++) {
-    const p = v[i]!;
-    if (!(p >= 0 && p <= 1)) {
-      throw new ConfigError(`${where}: ${what} ${p} at index ${i} is outside [0, 1] (${what === "input" ? "pass probabilities, e.g. sigmoid(logits), or use binaryCrossEntropyWithLogits" : "targets must be probabilities"})`);
+  checkValues(x, (v) => {
+    for (let i = 0; i < v.length; i++) {
+      const p = v[i]!;
+      if (!(p >= 0 && p <= 1)) {
+        return new ConfigError(`${where}: ${what} ${p} at index ${i} is outside [0, 1] (${what === "input" ? "pass probabilities, e.g. sigmoid(logits), or use binaryCrossEntropyWithLogits" : "targets must be probabilities"})`);
+      }
     }
-  }
+    return null;
+  });
 }
 
 function elementWeight(where: string, name: string, w: Tensor | null | undefined, input: Tensor): Tensor | null {
@@ -275,14 +255,6 @@ export interface FocalOptions extends ReductionOptions {
   gamma?: number;
 }
 
-/** True when every target is exactly 0 or 1 (then the fully stable form applies). */
-function isBinary(t: Tensor): boolean {
-  if (!t.backend.readSync) return false;
-  const v = t.dataSync();
-  for (let i = 0; i < v.length; i++) if (v[i] !== 0 && v[i] !== 1) return false;
-  return true;
-}
-
 /**
  * Focal loss (Lin et al. 2017), which down-weights easy examples by (1 − p_t)^γ.
  *
@@ -295,27 +267,28 @@ function isBinary(t: Tensor): boolean {
  * and int32 class indices y:  l_n = −α_{y_n}·(1 − p_{n,y_n})^γ·log p_{n,y_n}, p = softmax(x).
  */
 export function focal(input: Tensor, target: Tensor, options: FocalOptions = {}): Tensor {
-  const where = "focal";
-  const reduction = checkReduction(where, options.reduction);
-  const gamma = finiteNumber(where, "gamma", options.gamma ?? 2, (v) => v >= 0, "gamma >= 0");
-  if (target.dtype === "int32") return softmaxFocal(where, input, target, options.alpha, gamma, reduction);
-  sameShapes(where, input, target);
+  const op = "focal";
+  const reduction = checkReduction(op, options.reduction);
+  const gamma = finiteNumber(op, "gamma", options.gamma ?? 2, (v) => v >= 0, "gamma >= 0");
+  if (target.dtype === "int32") return softmaxFocal(op, input, target, options.alpha, gamma, reduction);
+  sameShapes(op, input, target);
   const alpha = options.alpha ?? 0.25;
-  if (typeof alpha !== "number") throw new ConfigError(`${where}: the sigmoid form takes a number alpha (a per-class tensor needs int32 class targets)`);
-  finiteNumber(where, "alpha", alpha, () => true, "a finite number");
+  if (typeof alpha !== "number") throw new ConfigError(`${op}: the sigmoid form takes a number alpha (a per-class tensor needs int32 class targets)`);
+  finiteNumber(op, "alpha", alpha, () => true, "a finite number");
   let loss = binaryCrossEntropyWithLogits(input, target, { reduction: "none" });
   if (gamma !== 0) {
-    let modulating: Tensor;
-    if (isBinary(target)) {
-      // log(1 − p_t) = log σ(−x) = −softplus(x) where t = 1, log σ(x) = −softplus(−x) where t = 0
-      const logOneMinusPt = neg(add(mul(target, softplus(input)), mul(sub(1, target), softplus(neg(input)))));
-      modulating = exp(mul(logOneMinusPt, gamma));
-    } else {
-      const p = sigmoid(input);
-      const pt = add(mul(p, target), mul(sub(1, p), sub(1, target)));
-      modulating = pow(clamp(sub(1, pt), 0, Infinity), gamma);
-    }
-    loss = mul(loss, modulating);
+    // where a target is exactly 0 or 1 (t·(1 − t) = 0), the fully stable form: log(1 − p_t) =
+    // log σ(−x) = −softplus(x) where t = 1, log σ(x) = −softplus(−x) where t = 0; elsewhere (soft
+    // targets) (1 − p_t)^γ directly. Chosen per element with ops, so no value is read back.
+    // NOTE: each branch is fed a harmless value (0, 1) where the other is chosen, so the branch not
+    // taken has a finite derivative there (0·∞ would make the gradient NaN).
+    const binary = eq(mul(target, sub(1, target)), 0);
+    const logOneMinusPt = neg(add(mul(target, softplus(input)), mul(sub(1, target), softplus(neg(input)))));
+    const p = sigmoid(input);
+    const oneMinusPt = clamp(sub(1, add(mul(p, target), mul(sub(1, p), sub(1, target)))), 0, Infinity);
+    const stable = exp(mul(where(binary, logOneMinusPt, 0), gamma));
+    const soft = pow(where(binary, 1, oneMinusPt), gamma);
+    loss = mul(loss, where(binary, stable, soft));
   }
   if (alpha >= 0) loss = mul(loss, add(mul(target, alpha), mul(sub(1, target), 1 - alpha)));
   return reduce(loss, reduction);

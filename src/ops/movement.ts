@@ -14,6 +14,7 @@ import { fromValues } from "../tensor/creation.js";
 import { sumToShape } from "./reduce.js";
 import { add, eq, mul } from "./elementwise.js";
 import { output, sameBackend } from "./util.js";
+import { checkIndexRange } from "./checks.js";
 
 /** Same values, new shape (one dim may be -1); shares storage. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -257,15 +258,6 @@ export function scatterAdd(x: Tensor, indices: Tensor, size: number, shape: Shap
   requireIndex("scatterAdd", indices);
   const y = output(x, x.backend.scatterAdd(x.dataId, indices.dataId, indices.size, size, x.dtype), shape);
   return record("scatterAdd", [x], y, (g) => [take(reshape(g, [size]), indices)]);
-}
-
-function checkIndexRange(op: string, indices: Tensor, bound: number, what: string): void {
-  if (!indices.backend.readSync) return;
-  const v = indices.dataSync();
-  for (let i = 0; i < v.length; i++) {
-    const k = v[i]!;
-    if (k < 0 || k >= bound) throw new ShapeError(`${op}: ${what} ${k} at index ${i} is outside [0, ${bound})`);
-  }
 }
 
 /** torch.gather: out[i][j] = x[i][index[i][j]] for dim 1 (index has x's rank). */

@@ -10,6 +10,7 @@ import { dtypeOfArray, typedArrayFor, type DType, type TypedArray } from "./dtyp
 import type { Generator } from "./random.js";
 import { checkShape, sizeOf, type Shape } from "./shape.js";
 import { Tensor, type NestedArray } from "./tensor.js";
+import { rememberHostValues } from "./host.js";
 
 export interface CreateOptions {
   dtype?: DType;
@@ -22,14 +23,19 @@ export interface RandomOptions extends CreateOptions {
   rng: Generator;
 }
 
-/** Makes a tensor owning `values` (not copied: callers pass fresh arrays). */
+/**
+ * Makes a tensor owning `values` (not copied: callers pass fresh arrays). On a backend that reads
+ * asynchronously the tensor remembers them as its host values (tensor/host.ts).
+ */
 export function fromValues(values: TypedArray, shape: Shape, options: CreateOptions = {}): Tensor {
   const backend = options.backend ?? currentBackend();
   const dtype = dtypeOfArray(values);
   if (dtype === "float64" && !backend.supportsFloat64) {
     throw new DTypeError(`the ${backend.name} backend has no float64; use float32 or the cpu backend`);
   }
-  return new Tensor(backend, backend.upload(values), shape, dtype, options.requiresGrad ?? false);
+  const t = new Tensor(backend, backend.upload(values), shape, dtype, options.requiresGrad ?? false);
+  if (!backend.readSync) rememberHostValues(t, values);
+  return t;
 }
 
 function convert(values: ArrayLike<number>, dtype: DType, where: string): TypedArray {

@@ -18,6 +18,7 @@ import * as R from "../ops/reduce.js";
 import * as M from "../ops/movement.js";
 import * as L from "../ops/linalg.js";
 import { backward as runBackward } from "../autograd/backward.js";
+import { settleChecks } from "../ops/checks.js";
 
 export type Scalar = number;
 export type TensorOrScalar = Tensor | number;
@@ -82,9 +83,13 @@ export class Tensor {
     return new Tensor(this.backend, this._dataId, this.shape, this.dtype, true);
   }
 
-  /** Reads the values (a copy). With `expected`, refuses a tensor of another dtype. */
+  /**
+   * Reads the values (a copy). With `expected`, refuses a tensor of another dtype. On an
+   * asynchronous backend, a value check an op deferred (an index out of range) throws here first.
+   */
   async data(expected?: DType): Promise<TypedArray> {
     this.checkReadable(expected);
+    await settleChecks(this.backend);
     return this.backend.read(this._dataId);
   }
 

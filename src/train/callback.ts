@@ -25,7 +25,8 @@ export interface Callback {
   onBatchBegin?(ctx: TrainContext): void;
   /** after each optimizer step; fit awaits a returned promise before the next batch (a pause) */
   onBatchEnd?(ctx: TrainContext, log: StepLog): void | Promise<void>;
-  onEpochEnd?(ctx: TrainContext, log: EpochLog): void;
+  /** after each epoch (its dev evaluation); fit awaits a returned promise (a checkpoint being written) */
+  onEpochEnd?(ctx: TrainContext, log: EpochLog): void | Promise<void>;
   onTrainEnd?(ctx: TrainContext): void;
   stateDict?(): JsonObject;
   loadStateDict?(state: JsonObject): void;

@@ -58,23 +58,23 @@ export class Checkpointing implements Callback {
     mkdirSync(this.dir, { recursive: true });
   }
 
-  onBatchEnd(ctx: TrainContext): void {
+  async onBatchEnd(ctx: TrainContext): Promise<void> {
     if (this.everySteps !== null && ctx.step % this.everySteps === 0) {
-      ctx.saveCheckpoint(join(this.dir, `step-${ctx.step}.ckpt`));
+      await ctx.saveCheckpoint(join(this.dir, `step-${ctx.step}.ckpt`));
       pruneCheckpoints(this.dir, this.keepLast, /^step-(\d+)\.ckpt$/);
     }
   }
 
-  onEpochEnd(ctx: TrainContext, log: EpochLog): void {
+  async onEpochEnd(ctx: TrainContext, log: EpochLog): Promise<void> {
     // the state saved is "after this epoch": a resume starts the next one
     if ((log.epoch + 1) % this.everyEpochs === 0) {
-      ctx.saveCheckpoint(join(this.dir, `epoch-${log.epoch + 1}.ckpt`));
+      await ctx.saveCheckpoint(join(this.dir, `epoch-${log.epoch + 1}.ckpt`));
       pruneCheckpoints(this.dir, this.keepLast, /^epoch-(\d+)\.ckpt$/);
     }
     const value = this.monitor ? log[this.monitor] : undefined;
     if (value !== undefined && (this.best === null || improves(this.monitor!, value, this.best, 0))) {
       this.best = value;
-      ctx.saveCheckpoint(join(this.dir, "best.ckpt"));
+      await ctx.saveCheckpoint(join(this.dir, "best.ckpt"));
     }
   }
 

@@ -107,16 +107,16 @@ export class Control implements Callback {
     while (this.pending.length > 0 && this.pending[0]!.control.seq < this.seq) this.pending.shift();
     while (this.pending.length > 0 && this.pending[0]!.step <= ctx.step) {
       const e = this.pending.shift()!;
-      this.apply(ctx, e.control, false);
+      await this.apply(ctx, e.control, false);
     }
-    for (const c of this.options.source.poll()) this.apply(ctx, c, true);
+    for (const c of this.options.source.poll()) await this.apply(ctx, c, true);
     while (this.paused) {
       await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 100));
-      for (const c of this.options.source.poll()) this.apply(ctx, c, true);
+      for (const c of this.options.source.poll()) await this.apply(ctx, c, true);
     }
   }
 
-  private apply(ctx: TrainContext, command: ControlCommand, live: boolean): void {
+  private async apply(ctx: TrainContext, command: ControlCommand, live: boolean): Promise<void> {
     const seq = this.seq++;
     let message: string;
     switch (command.action) {
@@ -135,7 +135,7 @@ export class Control implements Callback {
         break;
       case "checkpoint": {
         const path = (this.options.checkpointPath ?? ((s: number) => `manual-step-${s}.ckpt`))(ctx.step);
-        if (live) ctx.saveCheckpoint(path);
+        if (live) await ctx.saveCheckpoint(path);
         message = `checkpoint saved by hand at step ${ctx.step}: ${path}`;
         break;
       }

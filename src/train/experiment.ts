@@ -344,9 +344,9 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   if (history.stopReason) say(history.stopReason);
 
   // test evaluation and the run's files
-  const ev = evaluate(model as TrainableModel, test, { loss: lossFn, confusion: true });
+  const ev = await evaluate(model as TrainableModel, test, { loss: lossFn, confusion: true });
   const classNames = all.classNames ?? (classification ? DIGIT_CLASSES.slice(0, all.numClasses) : undefined);
-  saveModelFiles(dir, {
+  await saveModelFiles(dir, {
     architecture: {
       layers: model.specs(), inputShape: [...train.featureShape],
       ...(classNames ? { classes: [...classNames] } : {}),

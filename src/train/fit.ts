@@ -25,7 +25,7 @@ import type { Schedule, ScheduleStateDict, ScheduledLearningRate } from "../sche
 import { ReduceOnPlateau } from "../schedules/plateau.js";
 import type { CheckpointStore } from "../io/checkpoint.js";
 import { checkTrainCheckpoint } from "./state.js";
-import { ConfusionMatrix, countCorrect, predictClasses, readPredictedClasses } from "./metrics.js";
+import { ConfusionMatrix, countCorrect, readPredictedClasses } from "./metrics.js";
 import { EarlyStopping, type Callback, type JsonObject } from "./callback.js";
 import { yieldToEventLoop } from "./yield.js";
 
@@ -133,8 +133,8 @@ export interface TrainContext {
   readonly gradNorms: ReadonlyMap<string, number>;
   stop(reason: string): void;
   log(line: string): void;
-  /** writes a checkpoint of the complete training state, atomically */
-  saveCheckpoint(path: string): void;
+  /** writes a checkpoint of the complete training state, atomically (complete when the promise resolves) */
+  saveCheckpoint(path: string): Promise<void>;
 }
 
 interface EpochSums {
@@ -180,8 +180,11 @@ export interface Evaluation {
   predictions: Int32Array | undefined;
 }
 
-/** Loss and accuracy of a model on a dataset, in eval mode and without recording a graph. */
-export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOptions = {}): Evaluation {
+/**
+ * Loss and accuracy of a model on a dataset, in eval mode and without recording a graph. Values
+ * are read with `await`, once per batch, so it runs on any backend.
+ */
+export async function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOptions = {}): Promise<Evaluation> {
   const classes = isClassification(ds);
   const loader = new DataLoader(ds, { batchSize: options.batchSize ?? 500, shuffle: false });
   const confusion = classes && options.confusion ? new ConfusionMatrix(ds.numClasses!) : undefined;
@@ -191,21 +194,22 @@ export function evaluate(model: TrainableModel, ds: Dataset, options: EvaluateOp
   const wasTraining = (model as { training?: unknown }).training !== false;
   model.eval();
   try {
-    noGrad(() => {
-      for (const batch of loader) {
+    for (const batch of loader) {
+      const { out, loss } = noGrad(() => {
         const out = model.forward(batch.x);
-        const n = batch.indices.length;
-        if (options.loss) lossSum += options.loss(out, batch.y).item() * n;
-        if (classes) {
-          const pred = predictClasses(out);
-          const labels = batch.y.dataSync();
-          correct += countCorrect(pred, labels);
-          confusion?.add(pred, labels);
-          batch.indices.forEach((row, i) => (predictions![row] = pred[i]!));
-        }
-        count += n;
+        return { out, loss: options.loss ? options.loss(out, batch.y) : null };
+      });
+      const n = batch.indices.length;
+      if (loss) lossSum += (await loss.data())[0]! * n;
+      if (classes) {
+        const pred = await readPredictedClasses(out);
+        const labels = await batch.y.data();
+        correct += countCorrect(pred, labels);
+        confusion?.add(pred, labels);
+        batch.indices.forEach((row, i) => (predictions![row] = pred[i]!));
       }
-    });
+      count += n;
+    }
   } finally {
     if (wasTraining) model.train();
   }
@@ -388,7 +392,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
         await yieldToEventLoop();
         if (options.signal?.aborted) {
           sums.seconds = secondsBefore + (performance.now() - epochStart) / 1000;
-          if (options.interruptCheckpoint) ctx.saveCheckpoint(options.interruptCheckpoint);
+          if (options.interruptCheckpoint) await ctx.saveCheckpoint(options.interruptCheckpoint);
           interrupted = true;
           break;
         }
@@ -401,7 +405,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
       };
       if (classes) log.trainAccuracy = sums.correct / Math.max(sums.count, 1);
       if (dev) {
-        const ev = evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
+        const ev = await evaluate(model, dev, { loss: lossFn, batchSize: options.evalBatchSize ?? 500 });
         if (ev.loss !== undefined) log.devLoss = ev.loss;
         if (ev.accuracy !== undefined) log.devAccuracy = ev.accuracy;
         if (ev.loss !== undefined && !Number.isFinite(ev.loss)) {
@@ -419,7 +423,7 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
       }
       sums = { loss: 0, correct: 0, count: 0, seconds: 0 };
       epoch++;
-      for (const c of callbacks) c.onEpochEnd?.(ctx, log);
+      for (const c of callbacks) await c.onEpochEnd?.(ctx, log);
     }
     outcome = interrupted ? "interrupted" : "finished";
   } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * Classification metrics computed from logits and int32 labels: accuracy, the confusion matrix,
- * and per-class recall. They read values once (dataSync, or `await` in readPredictedClasses) and
- * count in plain loops; no graph.
+ * and per-class recall. They read values once and count in plain loops; no graph. The library reads
+ * with `await` (readPredictedClasses); predictClasses reads synchronously, a convenience for code
+ * that runs on the cpu backend (the playground page).
  */
 import { ShapeError, fmtShape } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";

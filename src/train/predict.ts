@@ -92,24 +92,24 @@ export interface Prediction {
   outputs?: number[];
 }
 
-/** The model's predictions for samples [N, ...inputShape]: the top `top` classes, or the outputs. */
-export function predictSamples(saved: SavedModel, x: Tensor, top = 1): Prediction[] {
+/**
+ * The model's predictions for samples [N, ...inputShape]: the top `top` classes, or the outputs
+ * (read with `await`: any backend).
+ */
+export async function predictSamples(saved: SavedModel, x: Tensor, top = 1): Promise<Prediction[]> {
   if (!Number.isInteger(top) || top < 1) throw new ConfigError(`predict: top must be a positive integer, got ${top}`);
   const input = saved.standardizer ? saved.standardizer.transformTensor(x) : x;
   const n = x.shape[0]!;
-  return noGrad(() => {
-    const out = saved.model.forward(input);
-    if (!saved.classes) {
-      const v = out.dataSync();
-      const c = v.length / n;
-      return Array.from({ length: n }, (_, i) => ({ outputs: Array.from(v.subarray(i * c, (i + 1) * c)) }));
-    }
-    const probs = softmax(out, 1).dataSync();
-    const c = probs.length / n;
-    return Array.from({ length: n }, (_, i) => ({
-      classes: Array.from(probs.subarray(i * c, (i + 1) * c), (p, j) => ({ name: saved.classes![j] ?? String(j), probability: p }))
-        .sort((a, b) => b.probability - a.probability)
-        .slice(0, top),
-    }));
+  const out = noGrad(() => {
+    const y = saved.model.forward(input);
+    return saved.classes ? softmax(y, 1) : y;
   });
+  const v = await out.data();
+  const c = v.length / n;
+  if (!saved.classes) return Array.from({ length: n }, (_, i) => ({ outputs: Array.from(v.subarray(i * c, (i + 1) * c)) }));
+  return Array.from({ length: n }, (_, i) => ({
+    classes: Array.from(v.subarray(i * c, (i + 1) * c), (p, j) => ({ name: saved.classes![j] ?? String(j), probability: p }))
+      .sort((a, b) => b.probability - a.probability)
+      .slice(0, top),
+  }));
 }

@@ -15,7 +15,8 @@
  * The update of step s needs the weights before it: they are kept (the state dict's snapshots,
  * which an optimizer step does not change) at the end of step s − 1. The probe runs in
  * evaluation mode and without a graph, so it draws no dropout randomness and leaves batch-norm
- * statistics alone: a recorded run trains exactly as an unrecorded one.
+ * statistics alone: a recorded run trains exactly as an unrecorded one. Values are read with
+ * `await` (fit awaits onBatchEnd), so recording runs on any backend.
  */
 import { ConfigError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -70,8 +71,8 @@ const l2 = (v: ArrayLike<number>): number => {
 };
 
 /** Activation health of one layer's output [N, C, ...] (units along dim 1). */
-export function activationHealth(type: string, kind: "relu" | "sigmoid" | "tanh", out: Tensor): ActivationRecord {
-  const v = out.dataSync();
+export async function activationHealth(type: string, kind: "relu" | "sigmoid" | "tanh", out: Tensor): Promise<ActivationRecord> {
+  const v = await out.data();
   const n = out.shape[0] ?? 1;
   const units = out.shape[1] ?? 1;
   const inner = v.length / Math.max(n * units, 1);
@@ -123,43 +124,46 @@ export class TrainingRecorder implements Callback {
     this.before = this.isRecordStep(ctx.step) ? this.model.stateDict() : null;
   }
 
-  onBatchEnd(ctx: TrainContext, log: StepLog): void {
-    if (this.before && this.isRecordStep(log.step)) this.write(this.record(ctx, log));
+  async onBatchEnd(ctx: TrainContext, log: StepLog): Promise<void> {
+    if (this.before && this.isRecordStep(log.step)) this.write(await this.record(ctx, log));
     // ctx.step is the next step: keep its starting weights when it is recorded
     this.before = this.isRecordStep(ctx.step) ? this.model.stateDict() : null;
   }
 
-  private record(ctx: TrainContext, log: StepLog): TrainingRecord {
+  private async record(ctx: TrainContext, log: StepLog): Promise<TrainingRecord> {
     const params: Record<string, ParamRecord> = {};
+    const before = this.before!;
     for (const [name, p] of this.model.namedParameters()) {
       if (!p.requiresGrad) continue;
-      const w = p.dataSync();
-      const old = this.before![name]?.dataSync();
+      const w = await p.data();
+      const old = await before[name]?.data();
       let du = 0;
       if (old) for (let i = 0; i < w.length; i++) du += (w[i]! - old[i]!) ** 2;
       const weight = l2(w), update = Math.sqrt(du);
       params[name] = { grad: ctx.gradNorms.get(name) ?? 0, weight, update, ratio: weight > 0 ? update / weight : null };
     }
-    return { type: "record", epoch: log.epoch, step: log.step, params, activations: this.probe ? this.activations(this.probe) : {} };
+    return { type: "record", epoch: log.epoch, step: log.step, params, activations: this.probe ? await this.activations(this.probe) : {} };
   }
 
-  private activations(x: Tensor): Record<string, ActivationRecord> {
-    const out: Record<string, ActivationRecord> = {};
+  private async activations(x: Tensor): Promise<Record<string, ActivationRecord>> {
+    const outputs: { index: number; type: string; kind: "relu" | "sigmoid" | "tanh"; y: Tensor }[] = [];
     const wasTraining = this.model.training;
     this.model.eval();
     try {
       noGrad(() => {
         let y = x;
-        [...this.model].forEach((layer, i) => {
+        [...this.model].forEach((layer, index) => {
           y = layer.forward(y);
           const type = layer.typeName;
           const kind = (RECORDED_ACTIVATIONS as Record<string, "relu" | "sigmoid" | "tanh">)[type];
-          if (kind) out[String(i)] = activationHealth(type, kind, y);
+          if (kind) outputs.push({ index, type, kind, y });
         });
       });
     } finally {
       if (wasTraining) this.model.train();
     }
+    const out: Record<string, ActivationRecord> = {};
+    for (const { index, type, kind, y } of outputs) out[String(index)] = await activationHealth(type, kind, y);
     return out;
   }
 }

@@ -37,13 +37,13 @@ try {
   const schedule = d.cosineAnnealing({ lr0: 0.03, tMax: 40 });
   const optimizer = d.createOptimizer("adam", model, { lr: d.learningRateOf(schedule, 10) });
   const checkpoints = new d.MemoryCheckpoints();
-  const saver = { name: "saver", onEpochEnd: (ctx, log) => { if (log.epoch === 4) ctx.saveCheckpoint("epoch-5.ckpt"); } };
+  const saver = { name: "saver", onEpochEnd: async (ctx, log) => { if (log.epoch === 4) await ctx.saveCheckpoint("epoch-5.ckpt"); } };
   const history = await d.fit(model, {
     train, dev, loss: d.crossEntropy, optimizer, epochs: 40, batchSize: 32, checkpoints, log: () => {},
     schedule,
     callbacks: [saver, new d.EarlyStopping({ monitor: "devAccuracy", patience: 10 })],
   });
-  const accuracy = d.evaluate(model, dev).accuracy;
+  const accuracy = (await d.evaluate(model, dev)).accuracy;
   // resume from the in-memory checkpoint into a fresh model: the 6th epoch repeats exactly
   const againSchedule = d.cosineAnnealing({ lr0: 0.03, tMax: 40 });
   const again = d.buildSequential([{ type: "linear", outFeatures: 16 }, { type: "tanh" }, { type: "linear", outFeatures: 2 }], { inputShape: [2], rng: new d.Generator(99) });
@@ -58,7 +58,7 @@ try {
   const sameWeights = Object.keys(model.stateDict()).every((k) =>
     Array.from(loaded.tensors[k].dataSync()).every((v, i) => v === model.stateDict()[k].dataSync()[i]));
   // (1 - w1 w2)^2 at the origin: a saddle
-  const h = d.hessianOf((w1, w2) => d.sum(d.square(d.sub(1, d.mul(w1, w2)))), [d.zeros([1], { dtype: "float64" }), d.zeros([1], { dtype: "float64" })]);
+  const h = await d.hessianOf((w1, w2) => d.sum(d.square(d.sub(1, d.mul(w1, w2)))), [d.zeros([1], { dtype: "float64" }), d.zeros([1], { dtype: "float64" })]);
   const eig = d.symmetricEigen(h.hessian, 2);
   const gnorm = Math.hypot(...h.gradient);
   window.result = {

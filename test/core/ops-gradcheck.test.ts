@@ -447,24 +447,24 @@ const rows: Row[] = [
 ];
 
 describe("ops: gradcheck, gradgradcheck and a reference for every op", () => {
-  it.each(rows.map((row) => [row.name, row] as const))("%s", (_name, row) => {
+  it.each(rows.map((row) => [row.name, row] as const))("%s", async (_name, row) => {
     if (row.ref) {
       const out = row.f(...row.ref.inputs);
       expectClose(out, row.ref.want, { atol: row.ref.atol ?? 1e-12 });
     }
     if (row.refOnly) return;
     const inputs = row.inputs(new Generator(rows.indexOf(row) + 1));
-    const report = gradcheck(row.f, inputs, row.options);
+    const report = await gradcheck(row.f, inputs, row.options);
     expect(report.ok, report.message).toBe(true);
     expect(report.checked).toBeGreaterThan(0);
     if (row.gg) {
-      const second = gradgradcheck(row.f, inputs, row.options);
+      const second = await gradgradcheck(row.f, inputs, row.options);
       expect(second.ok, second.message).toBe(true);
     }
   });
 });
 
-describe("ops: every row forward and backward on a backend without synchronous reads", () => {
+describe("ops: every row forward, backward and gradcheck on a backend without synchronous reads", () => {
   const slow = asyncCpu();
   /** The row's output and the gradients of sum(output · weights) for its float inputs, made on `backend`. */
   const run = (row: Row, backend: Backend): Tensor[] => withBackend(backend, () => {
@@ -484,6 +484,16 @@ describe("ops: every row forward and backward on a backend without synchronous r
     const want = run(row, currentBackend());
     const read = (ts: Tensor[]) => Promise.all(ts.map(async (t) => Array.from(await t.data())));
     expect(await read(got)).toEqual(await read(want));
+  });
+  it.each(rows.filter((row) => !row.refOnly).map((row) => [row.name, row] as const))("gradcheck of %s gives cpu's report", async (_name, row) => {
+    const checks = async (backend: Backend) => {
+      const inputs = withBackend(backend, () => row.inputs(new Generator(rows.indexOf(row) + 1)));
+      expect(inputs.every((t) => t.backend === backend)).toBe(true);
+      return [await gradcheck(row.f, inputs, row.options), ...(row.gg ? [await gradgradcheck(row.f, inputs, row.options)] : [])];
+    };
+    const got = await checks(slow);
+    expect(got.every((r) => r.ok)).toBe(true);
+    expect(got).toEqual(await checks(currentBackend()));
   });
 });
 
@@ -524,20 +534,20 @@ describe("ops: every row forward and backward in float32 on the wasm backend equ
 });
 
 describe("ops: behaviour beyond the table", () => {
-  it("gradcheck notices a wrong gradient (the table's check can fail)", () => {
+  it("gradcheck notices a wrong gradient (the table's check can fail)", async () => {
     // x^2 computed through a path whose recorded rule is that of x^3
     const wrong = (x: Tensor) => add(pow(x, 3), detach(sub(square(x), pow(x, 3))));
-    const report = gradcheck(wrong, [f64([0.5, 1.5, -2])]);
+    const report = await gradcheck(wrong, [f64([0.5, 1.5, -2])]);
     expect(report.ok).toBe(false);
     expect(report.message).toMatch(/input 0 at \[\d\]/);
   });
 
-  it("gradgradcheck notices a wrong second derivative that gradcheck cannot see", () => {
+  it("gradgradcheck notices a wrong second derivative that gradcheck cannot see", async () => {
     // x^2 whose rule 2·detach(x)·g is right once but has no second derivative (it should be 2)
     const badSquare = (x: Tensor) => record("badSquare", [x], mul(detach(x), detach(x)), (g) => [mul(g, mul(detach(x), 2))]);
     const x = f64([0.5, 1.5, -2]);
-    expect(gradcheck(badSquare, [x]).ok).toBe(true);
-    const second = gradgradcheck(badSquare, [x]);
+    expect((await gradcheck(badSquare, [x])).ok).toBe(true);
+    const second = await gradgradcheck(badSquare, [x]);
     expect(second.ok).toBe(false);
     expect(second.message).toMatch(/gradcheck failed/);
   });

@@ -47,7 +47,7 @@ describe("examples/broken: each run is diagnosed with its pathology", () => {
     const name = file.replace(/\.json$/, "");
     it(name, async () => {
       const run = await train(join("examples/broken", file), name);
-      const d = diagnoseRun(run);
+      const d = await diagnoseRun(run);
       // the shallow-versus-deep test trains a twin: only where it decides (and on the healthy run)
       if (name === "optimization-problem" || name === "healthy") {
         const dc = await depthCheck(run);
@@ -68,7 +68,7 @@ describe("examples/broken: each run is diagnosed with its pathology", () => {
       }
       if (name === "saddle-mlp") {
         // a real MLP started at a saddle (zero weights): the escape step and a resume train it
-        diagnoseRun(run, { escape: true });
+        await diagnoseRun(run, { escape: true });
         const resumed = await runExperiment(undefined, { resumeDir: run, log: () => {}, progress: false, report: false });
         expect(resumed.test.accuracy).toBeGreaterThan(0.9);
       }
@@ -81,7 +81,7 @@ describe("examples/broken: each run is diagnosed with its pathology", () => {
 describe("examples/saddle: L(w1, w2) = (1 − w1·w2)² at the origin", () => {
   it("is a saddle with λmin = −2 and λmax = 2; --escape then train --resume brings the loss near 0", async () => {
     const run = await train("examples/saddle/w1w2.json", "w1w2");
-    const d = diagnoseRun(run);
+    const d = await diagnoseRun(run);
     const saddle = d.findings.find((f) => f.code === "saddle-point");
     expect(saddle?.severity).toBe("problem");
     expect(d.findings.map((f) => f.code)).toContain("plateau");
@@ -92,12 +92,12 @@ describe("examples/saddle: L(w1, w2) = (1 − w1·w2)² at the origin", () => {
     expect(cp.lambdaMax).toBeCloseTo(2, 10);
     expect(cp.escape!.lossAfter).toBeLessThan(cp.escape!.lossBefore);
     expect(cp.escape!.checkpoint).toBeUndefined();
-    const escaped = diagnoseRun(run, { escape: true });
+    const escaped = await diagnoseRun(run, { escape: true });
     expect(escaped.criticalPoint!.escape!.checkpoint).toBe(join(run, "checkpoints", "escape.ckpt"));
     const resumed = await runExperiment(undefined, { resumeDir: run, log: () => {}, progress: false, report: false });
     expect(resumed.test.loss!).toBeLessThan(1e-6);
     // at the minimum now: no saddle to escape from
-    expect(() => diagnoseRun(run, { escape: true })).toThrow(/--escape: the point at .* is no saddle \((minimum|degenerate|none)/);
+    await expect(diagnoseRun(run, { escape: true })).rejects.toThrow(/--escape: the point at .* is no saddle \((minimum|degenerate|none)/);
   });
 });
 

@@ -18,8 +18,8 @@ const x = fromValues(Float32Array.from({ length: 24 }, () => rng.normal()), [6, 
 const y = fromValues(Int32Array.from([0, 1, 2, 0, 1, 2]), [6]);
 
 describe("gradcheckModel", () => {
-  it("a correct model with an l2 penalty is fine on every tensor; dropout is turned off and said so", () => {
-    const r = gradcheckModel(model, crossEntropy, x, y, (m) => l2Penalty(m as Sequential, 0.1));
+  it("a correct model with an l2 penalty is fine on every tensor; dropout is turned off and said so", async () => {
+    const r = await gradcheckModel(model, crossEntropy, x, y, (m) => l2Penalty(m as Sequential, 0.1));
     expect(r.verdict).toBe("fine");
     expect(r.tensors.map((t) => t.name)).toEqual(["0.weight", "0.bias", "3.weight", "3.bias"]);
     for (const t of r.tensors) {
@@ -29,10 +29,10 @@ describe("gradcheckModel", () => {
     expect(r.notes[0]).toMatch(/dropout turned off for the check \(layer 2\)/);
   });
 
-  it("a loss whose gradient misses a term is wrong, and the tensor and entry are named", () => {
+  it("a loss whose gradient misses a term is wrong, and the tensor and entry are named", async () => {
     // the detached term changes the loss but not its backprop: the gradient of 3.bias is wrong
     const broken = (out: Tensor, t: Tensor) => add(crossEntropy(out, t), sum(mul(out, detach(out))));
-    const r = gradcheckModel(model, broken, x, y, undefined);
+    const r = await gradcheckModel(model, broken, x, y, undefined);
     expect(r.verdict).toBe("wrong");
     const bias = r.tensors.find((t) => t.name === "3.bias")!;
     expect(bias.verdict).toBe("wrong");
@@ -40,11 +40,11 @@ describe("gradcheckModel", () => {
     expect(Math.abs(bias.worst.analytic - bias.worst.numeric)).toBeGreaterThan(1e-3);
   });
 
-  it("checks a seeded subset of a large tensor, and reads the thresholds", () => {
-    const r = gradcheckModel(model, crossEntropy, x, y, undefined, { maxPerTensor: 7 });
+  it("checks a seeded subset of a large tensor, and reads the thresholds", async () => {
+    const r = await gradcheckModel(model, crossEntropy, x, y, undefined, { maxPerTensor: 7 });
     expect(r.tensors[0]!.checked).toBe(7);
     expect(r.notes).toContain("0.weight: 7 of 20 entries checked (a seeded random subset)");
     expect([verdictOf(1e-8), verdictOf(1e-5), verdictOf(2e-3)]).toEqual(["fine", "look closer", "wrong"]);
-    expect(() => gradcheckModel(model, crossEntropy, x, y, undefined, { maxPerTensor: 0 })).toThrow(/invalid maxPerTensor 0/);
+    await expect(gradcheckModel(model, crossEntropy, x, y, undefined, { maxPerTensor: 0 })).rejects.toThrow(/invalid maxPerTensor 0/);
   });
 });

@@ -87,7 +87,7 @@ export async function makeFixtures(root: string): Promise<Fixtures> {
   await fit(model, options(2));
   const modelDir = join(root, "model");
   const standardizer = Standardizer.fit(train);
-  saveModelFiles(modelDir, {
+  await saveModelFiles(modelDir, {
     architecture: { layers: model.specs(), inputShape: INPUT, classes: ["a", "b", "c"], standardizer: standardizer.toJSON() },
     stateDict: model.stateDict(),
   });

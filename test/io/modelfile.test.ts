@@ -34,9 +34,9 @@ const stateDict = () => ({
 });
 
 describe("saveModelFiles / loadModelFiles", () => {
-  it("round-trips the architecture and the state dict, filling in format and createdBy", () => {
+  it("round-trips the architecture and the state dict, filling in format and createdBy", async () => {
     const dir = join(root, "run1");
-    const paths = saveModelFiles(dir, { architecture, stateDict: stateDict() });
+    const paths = await saveModelFiles(dir, { architecture, stateDict: stateDict() });
     expect(paths).toEqual({ architecturePath: join(dir, "model.json"), weightsPath: join(dir, "model.safetensors") });
     expect(readdirSync(dir).sort()).toEqual(["model.json", "model.safetensors"]);
     const { architecture: arch, stateDict: sd } = loadModelFiles(dir);
@@ -51,23 +51,23 @@ describe("saveModelFiles / loadModelFiles", () => {
     expect(text.startsWith(`{\n  "format": "descent-model/1",`)).toBe(true);
   });
 
-  it("uses another name, keeps a given createdBy, and overwrites in place", () => {
+  it("uses another name, keeps a given createdBy, and overwrites in place", async () => {
     const dir = join(root, "run2");
-    saveModelFiles(dir, { architecture: { layers: [], createdBy: "tests" }, stateDict: {} }, "best");
-    saveModelFiles(dir, { architecture: { ...architecture, createdBy: "tests" }, stateDict: stateDict() }, "best");
+    await saveModelFiles(dir, { architecture: { layers: [], createdBy: "tests" }, stateDict: {} }, "best");
+    await saveModelFiles(dir, { architecture: { ...architecture, createdBy: "tests" }, stateDict: stateDict() }, "best");
     const loaded = loadModelFiles(dir, "best");
     expect(loaded.architecture.createdBy).toBe("tests");
     expect(loaded.architecture.layers).toHaveLength(3);
     expect(readdirSync(dir).sort()).toEqual(["best.json", "best.safetensors"]);
   });
 
-  it("refuses to write an architecture without a layers array or with a foreign format", () => {
+  it("refuses to write an architecture without a layers array or with a foreign format", async () => {
     const dir = join(root, "refused");
-    const save = (a: unknown) => () => saveModelFiles(dir, { architecture: a as object, stateDict: {} });
-    expect(save({ inputShape: [1] })).toThrow(ConfigError);
-    expect(save({ layers: {} })).toThrow(/no "layers" array/);
-    expect(save([1])).toThrow(/must be an object, got an array/);
-    expect(save({ layers: [], format: "descent-model/2" })).toThrow(/format "descent-model\/2"; this descent writes "descent-model\/1"/);
+    const save = (a: unknown) => saveModelFiles(dir, { architecture: a as object, stateDict: {} });
+    await expect(save({ inputShape: [1] })).rejects.toThrow(ConfigError);
+    await expect(save({ layers: {} })).rejects.toThrow(/no "layers" array/);
+    await expect(save([1])).rejects.toThrow(/must be an object, got an array/);
+    await expect(save({ layers: [], format: "descent-model/2" })).rejects.toThrow(/format "descent-model\/2"; this descent writes "descent-model\/1"/);
     expect(existsSync(dir)).toBe(false);
   });
 
@@ -78,9 +78,9 @@ describe("saveModelFiles / loadModelFiles", () => {
 });
 
 describe("refused model files", () => {
-  const withJson = (name: string, json: string) => {
+  const withJson = async (name: string, json: string) => {
     const dir = join(root, name);
-    saveModelFiles(dir, { architecture, stateDict: stateDict() });
+    await saveModelFiles(dir, { architecture, stateDict: stateDict() });
     writeFileSync(join(dir, "model.json"), json);
     return dir;
   };
@@ -96,26 +96,26 @@ describe("refused model files", () => {
     for (const f of fragments) expect(msg).toContain(f);
   };
 
-  it("older, newer and unknown formats name the file, the found and the supported version", () => {
+  it("older, newer and unknown formats name the file, the found and the supported version", async () => {
     const file = (d: string) => join(root, d, "model.json");
-    refuse(withJson("old", JSON.stringify({ format: "descent-model/0", layers: [] })), file("old"), `"descent-model/0" is from an older descent`, `reads "descent-model/1"`);
-    refuse(withJson("new", JSON.stringify({ format: "descent-model/7", layers: [] })), file("new"), `"descent-model/7" is newer`, `("descent-model/1")`, "upgrade");
-    refuse(withJson("keras", JSON.stringify({ format: "layers-model", layers: [] })), `unknown model format "layers-model"`);
-    refuse(withJson("noformat", JSON.stringify({ layers: [] })), file("noformat"), `not a descent model file: no "format"`);
+    refuse(await withJson("old", JSON.stringify({ format: "descent-model/0", layers: [] })), file("old"), `"descent-model/0" is from an older descent`, `reads "descent-model/1"`);
+    refuse(await withJson("new", JSON.stringify({ format: "descent-model/7", layers: [] })), file("new"), `"descent-model/7" is newer`, `("descent-model/1")`, "upgrade");
+    refuse(await withJson("keras", JSON.stringify({ format: "layers-model", layers: [] })), `unknown model format "layers-model"`);
+    refuse(await withJson("noformat", JSON.stringify({ layers: [] })), file("noformat"), `not a descent model file: no "format"`);
   });
 
-  it("damaged or malformed architecture JSON", () => {
+  it("damaged or malformed architecture JSON", async () => {
     const full = JSON.stringify({ format: MODEL_FORMAT, ...architecture });
-    refuse(withJson("cut", full.slice(0, 40)), join(root, "cut", "model.json"), "not valid JSON");
-    refuse(withJson("array", "[]"), "expected a JSON object", "an array");
-    refuse(withJson("nolayers", JSON.stringify({ format: MODEL_FORMAT, layers: "dense" })), `no "layers" array`);
-    refuse(withJson("shape", JSON.stringify({ format: MODEL_FORMAT, layers: [], inputShape: [28, -1] })), `"inputShape" must be an array of non-negative integers`);
-    refuse(withJson("classes", JSON.stringify({ format: MODEL_FORMAT, layers: [], classes: "abc" })), `"classes" must be an array`);
+    refuse(await withJson("cut", full.slice(0, 40)), join(root, "cut", "model.json"), "not valid JSON");
+    refuse(await withJson("array", "[]"), "expected a JSON object", "an array");
+    refuse(await withJson("nolayers", JSON.stringify({ format: MODEL_FORMAT, layers: "dense" })), `no "layers" array`);
+    refuse(await withJson("shape", JSON.stringify({ format: MODEL_FORMAT, layers: [], inputShape: [28, -1] })), `"inputShape" must be an array of non-negative integers`);
+    refuse(await withJson("classes", JSON.stringify({ format: MODEL_FORMAT, layers: [], classes: "abc" })), `"classes" must be an array`);
   });
 
-  it("missing or damaged weights name the weights file", () => {
+  it("missing or damaged weights name the weights file", async () => {
     const dir = join(root, "weights");
-    saveModelFiles(dir, { architecture, stateDict: stateDict() });
+    await saveModelFiles(dir, { architecture, stateDict: stateDict() });
     const weights = join(dir, "model.safetensors");
     const bytes = readFileSync(weights);
     writeFileSync(weights, bytes.subarray(0, bytes.length - 3));
@@ -125,9 +125,9 @@ describe("refused model files", () => {
     refuse(join(root, "nothing-here"), join(root, "nothing-here", "model.json"), "cannot read the model architecture");
   });
 
-  it("readArchitecture reads the JSON alone", () => {
+  it("readArchitecture reads the JSON alone", async () => {
     const dir = join(root, "alone");
-    saveModelFiles(dir, { architecture, stateDict: {} });
+    await saveModelFiles(dir, { architecture, stateDict: {} });
     expect(readArchitecture(join(dir, "model.json")).inputShape).toEqual([4]);
   });
 });

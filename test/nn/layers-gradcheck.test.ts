@@ -95,7 +95,7 @@ function perturbed<M extends Module>(m: M): M {
 describe("layer table: gradcheck with respect to input and parameters (float64)", () => {
   for (const row of rows) {
     for (const mode of row.modes) {
-      it(`${row.name} (${mode})`, () => {
+      it(`${row.name} (${mode})`, async () => {
         const rng = new Generator(1);
         const layer = row.make(rng);
         if (mode === "train") layer.train();
@@ -108,7 +108,7 @@ describe("layer table: gradcheck with respect to input and parameters (float64)"
           if (row.replay && replayState) row.replay.setState(replayState);
           return functionalCall(layer, Object.fromEntries(names.map((n, i) => [n, ps[i]!])), input);
         };
-        const report = gradcheck(f, [x, ...params], { names: ["input", ...names] });
+        const report = await gradcheck(f, [x, ...params], { names: ["input", ...names] });
         expect(report.ok, report.message).toBe(true);
         expect(report.checked).toBe(x.size + params.reduce((n, p) => n + p.size, 0));
       });

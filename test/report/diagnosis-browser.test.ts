@@ -36,7 +36,7 @@ describe.skipIf(!haveChromium)("the Diagnosis section in Chromium", () => {
     const config = loadConfigFile("examples/broken/vanishing-gradients.json");
     const dir = join(root, "run");
     await runExperiment(config, { outDir: dir, progress: false, log: () => {}, report: false });
-    const d = diagnoseRun(dir, { hessian: true });
+    const d = await diagnoseRun(dir, { hessian: true });
     writeDiagnosis(dir, d);
     writeRunReport(dir);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -66,7 +66,7 @@ describe("the default experiment", () => {
     expect(saved.inputShape).toEqual([1, 28, 28]);
     expect(saved.classes).toEqual(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     const { test } = split(loadMnist(), { train: 8000, dev: 1000, test: 1000, seed: result.config.seed, stratify: true });
-    const ev = evaluate(saved.model as TrainableModel, test, { loss: (o, y) => crossEntropy(o, y) });
+    const ev = await evaluate(saved.model as TrainableModel, test, { loss: (o, y) => crossEntropy(o, y) });
     expect(ev.accuracy).toBe(result.test.accuracy);
     expect(ev.loss).toBeCloseTo(result.test.loss!, 6);
     expect(saved.model.training).toBe(false);

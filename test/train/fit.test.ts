@@ -1,6 +1,6 @@
 /**
  * The fit loop: early stopping (stop and restore), the history it returns, non-finite losses,
- * reduceOnPlateau, regularization, gradient clipping, and evaluate().
+ * reduceOnPlateau, regularization, gradient clipping, and await evaluate().
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -66,7 +66,7 @@ describe("early stopping", () => {
     expectSameTensors(readCheckpoint(join(dir, "best.ckpt")).tensors.model!, model.stateDict(), "best.ckpt vs restored");
     expect(lines.some((l) => l.startsWith(`restored the weights of epoch ${best + 1}`))).toBe(true);
     // evaluating the restored model gives the best dev loss again
-    expect(evaluate(model as TrainableModel, dev, { loss: ce }).loss).toBeCloseTo(devLosses[best]!, 6);
+    expect((await evaluate(model as TrainableModel, dev, { loss: ce })).loss).toBeCloseTo(devLosses[best]!, 6);
   });
 
   it("patience 0 stops at the first epoch that does not improve; restoreBest false keeps the last weights", async () => {
@@ -127,8 +127,8 @@ describe("history", () => {
     // separable blobs: it learns
     expect(history.epochs[2]!.trainLoss).toBeLessThan(history.epochs[0]!.trainLoss);
     expect(history.epochs[2]!.devAccuracy!).toBeGreaterThan(0.6);
-    // the dev numbers are those evaluate() gives for the final model
-    const ev = evaluate(model as TrainableModel, dev, { loss: ce });
+    // the dev numbers are those await evaluate() gives for the final model
+    const ev = await evaluate(model as TrainableModel, dev, { loss: ce });
     expect(ev.loss).toBeCloseTo(history.epochs[2]!.devLoss!, 10);
     expect(ev.accuracy).toBe(history.epochs[2]!.devAccuracy);
   });
@@ -302,7 +302,7 @@ describe("evaluate", () => {
     const test = blobs(47, { seed: 5 });
     const model = build(MLP(16, 3), 8);
     await fit(model as TrainableModel, { train, loss: ce, optimizer: createOptimizer("sgd", model, { lr: 0.1 }), epochs: 3, batchSize: 20, seed: 1, log: () => {} });
-    const ev = evaluate(model as TrainableModel, test, { loss: ce, confusion: true, batchSize: 10 });
+    const ev = await evaluate(model as TrainableModel, test, { loss: ce, confusion: true, batchSize: 10 });
     const c = ev.confusion!;
     expect(c.numClasses).toBe(3);
     expect(c.total).toBe(47);
@@ -315,21 +315,21 @@ describe("evaluate", () => {
     expect(correct / 47).toBe(ev.accuracy);
     c.counts.forEach((row, i) => row.forEach((n, j) => expect(n).toBe(ev.predictions!.filter((p, k) => labels[k] === i && p === j).length)));
     // the batch size does not change the numbers
-    const whole = evaluate(model as TrainableModel, test, { loss: ce, batchSize: 500 });
+    const whole = await evaluate(model as TrainableModel, test, { loss: ce, batchSize: 500 });
     expect(whole.accuracy).toBe(ev.accuracy);
     expect(whole.loss).toBeCloseTo(ev.loss!, 6);
     expect(whole.confusion).toBeUndefined();
     // without a loss function there is no loss
-    expect(evaluate(model as TrainableModel, test).loss).toBeUndefined();
+    expect((await evaluate(model as TrainableModel, test)).loss).toBeUndefined();
   });
 
-  it("leaves the model in the mode it found it in", () => {
+  it("leaves the model in the mode it found it in", async () => {
     const model = build([{ type: "linear", outFeatures: 4 }, { type: "dropout", p: 0.5 }, { type: "linear", outFeatures: 3 }], 8);
     model.eval();
-    evaluate(model as TrainableModel, blobs(10, { seed: 1 }));
+    await evaluate(model as TrainableModel, blobs(10, { seed: 1 }));
     expect(model.training).toBe(false);
     model.train();
-    evaluate(model as TrainableModel, blobs(10, { seed: 1 }));
+    await evaluate(model as TrainableModel, blobs(10, { seed: 1 }));
     expect(model.training).toBe(true);
   });
 });

@@ -59,19 +59,19 @@ describe("TrainingRecorder", () => {
 });
 
 describe("activationHealth", () => {
-  it("ReLU: inactive outputs, and units never positive on any sample and position", () => {
+  it("ReLU: inactive outputs, and units never positive on any sample and position", async () => {
     // [N=2, C=3, 2 positions]: unit 0 always 0, unit 1 positive once, unit 2 always positive
     const out = fromValues(Float32Array.from([0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5]), [2, 3, 2]);
-    const h = activationHealth("ReLU", "relu", out);
+    const h = await activationHealth("ReLU", "relu", out);
     expect(h.dead).toBeCloseTo(1 / 3, 12);
     expect(h.inactive).toBeCloseTo(7 / 12, 12);
     expect(h.nonFinite).toBeUndefined();
   });
 
-  it("sigmoid and tanh: outputs whose derivative is under 1% of its maximum", () => {
-    const sig = activationHealth("Sigmoid", "sigmoid", fromValues(Float32Array.from([0.5, 0.999, 0.001, 0.9]), [2, 2]));
+  it("sigmoid and tanh: outputs whose derivative is under 1% of its maximum", async () => {
+    const sig = await activationHealth("Sigmoid", "sigmoid", fromValues(Float32Array.from([0.5, 0.999, 0.001, 0.9]), [2, 2]));
     expect(sig.saturated).toBe(0.5);
-    const th = activationHealth("Tanh", "tanh", fromValues(Float32Array.from([0.999, -0.999, 0.5, 0, NaN, 0.1]), [3, 2]));
+    const th = await activationHealth("Tanh", "tanh", fromValues(Float32Array.from([0.999, -0.999, 0.5, 0, NaN, 0.1]), [3, 2]));
     // 0.999 and -0.999 saturate (1 − y² ≈ 0.002); NaN is counted apart
     expect(th.saturated).toBeCloseTo(2 / 6, 12);
     expect(th.nonFinite).toBe(1);

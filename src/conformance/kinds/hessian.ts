@@ -30,7 +30,7 @@ interface CaseLayer {
   bias?: boolean;
 }
 
-export function evaluateHessianCase(c: ConformanceCase, dtype: DType): CaseResult {
+export async function evaluateHessianCase(c: ConformanceCase, dtype: DType): Promise<CaseResult> {
   const layers = c.model as CaseLayer[];
   if (!Array.isArray(layers) || layers.length === 0) throw new ConfigError("model: expected a list of layers");
   const specs: LayerSpec[] = layers.map((l, i) => {
@@ -60,7 +60,7 @@ export function evaluateHessianCase(c: ConformanceCase, dtype: DType): CaseResul
     return lossName === "mse" ? mse(out, target) : crossEntropy(out, target);
   };
   const size = params.reduce((n, p) => n + p.size, 0);
-  const vector = toTensor(c.vector, dtype, "vector").dataSync();
+  const vector = await toTensor(c.vector, dtype, "vector").data();
   if (vector.length !== size) throw new ConfigError(`vector: ${vector.length} values for ${size} parameters`);
   const split = (flat: ArrayLike<number>): Tensor[] => {
     const all = Float64Array.from(flat);
@@ -71,32 +71,32 @@ export function evaluateHessianCase(c: ConformanceCase, dtype: DType): CaseResul
       return dtype === "float64" ? part : part.cast(dtype);
     });
   };
-  const flatten = (ts: readonly Tensor[]): Float64Array => {
+  const flatten = async (ts: readonly Tensor[]): Promise<Float64Array> => {
     const out = new Float64Array(size);
     let off = 0;
-    for (const t of ts) for (const v of t.dataSync()) out[off++] = v;
+    for (const t of ts) for (const v of await t.data()) out[off++] = v;
     return out;
   };
   const product = hvp(f, params, split(vector));
-  const ext = lanczos((v) => flatten(hvp(f, params, split(v)).hvp), size, { tol: 1e-12 });
+  const ext = await lanczos((v) => flatten(hvp(f, params, split(v)).hvp), size, { tol: 1e-12 });
   const lambdaMin = ext.smallest[0]!.value, lambdaMax = ext.largest[0]!.value;
-  const gradient = flatten(product.grads);
+  const gradient = await flatten(product.grads);
   const gradNorm = Math.sqrt(gradient.reduce((s, g) => s + g * g, 0));
   const vec = (data: Float64Array, shape: number[]) => fromTensor(fromValues(data, shape));
   const common = {
-    loss: vec(Float64Array.of(product.value.item()), []),
-    gradient: vec(gradient, [size]),
-    hvp: vec(flatten(product.hvp), [size]),
-    lambdaMin: vec(Float64Array.of(lambdaMin), []),
-    lambdaMax: vec(Float64Array.of(lambdaMax), []),
+    loss: await fromTensor(product.value),
+    gradient: await vec(gradient, [size]),
+    hvp: await vec(await flatten(product.hvp), [size]),
+    lambdaMin: await vec(Float64Array.of(lambdaMin), []),
+    lambdaMax: await vec(Float64Array.of(lambdaMax), []),
   };
   if (size > FULL_HESSIAN_MAX) return { ...common, criticalPoint: classifyCriticalPoint(gradNorm, [lambdaMin, lambdaMax]) };
-  const h = hessianOf(f, params);
+  const h = await hessianOf(f, params);
   const eig = symmetricEigen(h.hessian, h.size);
   return {
     ...common,
-    hessian: vec(h.hessian, [h.size, h.size]),
-    eigenvalues: vec(eig.values, [h.size]),
+    hessian: await vec(h.hessian, [h.size, h.size]),
+    eigenvalues: await vec(eig.values, [h.size]),
     criticalPoint: classifyCriticalPoint(gradNorm, eig.values),
   };
 }

@@ -22,7 +22,7 @@ export interface ConformanceCase {
 /** A result shaped exactly like the case's `expected`, or an error. */
 export type CaseResult = Record<string, unknown> | { error: string };
 
-export type KindEvaluator = (c: ConformanceCase, dtype: DType) => CaseResult;
+export type KindEvaluator = (c: ConformanceCase, dtype: DType) => Promise<CaseResult>;
 
 export const KIND_EVALUATORS: Record<string, KindEvaluator> = {
   op: evaluateOpCase,

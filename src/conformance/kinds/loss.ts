@@ -54,7 +54,7 @@ const LOSSES: Record<string, LossFn> = {
   rmse: (x, t) => L.rmse(x, t),
 };
 
-export function evaluateLossCase(c: ConformanceCase, dtype: DType): CaseResult {
+export async function evaluateLossCase(c: ConformanceCase, dtype: DType): Promise<CaseResult> {
   const name = c.loss as string;
   const fn = LOSSES[name];
   if (!fn) throw new ConfigError(`unsupported loss ${JSON.stringify(name)} (supported: ${Object.keys(LOSSES).join(", ")})`);
@@ -62,5 +62,5 @@ export function evaluateLossCase(c: ConformanceCase, dtype: DType): CaseResult {
   const target = toTensor(c.target, dtype, "target");
   const value = fn(input, target, (c.attrs ?? {}) as Attrs, dtype);
   const [g] = gradients([sum(value)], [input], { allowUnused: true });
-  return { value: fromTensor(value), grads: { input: fromTensor(g!) } };
+  return { value: await fromTensor(value), grads: { input: await fromTensor(g!) } };
 }

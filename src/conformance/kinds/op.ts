@@ -8,7 +8,7 @@ import type { DType } from "../../tensor/dtype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { gradients } from "../../autograd/backward.js";
 import * as ops from "../../ops/index.js";
-import { fromTensor, toTensor, toTensors } from "../values.js";
+import { fromTensor, fromTensors, toTensor, toTensors } from "../values.js";
 import type { CaseResult, ConformanceCase } from "./index.js";
 
 type Attrs = Record<string, unknown>;
@@ -92,7 +92,7 @@ function poolOptions(a: Attrs): ops.Pool2dOptions {
   return o;
 }
 
-export function evaluateOpCase(c: ConformanceCase, dtype: DType): CaseResult {
+export async function evaluateOpCase(c: ConformanceCase, dtype: DType): Promise<CaseResult> {
   const name = c.op as string;
   const fn = OPS[name];
   if (!fn) throw new ConfigError(`unsupported op "${name}"`);
@@ -109,12 +109,12 @@ export function evaluateOpCase(c: ConformanceCase, dtype: DType): CaseResult {
   const leaves: Record<string, Tensor> = { ...inputs };
   for (const k of names) leaves[k] = inputs[k]!.requireGrad();
   const { output, state } = fn(leaves, (c.attrs ?? {}) as Attrs);
-  const result: Record<string, unknown> = { output: fromTensor(output) };
+  const result: Record<string, unknown> = { output: await fromTensor(output) };
   if (c.gradOutput !== undefined) {
     const gOut = toTensor(c.gradOutput, dtype, "gradOutput");
     const gs = gradients([output], names.map((k) => leaves[k]!), { gradOutputs: [gOut], allowUnused: true });
-    result.grads = Object.fromEntries(names.map((k, i) => [k, fromTensor(gs[i]!)]));
+    result.grads = await fromTensors(Object.fromEntries(names.map((k, i) => [k, gs[i]!])));
   }
-  if (state) result.state = Object.fromEntries(Object.entries(state).filter(([, t]) => t).map(([k, t]) => [k, fromTensor(t!)]));
+  if (state) result.state = await fromTensors(Object.fromEntries(Object.entries(state).filter((e): e is [string, Tensor] => e[1] !== null && e[1] !== undefined)));
   return result;
 }

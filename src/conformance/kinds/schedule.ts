@@ -11,7 +11,7 @@ import { ReduceOnPlateau } from "../../schedules/plateau.js";
 import { fromTensor } from "../values.js";
 import type { CaseResult, ConformanceCase } from "./index.js";
 
-export function evaluateScheduleCase(c: ConformanceCase, dtype: DType): CaseResult {
+export async function evaluateScheduleCase(c: ConformanceCase, dtype: DType): Promise<CaseResult> {
   const epochs = c.epochs;
   if (typeof epochs !== "number" || !Number.isInteger(epochs) || epochs < 0) throw new ConfigError(`"epochs" must be an integer >= 0`);
   const attrs = Object.fromEntries(Object.entries((c.attrs ?? {}) as Record<string, unknown>).filter(([, v]) => v !== null && v !== undefined));
@@ -27,5 +27,5 @@ export function evaluateScheduleCase(c: ConformanceCase, dtype: DType): CaseResu
   } else {
     for (let e = 0; e < epochs; e++) lrs.push(schedule.lrAt(e));
   }
-  return { lr: fromTensor(tensor(Float64Array.from(lrs), { shape: [epochs], dtype })) };
+  return { lr: await fromTensor(tensor(Float64Array.from(lrs), { shape: [epochs], dtype })) };
 }

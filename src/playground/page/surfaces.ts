@@ -2,10 +2,12 @@
  * Two-parameter losses and what the library's optimizers do on them. Each surface is written with
  * the library's differentiable ops, so the same function gives the contour grid (evaluated
  * elementwise on a whole grid at once), the optimizer paths (Parameters stepped by createOptimizer)
- * and the exact gradient and Hessian at a clicked point (hessianOf, symmetricEigen).
+ * and the exact gradient and Hessian at a clicked point (gradients with createGraph, symmetricEigen).
+ * The page runs on the cpu backend and draws within an animation frame, so it reads values
+ * synchronously (dataSync, item); the library's own code never does.
  */
 import {
-  Parameter, add, classifyCriticalPoint, createOptimizer, exp, hessianOf, mul, noGrad, square, sub, sum, symmetricEigen, tensor,
+  Parameter, add, classifyCriticalPoint, createOptimizer, enableGrad, exp, gradients, mul, noGrad, square, sub, sum, symmetricEigen, tensor,
   type CriticalPoint, type Optimizer, type Tensor,
 } from "../../index.js";
 import type { View } from "./plot.js";
@@ -108,13 +110,24 @@ export interface PointInfo {
   escape: [number, number] | null;
 }
 
+/** The value, gradient and 2 x 2 Hessian at (x, y): exact second derivatives, read synchronously. */
+function secondOrder(s: Surface, x: number, y: number): { value: number; gradient: [number, number]; hessian: Float64Array } {
+  const w = [tensor([x], { dtype: "float64", requiresGrad: true }), tensor([y], { dtype: "float64", requiresGrad: true })];
+  return enableGrad(() => {
+    const value = sum(s.f(w[0]!, w[1]!));
+    const g = gradients([value], w, { createGraph: true });
+    const row = (gi: Tensor): number[] => gradients([gi], w, { allowUnused: true }).map((h) => (h ? h.item() : 0));
+    return { value: value.item(), gradient: [g[0]!.item(), g[1]!.item()], hessian: Float64Array.from([...row(g[0]!), ...row(g[1]!)]) };
+  });
+}
+
 /** Gradient, Hessian eigen-decomposition and class of the surface at (x, y). */
 export function pointInfo(s: Surface, x: number, y: number, tol = 1e-6): PointInfo {
-  const h = hessianOf((a, b) => sum(s.f(a, b)), [tensor([x], { dtype: "float64" }), tensor([y], { dtype: "float64" })]);
+  const h = secondOrder(s, x, y);
   const eig = symmetricEigen(h.hessian, 2);
   const l0 = eig.values[0]!, l1 = eig.values[1]!;
   const vec = (k: number): [number, number] => [eig.vectors[k]!, eig.vectors[2 + k]!];
-  const g: [number, number] = [h.gradient[0]!, h.gradient[1]!];
+  const g = h.gradient;
   const flat = Math.abs(l0) <= tol || Math.abs(l1) <= tol;
   const curvature = flat ? "flat in one direction" : l0 > 0 ? "bowl (minimum-like)" : l1 < 0 ? "cap (maximum-like)" : "saddle-shaped";
   return {
