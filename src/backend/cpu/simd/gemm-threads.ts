@@ -4,7 +4,8 @@
  * threads − 1 workers (node:worker_threads), all over one shared WebAssembly.Memory, each with
  * its own kernel scratch. A job's columns are cut into bands (gemm-simd.ts `bands`); the caller
  * posts each worker its band through a small shared control block (Atomics.notify), computes band
- * 0 itself, and waits (Atomics.wait) until every worker has marked its band done. Each element of
+ * 0 itself, and waits until every worker has marked its band done. Both sides poll the block
+ * briefly before sleeping in Atomics.wait (SPINS). Each element of
  * C is computed by exactly one thread in the kernel's fixed order: results do not depend on the
  * number of threads.
  *
@@ -25,6 +26,12 @@ interface WorkerThreads {
 /** Control block fields (int32 slots): the job sequence number, the last one done, the job. */
 const SEQ = 0, DONE = 1, A = 2, B = 3, C = 4, M = 5, K = 6, N = 7, TA = 8, TB = 9, BATCH = 10, OFFS = 11, J0 = 12, J1 = 13;
 const CONTROL_INTS = 16;
+/**
+ * Polls of the control block before sleeping in Atomics.wait (tens of microseconds): waking a sleeping
+ * thread costs tens of microseconds on a VM, as long as a small product takes, and a training
+ * step's products follow each other closer than that.
+ */
+const SPINS = 20_000;
 
 /** The worker's whole program (CommonJS, run with eval): the same runBand loop as the caller's. */
 const WORKER = `
@@ -34,6 +41,7 @@ const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctl = new Int32Array(control);
 let seen = 0;
 for (;;) {
+  for (let spin = 0; spin < ${SPINS} && Atomics.load(ctl, ${SEQ}) === seen; spin++);
   Atomics.wait(ctl, ${SEQ}, seen);
   seen = Atomics.load(ctl, ${SEQ});
   const h = new Int32Array(memory.buffer);
@@ -96,6 +104,7 @@ function makePool(threads: number): GemmEngine | null {
       runBand(ex, h32, job, parts[0]![0], parts[0]![1], scratch0);
       for (let i = 0; i < parts.length - 1; i++) {
         const ctl = controls[i]!;
+        for (let spin = 0; spin < SPINS && Atomics.load(ctl, DONE) !== seq; spin++);
         while (Atomics.load(ctl, DONE) !== seq) Atomics.wait(ctl, DONE, Atomics.load(ctl, DONE));
       }
     },
