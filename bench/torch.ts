@@ -1,6 +1,6 @@
 /**
  * W1 / W2 training throughput beside PyTorch, measured alternately in one run: each round times
- * one window of descent steps (this process, the default cpu backend) and then one PyTorch epoch
+ * one window of descent steps (this process, the default backend: wasm where SIMD validates) and then one PyTorch epoch
  * (../shared/bench/train_torch.py in a child process: Debian's torch 1.13, 8,000 digits, Adam
  * 1e-3, batch 64; its own timing of the epoch, so Python's start-up is not counted). Descent
  * trains the same architectures with the same optimizer and batch size (bench/descent-step.ts).
@@ -10,7 +10,8 @@
  *
  * Options: --workloads=W1,W2, --rounds (7), --steps (descent steps per window, 125 = one epoch of
  * 8,000), --threads (PyTorch's, default 1 for W1 and 2 for W2, their best settings here),
- * --descent-threads (descent's float32 matmul threads, default 1), --peers (the setup.sh folder,
+ * --backend (descent's: cpu or wasm, default DEFAULT_BACKEND), --descent-threads (descent's float32
+ * matmul threads, default 1), --peers (the setup.sh folder,
  * /tmp/peers), --python (/usr/bin/python3).
  * Reports per workload: median samples/s of each side, the ratio of the medians, the range of the
  * per-round ratios, and peak RSS (descent: this process's maxRSS so far, so run one workload per
@@ -20,7 +21,7 @@ import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createBackend, CpuBackend, loadMnist } from "../src/node.js";
+import { createBackend, CpuBackend, DEFAULT_BACKEND, loadMnist } from "../src/node.js";
 import { BATCH, setupDescent, type Workload } from "./descent-step.js";
 import { arg, median } from "./util.js";
 
@@ -49,7 +50,7 @@ function main(): void {
   const steps = Number(arg("steps", "125"));
   const peers = arg("peers", "/tmp/peers");
   const python = arg("python", "/usr/bin/python3");
-  const backend = createBackend("cpu", { threads: Number(arg("descent-threads", "1")) }) as CpuBackend;
+  const backend = createBackend(arg("backend", DEFAULT_BACKEND), { threads: Number(arg("descent-threads", "1")) }) as CpuBackend;
   const data = loadMnist();
   const x = data.inputs.dataSync() as Float32Array;
   const y = data.labels.dataSync() as Int32Array;
