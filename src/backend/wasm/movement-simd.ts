@@ -116,58 +116,45 @@ function windowArgs(g: WindowInfo): Window | null {
   return args;
 }
 
-/** im2colInto (../cpu/window.ts) for float32; false when it does not run (see the header). */
-export function im2colSimd(x: Float32Array, g: WindowInfo, cols: Float32Array): boolean {
+/**
+ * Runs one sliding-window kernel over the geometry: copies `src` (its first srcLen words) in,
+ * calls `kernel(srcAt, dstAt, ...geometry)`, copies dstLen words out into `dst`. False when it
+ * does not run (see the header); nothing is written then.
+ */
+function windowKernel(
+  g: WindowInfo, src: Words, srcLen: number, dst: Words, dstLen: number,
+  kernel: (ex: MovementExports, srcAt: number, dstAt: number, args: Window) => void,
+): boolean {
   const ex = load();
   const args = windowArgs(g);
   if (!ex || !args) return false;
-  const xLen = g.n * g.c * g.h * g.w;
-  const colsLen = g.n * g.c * g.kh * g.kw * g.outH * g.outW;
-  if (x.length < xLen || cols.length < colsLen) return false;
-  if (colsLen === 0) return true;
-  const at = regions(ex, [xLen * 4, colsLen * 4]);
+  if (src.length < srcLen || dst.length < dstLen) return false;
+  if (dstLen === 0) return true;
+  const at = regions(ex, [srcLen * 4, dstLen * 4]);
   if (!at) return false;
-  const [xAt, colsAt] = at as [number, number];
-  put(x.subarray(0, xLen), xAt);
-  ex.im2col(xAt, colsAt, ...args, g.layout === "knl" ? 1 : 0);
-  get(cols, colsAt, colsLen);
+  const [srcAt, dstAt] = at as [number, number];
+  put(src.subarray(0, srcLen), srcAt);
+  kernel(ex, srcAt, dstAt, args);
+  get(dst, dstAt, dstLen);
   return true;
 }
 
-/** col2imInto (../cpu/window.ts) for float32, x zero-filled on entry; false when it does not run. */
+const inputLength = (g: WindowInfo): number => g.n * g.c * g.h * g.w;
+const columnsLength = (g: WindowInfo): number => g.n * g.c * g.kh * g.kw * g.outH * g.outW;
+
+/** im2colInto (../cpu/window.ts) for float32; false when it does not run (see the header). */
+export function im2colSimd(x: Float32Array, g: WindowInfo, cols: Float32Array): boolean {
+  return windowKernel(g, x, inputLength(g), cols, columnsLength(g), (ex, xAt, colsAt, args) => ex.im2col(xAt, colsAt, ...args, g.layout === "knl" ? 1 : 0));
+}
+
+/** col2imInto (../cpu/window.ts) for float32 (every element of x is written); false when it does not run. */
 export function col2imSimd(cols: Float32Array, g: WindowInfo, x: Float32Array): boolean {
-  const ex = load();
-  const args = windowArgs(g);
-  if (!ex || !args) return false;
-  const xLen = g.n * g.c * g.h * g.w;
-  const colsLen = g.n * g.c * g.kh * g.kw * g.outH * g.outW;
-  if (x.length < xLen || cols.length < colsLen) return false;
-  if (xLen === 0) return true;
-  const at = regions(ex, [colsLen * 4, xLen * 4]);
-  if (!at) return false;
-  const [colsAt, xAt] = at as [number, number];
-  put(cols.subarray(0, colsLen), colsAt);
-  ex.col2im(colsAt, xAt, ...args, g.layout === "knl" ? 1 : 0);
-  get(x, xAt, xLen);
-  return true;
+  return windowKernel(g, cols, columnsLength(g), x, inputLength(g), (ex, colsAt, xAt, args) => ex.col2im(colsAt, xAt, ...args, g.layout === "knl" ? 1 : 0));
 }
 
 /** maxPoolIndicesInto (../cpu/window.ts) for float32; false when it does not run. */
 export function maxPoolIndicesSimd(x: Float32Array, g: WindowInfo, out: Int32Array): boolean {
-  const ex = load();
-  const args = windowArgs(g);
-  if (!ex || !args) return false;
-  const xLen = g.n * g.c * g.h * g.w;
-  const outLen = g.n * g.c * g.outH * g.outW;
-  if (x.length < xLen || out.length < outLen) return false;
-  if (outLen === 0) return true;
-  const at = regions(ex, [xLen * 4, outLen * 4]);
-  if (!at) return false;
-  const [xAt, outAt] = at as [number, number];
-  put(x.subarray(0, xLen), xAt);
-  ex.maxPoolIndices(xAt, outAt, ...args);
-  get(out, outAt, outLen);
-  return true;
+  return windowKernel(g, x, inputLength(g), out, g.n * g.c * g.outH * g.outW, (ex, xAt, outAt, args) => ex.maxPoolIndices(xAt, outAt, ...args));
 }
 
 /**
