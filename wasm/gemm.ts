@@ -125,6 +125,17 @@ function packB<T>(x: usize, ps: i32, js: i32, kc: i32, cols: i32, out: usize): v
         v128.store(out, v128.load(src));
         v128.store(out, v128.load(src, 16), 16);
       }
+    } else if (size == 4 && w == NR && ps == 1) {
+      // op(B) = a transposed matrix (rows of B are the columns j): four p at a time, one v128 per
+      // column, turned into rows by two 4x4 transposes
+      let p = 0;
+      for (; p + 4 <= kc; p += 4, src += 16, out += 4 * ROW_BYTES) {
+        transpose4(src, jst, out);
+        transpose4(src + 4 * jst, jst, out + 16);
+      }
+      for (; p < kc; p++, src += pst, out += ROW_BYTES) {
+        for (let q = 0; q < NR; q++) store<T>(out + <usize>(q * size), load<T>(src + <usize>q * jst));
+      }
     } else {
       for (let p = 0; p < kc; p++, src += pst, out += ROW_BYTES) {
         for (let q = 0; q < NR; q++) {
@@ -133,6 +144,22 @@ function packB<T>(x: usize, ps: i32, js: i32, kc: i32, cols: i32, out: usize): v
       }
     }
   }
+}
+
+/**
+ * Four float32 columns of four rows each (row q at x + q*rowBytes, 16 bytes) stored as four rows
+ * of the panel, ROW_BYTES apart: out row r = [x0[r], x1[r], x2[r], x3[r]].
+ */
+// @ts-ignore: decorator
+@inline
+function transpose4(x: usize, rowBytes: usize, out: usize): void {
+  const a0 = v128.load(x), a1 = v128.load(x + rowBytes), a2 = v128.load(x + 2 * rowBytes), a3 = v128.load(x + 3 * rowBytes);
+  const s0 = v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), s1 = v128.shuffle<i32>(a2, a3, 0, 4, 1, 5);
+  const s2 = v128.shuffle<i32>(a0, a1, 2, 6, 3, 7), s3 = v128.shuffle<i32>(a2, a3, 2, 6, 3, 7);
+  v128.store(out, v128.shuffle<i64>(s0, s1, 0, 2));
+  v128.store(out + ROW_BYTES, v128.shuffle<i64>(s0, s1, 1, 3));
+  v128.store(out + 2 * ROW_BYTES, v128.shuffle<i64>(s2, s3, 0, 2));
+  v128.store(out + 3 * ROW_BYTES, v128.shuffle<i64>(s2, s3, 1, 3));
 }
 
 /** Packs A(i, p) = x[i*is + p*ps] (rows x kc) into p-major panels of MR rows, zero-padded. */
@@ -144,7 +171,13 @@ function packA<T>(x: usize, is: i32, ps: i32, kc: i32, rows: i32, out: usize): v
   for (let i = 0; i < rows; i += MR) {
     const h = min(MR, rows - i);
     let src = x + <usize>i * ist;
-    if (h == MR) {
+    if (h == MR && is == 1) {
+      // op(A) = a transposed matrix: the MR rows at one p are contiguous
+      for (let p = 0; p < kc; p++, src += pst, out += MR * size) {
+        v128.store(out, v128.load(src));
+        if (size == 8) v128.store(out, v128.load(src, 16), 16);
+      }
+    } else if (h == MR) {
       for (let p = 0; p < kc; p++, src += pst, out += MR * size) {
         store<T>(out, load<T>(src));
         store<T>(out, load<T>(src + ist), sizeof<T>());
