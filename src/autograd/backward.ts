@@ -13,7 +13,9 @@
  * the backend (`dispose`; the cpu backends recycle it), so a training loop reuses the same
  * arrays step after step instead of mapping fresh memory for each. The gradients it returns, the
  * seeds and anything the caller made are never touched. With `createGraph` nothing is freed:
- * the recorded graph of the gradients keeps its intermediates for the next derivative.
+ * the recorded graph of the gradients keeps its intermediates for the next derivative. So a
+ * backward rule (record()) must not keep the gradient it is given, or what it makes, past its
+ * return: reading such a tensor later is an error that says its storage was freed.
  */
 import { GradError, fmtShape } from "../errors/errors.js";
 import { isFloat } from "../tensor/dtype.js";

@@ -12,7 +12,7 @@
  */
 import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
-import { ConfigError, DTypeError } from "../../errors/errors.js";
+import { ConfigError, DescentError, DTypeError } from "../../errors/errors.js";
 import { type DType, type TypedArray } from "../../tensor/dtype.js";
 import { sizeOf } from "../../tensor/shape.js";
 import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
@@ -37,7 +37,14 @@ function wrap(values: TypedArray): CpuData {
 }
 
 function vals(id: DataId): TypedArray {
-  return (id as CpuData).values;
+  const values = (id as CpuData).values;
+  if (!values) {
+    throw new DescentError(
+      "this tensor's storage was freed: it was disposed, or it was a gradient the autograd engine had passed on " +
+        "(a backward rule must not keep the tensors it is given or makes)",
+    );
+  }
+  return values;
 }
 
 export interface CpuBackendOptions {
