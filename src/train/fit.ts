@@ -15,6 +15,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import type { Generator, GeneratorState } from "../tensor/random.js";
 import type { Parameter } from "../nn/parameter.js";
 import { noGrad } from "../autograd/mode.js";
+import { withBackend } from "../backend/registry.js";
 import { add } from "../ops/elementwise.js";
 import { DataLoader, type Batch, type LoaderState } from "../data/loader.js";
 import type { AugmentSpec } from "../data/augment.js";
@@ -315,7 +316,11 @@ export async function fit(model: TrainableModel, options: FitOptions): Promise<H
   if (options.resumeFrom) {
     // the state is validated as it is read; a checkpoint of another model, optimizer or data set
     // is an error naming the file
-    const { checkpoint: ckpt, state: st } = checkTrainCheckpoint(store().read(options.resumeFrom), options.resumeFrom);
+    // decoded onto the model's backend, which need not be the default one
+    const path = options.resumeFrom;
+    const onModel = model.namedParameters()[0]?.[1].backend;
+    const read = () => store().read(path);
+    const { checkpoint: ckpt, state: st } = checkTrainCheckpoint(onModel ? withBackend(onModel, read) : read(), path);
     withContext(options.resumeFrom, () => {
       model.loadStateDict(ckpt.tensors.model ?? {});
       optimizer.loadStateDict({ tensors: ckpt.tensors.optimizer ?? {}, meta: st.optimizer });

@@ -21,6 +21,8 @@ import { Checkpointing } from "../../src/train/callbacks.js";
 import { EarlyStopping, type Callback } from "../../src/train/callback.js";
 import type { FitOptions, History, TrainableModel } from "../../src/train/fit.js";
 import { fit } from "../../src/train/fit-files.js";
+import { cpu } from "../../src/backend/cpu/cpu.js";
+import { currentBackend, withBackend } from "../../src/backend/registry.js";
 import type { TrainState } from "../../src/train/fit.js";
 import { Recorder, blobs, expectSameTensors, sameTensors, smallDigits, tempDir, timeless } from "./helpers.js";
 
@@ -188,6 +190,31 @@ describe("resume", () => {
     const { modelRng: _dropped, ...withoutRng } = second.options(2, { resumeFrom: epochOne });
     await fit(second.model as TrainableModel, withoutRng);
     expect(sameTensors(straight.recorder.weights.get(1)!, second.recorder.weights.get(1)!)).toBe(false);
+  });
+});
+
+describe("resume on the model's own backend", () => {
+  it("a model and data made under withBackend resume there, with fit called outside it", async () => {
+    expect(currentBackend()).not.toBe(cpu);
+    const d = withBackend(cpu, () => ({ train: blobs(96, { seed: 1, role: "train" }), dev: blobs(32, { seed: 2, role: "dev" }) }));
+    expect(d.train.inputs.backend).toBe(cpu);
+    const make = () => withBackend(cpu, () => {
+      const modelRng = new Generator(SEED);
+      const model = buildSequential([{ type: "linear", outFeatures: 8 }, { type: "relu" }, { type: "dropout", p: 0.2 }, { type: "linear", outFeatures: 3 }], { inputShape: [8], rng: modelRng });
+      return { model, modelRng, optimizer: createOptimizer("adam", model, { lr: 1e-3 }) };
+    });
+    const dir = tempDir("other-backend");
+    const options = (run: ReturnType<typeof make>, epochs: number, more: Partial<FitOptions> = {}): FitOptions => ({
+      train: d.train, dev: d.dev, loss: (o, y) => crossEntropy(o, y), optimizer: run.optimizer, epochs, batchSize: BATCH,
+      seed: SEED, modelRng: run.modelRng, callbacks: [new Checkpointing({ dir })], log: () => {}, ...more,
+    });
+    const first = make();
+    await fit(first.model as TrainableModel, options(first, 1));
+    const ckpt = readdirSync(dir).filter((f) => f.startsWith("epoch-")).sort().at(-1)!;
+    const second = make();
+    const history = await fit(second.model as TrainableModel, options(second, 2, { resumeFrom: join(dir, ckpt) }));
+    expect(history.epochs.map((e) => e.epoch)).toEqual([0, 1]);
+    for (const [, p] of second.model.namedParameters()) expect(p.backend).toBe(cpu);
   });
 });
 
