@@ -12,7 +12,7 @@
  * (expected an integer or [h, w])`). Integer fields are bounded by MAX_LAYER_SIZE. Semantic checks
  * that need shapes (a kernel larger than its input) happen when the layer is built.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, ShapeError } from "../errors/errors.js";
 import { preview } from "../errors/values.js";
 import { validateInitSpec, type InitSpec } from "../init/initializers.js";

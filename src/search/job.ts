@@ -5,7 +5,7 @@
  * config; a job that fails validation fails with the field named.
  */
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors/errors.js";
 import { describeIssue, resolveConfig, type ExperimentConfig } from "../train/config.js";
 import { TrialReporter, type IntermediateStore } from "./pruners.js";

@@ -18,7 +18,7 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { Job, Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { MemoryStore, type IntermediateStore } from "./pruners.js";
 import { DEFAULT_QUEUE, executeTrialJob, parseTrialJob } from "./job.js";

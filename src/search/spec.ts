@@ -11,7 +11,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors/errors.js";
 import { describeIssue, resolveConfig, resolveDataPaths, type ExperimentConfig } from "../train/config.js";
 import { parseJson } from "../io/json.js";

@@ -8,7 +8,7 @@
  * callbacks.ts (descent/node). Learning-rate schedules are applied by fit itself, before the step
  * or epoch they set.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import type { EpochLog, StepLog, TrainContext } from "./fit.js";

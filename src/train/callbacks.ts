@@ -5,7 +5,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors/errors.js";
 import { pruneCheckpoints } from "../io/checkpoint-file.js";
 import { formatLr } from "../schedules/format.js";

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, DescentError } from "../errors/errors.js";
 import { LAYER_TYPES, validateLayerSpecs, type LayerSpec } from "../nn/specs.js";
 import { OPTIMIZERS, OPTIMIZER_NAMES, createOptimizer, type OptimizerName } from "../optim/optimizer.js";

@@ -11,7 +11,7 @@
  * Objects are loose (unknown fields pass through), so a field added to the state by a newer fit
  * reaches it unchanged; every field fit reads is checked.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { FileFormatError } from "../errors/errors.js";
 import { preview } from "../errors/values.js";
 import type { LoadedCheckpoint } from "../io/checkpoint.js";
