@@ -1,11 +1,18 @@
 /**
  * The `cpu` backend: TypeScript over typed arrays, float64 capable, the reference every other
  * backend is tested against. Storage is a plain object holding one typed array; the garbage
- * collector frees it, so `dispose` only drops the reference.
+ * collector frees it. A kernel's output is `owned`: `dispose` (which the autograd engine calls for
+ * storage it knows is dead) gives its array to the backend's BufferPool (./pool.ts) for the next
+ * kernel of that dtype and size; an uploaded array is the caller's and is only dropped. Either way
+ * the handle is emptied, so a use after dispose is an error instead of a read of reused data.
+ *
+ * Each method allocates its output and has a kernel of its table (CpuKernels) fill it: the
+ * TypeScript kernels (TS_KERNELS) here; the wasm backend (../wasm/wasm.ts) is this class with a
+ * table of SIMD kernels.
  *
  * Matrix products: float32 runs on the WebAssembly SIMD kernel (./simd/gemm-simd.ts, compiled from
  * wasm/gemm.ts) where the runtime supports it; float64 (the reference path of conformance and
- * gradcheck) always runs the TypeScript kernel of ./gemm.ts. `new CpuBackend({ simd: false })`
+ * gradcheck) runs the table's `gemm`, the TypeScript kernel of ./gemm.ts here. `new CpuBackend({ simd: false })`
  * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
  * The fused optimizer update (applyUpdate) follows the same choice: float32 programs made of the
  * stages ./simd/update-simd.ts has run there, everything else on ./update.ts (the same bits).
@@ -25,6 +32,34 @@ import { applyUpdateSimd } from "./simd/update-simd.js";
 import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
 import { BufferPool } from "./pool.js";
+
+/**
+ * The kernels that fill a cpu-family backend's outputs, each writing into storage the backend
+ * allocated: the TypeScript ones (TS_KERNELS) here; the wasm backend passes a table whose kernels
+ * try WebAssembly SIMD first and fall back to these. `gemm` is the product of every case the
+ * float32 SIMD matmul does not take.
+ */
+export interface CpuKernels {
+  unary: typeof unaryInto;
+  binary: typeof binaryInto;
+  select: typeof selectInto;
+  reduce: typeof reduceInto;
+  strided: typeof stridedInto;
+  take: typeof takeInto;
+  scatterAdd: typeof scatterAddInto;
+  im2col: typeof im2colInto;
+  col2im: typeof col2imInto;
+  maxPoolIndices: typeof maxPoolIndicesInto;
+  gemm: (a: TypedArray, aOffsets: ArrayLike<number>, b: TypedArray, bOffsets: ArrayLike<number>, c: TypedArray, info: MatmulInfo) => void;
+}
+
+export const TS_KERNELS: CpuKernels = {
+  unary: unaryInto, binary: binaryInto, select: selectInto, reduce: reduceInto, strided: stridedInto, take: takeInto,
+  scatterAdd: scatterAddInto, im2col: im2colInto, col2im: col2imInto, maxPoolIndices: maxPoolIndicesInto,
+  gemm: (a, aOffsets, b, bOffsets, c, info) => {
+    for (let i = 0; i < info.batch; i++) gemm(a, aOffsets[i]!, b, bOffsets[i]!, c, i * info.m * info.n, info);
+  },
+};
 
 interface CpuData {
   values: TypedArray;
@@ -69,7 +104,7 @@ export class CpuBackend implements Backend {
   private readonly pool: ReturnType<typeof gemmPool>;
   private readonly buffers = new BufferPool();
 
-  constructor(options: CpuBackendOptions = {}) {
+  constructor(options: CpuBackendOptions = {}, private readonly kernels: CpuKernels = TS_KERNELS) {
     this.gemmKernel = options.simd !== false && simdAvailable() ? "wasm-simd" : "typescript";
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`CpuBackend: invalid threads ${threads} (expected an integer >= 1)`);
@@ -107,18 +142,13 @@ export class CpuBackend implements Backend {
   }
 
   /** Storage for a kernel's output: recycled where the pool has some, cleared if `zeroed`. */
-  protected alloc(dtype: DType, size: number, zeroed: boolean): TypedArray {
+  private alloc(dtype: DType, size: number, zeroed: boolean): TypedArray {
     return this.buffers.take(dtype, size, zeroed);
   }
 
   /** The handle of a kernel's output (from `alloc`), which `dispose` may recycle. */
-  protected own(values: TypedArray): DataId {
+  private own(values: TypedArray): DataId {
     return { values, owned: true } satisfies CpuData;
-  }
-
-  /** Gives back an `alloc`ed array that ended up unused (a kernel that declined). */
-  protected unused(values: TypedArray): void {
-    this.buffers.give(values);
   }
 
   cast(x: DataId, size: number, _from: DType, to: DType): DataId {
@@ -131,26 +161,26 @@ export class CpuBackend implements Backend {
 
   unary(op: UnaryOp, x: DataId, size: number, dtype: DType, params: readonly number[] = []): DataId {
     const out = this.alloc(dtype, size, false);
-    unaryInto(op, vals(x), out, params);
+    this.kernels.unary(op, vals(x), out, params);
     return this.own(out);
   }
 
   binary(op: BinaryOp, a: DataId, b: DataId, info: BroadcastInfo, dtype: DType): DataId {
     const out = this.alloc(dtype, sizeOf(info.outShape), false);
-    binaryInto(op, vals(a), vals(b), info, out);
+    this.kernels.binary(op, vals(a), vals(b), info, out);
     return this.own(out);
   }
 
   select(cond: DataId, a: DataId, b: DataId, info: BroadcastInfo, _condDType: DType, dtype: DType): DataId {
     const out = this.alloc(dtype, sizeOf(info.outShape), false);
-    selectInto(vals(cond), vals(a), vals(b), info, out);
+    this.kernels.select(vals(cond), vals(a), vals(b), info, out);
     return this.own(out);
   }
 
   reduce(op: ReduceOp, x: DataId, shape: readonly number[], axes: readonly number[], dtype: DType): DataId {
     const outSize = sizeOf(shape.filter((_, i) => !axes.includes(i)));
     const out = this.alloc(dtype, outSize, false);
-    reduceInto(op, vals(x), shape, axes, out);
+    this.kernels.reduce(op, vals(x), shape, axes, out);
     return this.own(out);
   }
 
@@ -162,7 +192,7 @@ export class CpuBackend implements Backend {
 
   strided(x: DataId, outShape: readonly number[], strides: readonly number[], offset: number, dtype: DType): DataId {
     const out = this.alloc(dtype, sizeOf(outShape), false);
-    stridedInto(vals(x), outShape, strides, offset, out);
+    this.kernels.strided(vals(x), outShape, strides, offset, out);
     return this.own(out);
   }
 
@@ -175,13 +205,13 @@ export class CpuBackend implements Backend {
 
   take(x: DataId, indices: DataId, count: number, dtype: DType): DataId {
     const out = this.alloc(dtype, count, false);
-    takeInto(vals(x), vals(indices) as Int32Array, out);
+    this.kernels.take(vals(x), vals(indices) as Int32Array, out);
     return this.own(out);
   }
 
   scatterAdd(x: DataId, indices: DataId, _count: number, size: number, dtype: DType): DataId {
     const out = this.alloc(dtype, size, true);
-    scatterAddInto(vals(x), vals(indices) as Int32Array, out);
+    this.kernels.scatterAdd(vals(x), vals(indices) as Int32Array, out);
     return this.own(out);
   }
 
@@ -194,25 +224,25 @@ export class CpuBackend implements Backend {
       else gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
       return this.own(out);
     }
-    for (let i = 0; i < batch; i++) gemm(av, info.aOffsets[i]!, bv, info.bOffsets[i]!, out, i * m * n, info);
+    this.kernels.gemm(av, info.aOffsets, bv, info.bOffsets, out, info);
     return this.own(out);
   }
 
   im2col(x: DataId, info: WindowInfo, dtype: DType): DataId {
     const out = this.alloc(dtype, info.n * info.c * info.kh * info.kw * info.outH * info.outW, false);
-    im2colInto(vals(x), info, out);
+    this.kernels.im2col(vals(x), info, out);
     return this.own(out);
   }
 
   col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId {
     const out = this.alloc(dtype, info.n * info.c * info.h * info.w, true);
-    col2imInto(vals(cols), info, out);
+    this.kernels.col2im(vals(cols), info, out);
     return this.own(out);
   }
 
   maxPoolIndices(x: DataId, info: WindowInfo): DataId {
     const out = this.alloc("int32", info.n * info.c * info.outH * info.outW, false) as Int32Array;
-    maxPoolIndicesInto(vals(x), info, out);
+    this.kernels.maxPoolIndices(vals(x), info, out);
     return this.own(out);
   }
 
