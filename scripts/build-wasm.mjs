@@ -4,7 +4,9 @@
  * output, `<dir>/<name>-wasm.generated.ts` per entry of KERNELS):
  * wasm/gemm.ts -> src/backend/cpu/simd/gemm-wasm.generated.ts (GEMM_WASM_BASE64),
  * the same GEMM with an imported shared memory (threads) -> gemm-shared-wasm.generated.ts
- * (GEMM_SHARED_WASM_BASE64), for the worker pool of src/backend/cpu/simd/gemm-threads.ts, and
+ * (GEMM_SHARED_WASM_BASE64), for the worker pool of src/backend/cpu/simd/gemm-threads.ts, both
+ * again with relaxed SIMD (gemm-relaxed, gemm-shared-relaxed: fused multiply-add in the float32
+ * micro-kernel, loaded where relaxed SIMD validates), and
  * wasm/update.ts -> src/backend/cpu/simd/update-wasm.generated.ts (UPDATE_WASM_BASE64), and the
  * `wasm` backend's kernels: wasm/movement.ts and wasm/elementwise.ts ->
  * src/backend/wasm/{movement,elementwise}-wasm.generated.ts. Modules
@@ -21,10 +23,13 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SHARED = ["--enable", "threads", "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "32768"];
+const RELAXED = ["--enable", "relaxed-simd"];
 const CPU_SIMD = "src/backend/cpu/simd";
 const KERNELS = [
   { name: "gemm", source: "gemm", constant: "GEMM_WASM_BASE64", flags: [], dir: CPU_SIMD },
   { name: "gemm-shared", source: "gemm", constant: "GEMM_SHARED_WASM_BASE64", flags: SHARED, dir: CPU_SIMD },
+  { name: "gemm-relaxed", source: "gemm", constant: "GEMM_RELAXED_WASM_BASE64", flags: RELAXED, dir: CPU_SIMD },
+  { name: "gemm-shared-relaxed", source: "gemm", constant: "GEMM_SHARED_RELAXED_WASM_BASE64", flags: [...SHARED, ...RELAXED], dir: CPU_SIMD },
   { name: "update", source: "update", constant: "UPDATE_WASM_BASE64", flags: [], dir: CPU_SIMD },
   { name: "movement", source: "movement", constant: "MOVEMENT_WASM_BASE64", flags: [], dir: "src/backend/wasm" },
   { name: "elementwise", source: "elementwise", constant: "ELEMENTWISE_WASM_BASE64", flags: [], dir: "src/backend/wasm" },

@@ -212,17 +212,17 @@ function kernel<T>(
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
     let x = f32 ? v128.load32_splat(pa) : v128.load64_splat(pa);
-    c00 = v128.add<T>(c00, v128.mul<T>(x, b0));
-    c01 = v128.add<T>(c01, v128.mul<T>(x, b1));
+    c00 = madd<T>(x, b0, c00);
+    c01 = madd<T>(x, b1, c01);
     x = f32 ? v128.load32_splat(pa, sizeof<T>()) : v128.load64_splat(pa, sizeof<T>());
-    c10 = v128.add<T>(c10, v128.mul<T>(x, b0));
-    c11 = v128.add<T>(c11, v128.mul<T>(x, b1));
+    c10 = madd<T>(x, b0, c10);
+    c11 = madd<T>(x, b1, c11);
     x = f32 ? v128.load32_splat(pa, 2 * sizeof<T>()) : v128.load64_splat(pa, 2 * sizeof<T>());
-    c20 = v128.add<T>(c20, v128.mul<T>(x, b0));
-    c21 = v128.add<T>(c21, v128.mul<T>(x, b1));
+    c20 = madd<T>(x, b0, c20);
+    c21 = madd<T>(x, b1, c21);
     x = f32 ? v128.load32_splat(pa, 3 * sizeof<T>()) : v128.load64_splat(pa, 3 * sizeof<T>());
-    c30 = v128.add<T>(c30, v128.mul<T>(x, b0));
-    c31 = v128.add<T>(c31, v128.mul<T>(x, b1));
+    c30 = madd<T>(x, b0, c30);
+    c31 = madd<T>(x, b1, c31);
   }
   if (h == MR && w == NR) {
     storeRow<T>(c, c00, c01, first);
@@ -246,6 +246,18 @@ function kernel<T>(
       store<T>(c + o, first ? load<T>(t + o) : load<T>(c + o) + load<T>(t + o));
     }
   }
+}
+
+/**
+ * acc + x * b: one fused multiply-add (f32x4.relaxed_madd) in the float32 build made with relaxed
+ * SIMD, else a multiply and an add. float64 never fuses, so that gemm64 keeps the TypeScript
+ * kernel's bits.
+ */
+// @ts-ignore: decorator
+@inline
+function madd<T>(x: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD && sizeof<T>() == 4) return v128.relaxed_madd<T>(x, b, acc);
+  return v128.add<T>(acc, v128.mul<T>(x, b));
 }
 
 // @ts-ignore: decorator

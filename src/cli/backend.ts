@@ -11,6 +11,7 @@ import type { Command } from "commander";
 import { BACKENDS, createBackend, currentBackend, DEFAULT_BACKEND, setBackend } from "../backend/registry.js";
 import { CpuBackend } from "../backend/cpu/cpu.js";
 import { wasmFeatures } from "../backend/features.js";
+import { fusedMultiplyAdd } from "../backend/cpu/simd/gemm-simd.js";
 import { ConfigError } from "../errors/errors.js";
 import { DESCENT_VERSION } from "../io/version.js";
 import { runAction } from "./errors.js";
@@ -50,10 +51,10 @@ export function envLines(): string[] {
     `runtime node ${process.version} (${process.platform} ${process.arch}), ${availableParallelism()} cores`,
     `backend ${b.name}`,
   ];
-  if (b instanceof CpuBackend) lines.push(`float32 matmul ${b.gemmKernel}`);
+  if (b instanceof CpuBackend) lines.push(`float32 matmul ${b.gemmKernel}${b.gemmKernel === "wasm-simd" && fusedMultiplyAdd() ? " (fused multiply-add)" : ""}`);
   lines.push(
     `simd ${yes(f.simd)}`,
-    `relaxed simd ${yes(f.relaxedSimd)}${f.relaxedSimd ? "" : " (no fused multiply-add; Node 22+ and Chrome have it)"}`,
+    `relaxed simd ${yes(f.relaxedSimd)}${f.relaxedSimd ? "" : " (no fused multiply-add in this runtime)"}`,
     `shared memory ${yes(f.sharedMemory)}`,
     `threads ${b instanceof CpuBackend ? b.threads : 1}`,
   );

@@ -17,6 +17,8 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../errors/errors.js";
+import { relaxedSimdFlags } from "../backend/node-flags.js";
+import { fusedMultiplyAdd } from "../backend/cpu/simd/gemm-simd.js";
 import { MemoryStore } from "./pruners.js";
 import { failedRecord, TrialInterrupted, type TrialRecord, type TrialTask } from "./trial.js";
 import type { TrialJob } from "./job.js";
@@ -25,9 +27,14 @@ import type { Executor, ExecutorContext } from "./search.js";
 
 const MAX_ATTEMPTS = 3;
 
-/** V8 flags for each of `workers` worker processes: single-threaded once they fill the cores. */
+/**
+ * V8 flags for each of `workers` worker processes: relaxed SIMD where this process has it (so a
+ * trial's products round as the coordinator's do), single-threaded once they fill the cores.
+ */
 export function workerFlags(workers: number, cores: number = availableParallelism()): string[] {
-  return workers >= cores ? [...process.execArgv, "--single-threaded"] : process.execArgv;
+  const flags = [...process.execArgv];
+  if (fusedMultiplyAdd()) for (const f of relaxedSimdFlags()) if (!flags.includes(f)) flags.push(f);
+  return workers >= cores ? [...flags, "--single-threaded"] : flags;
 }
 
 interface Slot {

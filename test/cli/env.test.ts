@@ -4,7 +4,11 @@
  * thread count (flag first); an unknown backend or a bad count is bad usage (exit 2), one line.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureBuilt, lines, runCli, tempDir } from "./helpers.js";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { relaxedSimdFlags } from "../../src/backend/node-flags.js";
+import { ensureBuilt, lines, ROOT, runCli, tempDir } from "./helpers.js";
 
 describe("descent env", () => {
   beforeAll(ensureBuilt);
@@ -17,9 +21,23 @@ describe("descent env", () => {
     expect(out[0]).toMatch(/^descent \d+\.\d+\.\d+/);
     expect(out).toContain("backend wasm");
     expect(out).toContain("threads 1");
-    expect(out.some((l) => /^float32 matmul (wasm-simd|typescript)$/.test(l))).toBe(true);
+    expect(out.some((l) => /^float32 matmul (wasm-simd( \(fused multiply-add\))?|typescript)$/.test(l))).toBe(true);
     expect(out.some((l) => /^simd (yes|no)$/.test(l))).toBe(true);
     expect(out.some((l) => /^relaxed simd (yes|no)/.test(l))).toBe(true);
+    // the matmul fuses its multiply-adds exactly where relaxed SIMD validates
+    expect(out.includes("relaxed simd yes")).toBe(out.includes("float32 matmul wasm-simd (fused multiply-add)"));
+  });
+
+  it("switches relaxed SIMD on where this Node has it behind a flag (Node 20)", async () => {
+    const features = join(ROOT, "dist", "src", "backend", "features.js");
+    const probe = spawnSync(
+      process.execPath,
+      [...relaxedSimdFlags(), "--input-type=module", "-e", `import { wasmFeatures } from ${JSON.stringify(pathToFileURL(features).href)}; console.log(wasmFeatures().relaxedSimd)`],
+      { encoding: "utf8" },
+    );
+    const runtimeHasIt = probe.stdout.trim() === "true";
+    const out = lines((await runCli(["env"], cwd)).stdout);
+    expect(out.includes("relaxed simd yes")).toBe(runtimeHasIt);
   });
 
   it("takes --backend, then DESCENT_BACKEND", async () => {

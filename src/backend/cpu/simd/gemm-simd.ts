@@ -22,6 +22,8 @@
  * runs it itself, `gemmSimdBatch64` returns false so that its caller does.
  */
 import { gemm, type GemmArgs } from "../gemm.js";
+import { wasmFeatures } from "../../features.js";
+import { GEMM_RELAXED_WASM_BASE64 } from "./gemm-relaxed-wasm.generated.js";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm.generated.js";
 import { instantiateSimd } from "./instantiate.js";
 
@@ -109,10 +111,21 @@ interface SingleEngine extends GemmEngine {
 
 let single: SingleEngine | null | undefined; // undefined: not tried yet; null: unavailable
 
+/**
+ * Whether float32 products fuse their multiply-adds: the relaxed-SIMD build of the kernel
+ * (f32x4.relaxed_madd) runs wherever relaxed SIMD validates, on one thread and in the pool alike,
+ * so a result never depends on the thread count. Decided once per program.
+ */
+export function fusedMultiplyAdd(): boolean {
+  fused ??= wasmFeatures().relaxedSimd;
+  return fused;
+}
+let fused: boolean | undefined;
+
 /** The private single-thread engine, or null where WebAssembly SIMD is unavailable. */
 function singleEngine(): SingleEngine | null {
   if (single !== undefined) return single;
-  const ex = instantiateSimd<GemmExports>(GEMM_WASM_BASE64);
+  const ex = instantiateSimd<GemmExports>(fusedMultiplyAdd() ? GEMM_RELAXED_WASM_BASE64 : GEMM_WASM_BASE64);
   if (!ex) return (single = null);
   const scratch = ex.heapBase();
   let heap32 = new Int32Array(0);

@@ -1,6 +1,7 @@
 /**
  * A worker pool for the SIMD matrix product: one instance of the shared-memory build of
- * wasm/gemm.ts (gemm-shared-wasm.generated.ts) on the calling thread and one in each of
+ * wasm/gemm.ts (gemm-shared-wasm.generated.ts, or its relaxed-SIMD twin where the single-thread
+ * engine fuses multiply-adds: `fusedMultiplyAdd`) on the calling thread and one in each of
  * threads − 1 workers (node:worker_threads), all over one shared WebAssembly.Memory, each with
  * its own kernel scratch. A job's columns are cut into bands (gemm-simd.ts `bands`); the caller
  * posts each worker its band through a small shared control block (Atomics.notify), computes band
@@ -15,9 +16,10 @@
  * returns null and products run on one thread. Workers are unref'd (they never keep a process
  * alive) and sleep in Atomics.wait between jobs.
  */
+import { GEMM_SHARED_RELAXED_WASM_BASE64 } from "./gemm-shared-relaxed-wasm.generated.js";
 import { GEMM_SHARED_WASM_BASE64 } from "./gemm-shared-wasm.generated.js";
 import { decodeBase64 } from "./instantiate.js";
-import { runBand, threadsFor, bands, type GemmEngine, type GemmExports, type GemmJob } from "./gemm-simd.js";
+import { fusedMultiplyAdd, runBand, threadsFor, bands, type GemmEngine, type GemmExports, type GemmJob } from "./gemm-simd.js";
 
 interface WorkerThreads {
   Worker: new (code: string, options: { eval: true; workerData: unknown }) => { unref(): void };
@@ -66,7 +68,7 @@ const pools = new Map<number, GemmEngine | null>();
 function makePool(threads: number): GemmEngine | null {
   const wt = workerThreads();
   if (!wt || typeof SharedArrayBuffer === "undefined") return null;
-  const bytes = decodeBase64(GEMM_SHARED_WASM_BASE64);
+  const bytes = decodeBase64(fusedMultiplyAdd() ? GEMM_SHARED_RELAXED_WASM_BASE64 : GEMM_SHARED_WASM_BASE64);
   if (bytes.length === 0 || !WebAssembly.validate(bytes)) return null;
   const module = new WebAssembly.Module(bytes);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 32768, shared: true });
