@@ -12,7 +12,9 @@
  * Both are one generic body over the element type T: a row of the tile is two v128 of T, so the
  * tile is 4x8 for f32 (f32x4) and 4x4 for f64 (f64x2), eight v128 accumulators either way; each
  * inner step loads two v128 of B, splats four A values (v128.load32_splat / load64_splat) and does
- * 8 multiplies + 8 adds (baseline SIMD has no fused multiply-add). The blocks have the same size in
+ * 8 multiplies + 8 adds, or in the float32 build made with relaxed SIMD (scripts/build-wasm.mjs
+ * gemm-relaxed) 8 fused multiply-adds (`madd`; f32x4.relaxed_madd, one rounding where the CPU has
+ * FMA). The blocks have the same size in
  * bytes for both types (MC and NC halve for f64), so both share one scratch layout. The first KC
  * block stores its tile into C, later ones add to it, so C needs no zeroing. Edges are zero-padded
  * in the panels; an edge tile goes through a scratch tile and is clipped. Sums are in T (the
