@@ -3,10 +3,11 @@
  * (every N epochs, keep the last K and the best), a JSONL metrics log, and terminal progress.
  * The Callback interface and the browser-safe callbacks (early stopping) are in callback.ts.
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
 import { ConfigError } from "../errors/errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import { pruneCheckpoints } from "../io/checkpoint-file.js";
 import { formatLr } from "../schedules/format.js";
 import { TrainingProgress, type ProgressOptions } from "./progress.js";
@@ -15,6 +16,8 @@ import { checkMonitor, improves, parseCallbackState, type Callback, type JsonObj
 
 /** The state checkpointing saves, checked when a checkpoint gives it back. */
 const CHECKPOINT_STATE = z.strictObject({ best: z.number().nullable() });
+/** The metrics log's saved state: how many lines the file held when the checkpoint was taken. */
+const METRICS_STATE = z.strictObject({ lines: z.number().int().nonnegative() });
 
 export interface CheckpointOptions {
   /** the folder for epoch-<E>.ckpt and best.ckpt */
@@ -87,11 +90,21 @@ export class Checkpointing implements Callback {
   }
 }
 
-/** Appends one JSON line per step, epoch and event to a metrics.jsonl file (docs/run-folder.md). */
+/**
+ * Appends one JSON line per step, epoch and event to a metrics.jsonl file (docs/run-folder.md).
+ * A checkpoint keeps how many lines the file held when it was taken; resuming from it cuts the
+ * file back to those lines (written to a temporary file and renamed), so the steps a crashed run
+ * logged after its last checkpoint are logged once, by the resumed run, and a resumed run's file
+ * reads as the uninterrupted run's. A half-written last line goes with the cut.
+ */
 export class MetricsLog implements Callback {
   readonly name = "metricsLog";
   private epoch = 0;
   private step = 0;
+  /** complete lines in the file, counted on first use (a resumed run's file already has some) */
+  private lines: number | null = null;
+  /** true once a resume has cut the file back to its checkpoint */
+  rewound = false;
 
   constructor(readonly path: string) {}
 
@@ -107,7 +120,26 @@ export class MetricsLog implements Callback {
 
   /** Appends one record (a control event from the dashboard, say) as a line. */
   write(record: JsonObject): void {
+    const before = this.lineCount();
     appendFileSync(this.path, JSON.stringify(record) + "\n");
+    this.lines = before + 1;
+  }
+
+  stateDict(): JsonObject {
+    return { lines: this.lineCount() };
+  }
+
+  loadStateDict(state: JsonObject): void {
+    const { lines } = parseCallbackState("metricsLog", METRICS_STATE, state);
+    const kept = completeLines(this.path).slice(0, lines);
+    writeFileAtomic(this.path, kept.map((l) => l + "\n").join(""));
+    this.lines = kept.length;
+    this.rewound = true;
+  }
+
+  private lineCount(): number {
+    this.lines ??= completeLines(this.path).length;
+    return this.lines;
   }
 
   onBatchEnd(_ctx: TrainContext, log: StepLog): void {
@@ -185,4 +217,12 @@ export function describeEpoch(log: EpochLog): string {
   if (log.devAccuracy !== undefined) parts.push(`acc ${pct(log.devAccuracy)}`);
   parts.push(` lr ${formatLr(log.lr)}`, `${log.seconds.toFixed(1)}s`);
   return parts.join(" ");
+}
+
+/** The newline-terminated lines of a file (none when it is missing); a half-written last line is left out. */
+function completeLines(path: string): string[] {
+  if (!existsSync(path)) return [];
+  const parts = readFileSync(path, "utf8").split("\n");
+  parts.pop(); // after the last newline: "" or a line cut short
+  return parts;
 }

@@ -81,6 +81,8 @@ export function runFolderControl(dir: string, metrics: MetricsLog, options: { re
     source: new FileControlSource(join(dir, CONTROL_FILE), options.warn),
     record: (event) => metrics.write({ ...event }),
     replay: options.resuming ? controlEvents(readMetricsRecords(metrics.path)) : [],
+    // a resume cuts metrics.jsonl back to its checkpoint, so the replayed events are logged again
+    recordReplayed: () => metrics.rewound,
     checkpointPath: (step) => join(dir, "checkpoints", `step-${step}.ckpt`),
     stop: () => stopper.abort(),
   });

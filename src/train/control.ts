@@ -78,6 +78,8 @@ export interface ControlOptions {
   record: (event: ControlEvent) => void;
   /** events of an earlier life of this run, to apply again at their steps when resuming */
   replay?: readonly ControlEvent[];
+  /** whether a replayed event is written again (true when the log was cut back to the checkpoint; default false) */
+  recordReplayed?: () => boolean;
   /** where "checkpoint" saves (default `manual-step-<S>.ckpt`) */
   checkpointPath?: (step: number) => string;
   /** what "stop" does (default ctx.stop, at the end of the epoch); descent train interrupts at once */
@@ -147,7 +149,7 @@ export class Control implements Callback {
       default:
         return command satisfies never;
     }
-    if (live) this.options.record({ type: "event", epoch: ctx.epoch, step: ctx.step, message, control: { ...command, seq } });
+    if (live || this.options.recordReplayed?.()) this.options.record({ type: "event", epoch: ctx.epoch, step: ctx.step, message, control: { ...command, seq } });
   }
 
   stateDict(): JsonObject {
