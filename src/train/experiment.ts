@@ -5,7 +5,7 @@
  * a metrics log and progress, then evaluates on the test part and writes the model files,
  * summary.json and report.html. `descent train` is a thin shell over `runExperiment`.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, DescentError, NonFiniteError, withContext } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
@@ -34,7 +34,7 @@ import { fit } from "./fit-files.js";
 import { runFolderControl } from "./control-file.js";
 import { trainingRecorder } from "./records.js";
 import { loadConfigFile, resolveConfig, type ExperimentConfig } from "./config.js";
-import { NON_FINITE_REASON, checkSomethingToDo, claimRunFolder, latestCheckpoint } from "./run-folder.js";
+import { NON_FINITE_REASON, checkSomethingToDo, claimRunFolder, latestCheckpoint, lockRunFolder, refuseLiveRun } from "./run-folder.js";
 
 export interface RunOptions {
   /** the run folder (default runs/<name>-<timestamp>); an existing non-empty folder is refused */
@@ -239,6 +239,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   let resumeFrom: string | undefined;
   if (options.resumeDir) {
     dir = resolve(options.resumeDir);
+    if (existsSync(dir)) refuseLiveRun(dir, "--resume");
     resumeFrom = latestCheckpoint(dir, options.resumeDir);
     config = loadConfigFile(join(dir, "config.json"));
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
@@ -249,6 +250,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       : resolveConfig(input);
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
     dir = resolve(options.outDir ?? join("runs", defaultName(config)));
+    if (existsSync(dir) && statSync(dir).isDirectory()) refuseLiveRun(dir, "--out");
     claimRunFolder(dir, false); // refused before the data is read: a file, a folder that is not a run, a run
   }
   const name = config.name ?? dir.split(/[\\/]/).pop()!;
@@ -297,81 +299,87 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   // fails leaves nothing behind; a resumed run's config.json (its new epochs) is written once its
   // checkpoint has loaded, so a resume that fails leaves the run as it was
   const writeConfig = () => writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  if (options.resumeDir) {
-    say(`resuming ${dir} from ${resumeFrom}`);
-  } else {
-    if (claimRunFolder(dir, true) === "unstarted") say(`run folder ${dir}: its run stopped before its first checkpoint; starting over there`);
-    mkdirSync(join(dir, "checkpoints"), { recursive: true });
-    writeConfig();
-  }
-
-  // callbacks
-  const metrics = new MetricsLog(join(dir, "metrics.jsonl"));
-  const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
-  const callbacks: Callback[] = [metrics, progress, trainingRecorder(model, train, config.batchSize, (r) => metrics.record({ ...r }))];
-  if (options.resumeDir) callbacks.push({ name: "runConfig", onTrainBegin: writeConfig });
-  if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
-  // steering by hand (descent serve): commands from control.jsonl, replayed on resume
-  const steering = runFolderControl(dir, metrics, { resuming: resumeFrom !== undefined, signal: options.signal, warn: say });
-  callbacks.push(steering.control);
-  callbacks.push(...(options.callbacks ?? []));
-  callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
-
-  const onAbort = () => progress.message(typeof options.signal?.reason === "string" ? options.signal.reason : "stopping after this batch...");
-  if (options.signal?.aborted) onAbort();
-  else options.signal?.addEventListener("abort", onAbort, { once: true });
-  let history: History;
+  // one process at a time in a run folder: a second train there would interleave both runs' files
+  const unlock = lockRunFolder(dir, options.resumeDir ? "--resume" : "--out");
   try {
-    history = await fit(model as TrainableModel, {
-      train, dev: dev.length > 0 ? dev : undefined, loss: lossFn, optimizer, schedule, epochs: config.epochs,
-      batchSize: config.batchSize, seed: config.seed, augment: config.augmentation, regularization: penaltyOf(config),
-      clipGradNorm: config.clipGradNorm ?? undefined,
-      checkpointExtras: standardizer ? { standardizer: standardizer.stateDict() } : undefined,
-      callbacks, modelRng, resumeFrom, signal: steering.signal,
-      interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
-    });
-  } catch (e) {
-    if (e instanceof NonFiniteError) metrics.event(metrics.position.epoch, metrics.position.step, `stopped: ${e.message}`, NON_FINITE_REASON);
-    throw e;
-  } finally {
-    options.signal?.removeEventListener("abort", onAbort);
-  }
-  if (history.stopReason) metrics.event(history.epochs.length - 1, history.epochs.at(-1)?.step ?? 0, history.stopReason);
-  if (history.interrupted) {
-    say(`interrupted: saved ${join(dir, "checkpoints", "interrupted.ckpt")}; continue with: npx descent train --resume ${dir}`);
-    return { dir, config, history, test: { loss: undefined, accuracy: undefined }, summaryPath: "", interrupted: true };
-  }
-  if (history.stopReason) say(history.stopReason);
+    if (options.resumeDir) {
+      say(`resuming ${dir} from ${resumeFrom}`);
+    } else {
+      if (claimRunFolder(dir, true) === "unstarted") say(`run folder ${dir}: its run stopped before its first checkpoint; starting over there`);
+      mkdirSync(join(dir, "checkpoints"), { recursive: true });
+      writeConfig();
+    }
 
-  // test evaluation and the run's files
-  const ev = await evaluate(model as TrainableModel, test, { loss: lossFn, confusion: true });
-  const classNames = all.classNames ?? (classification ? DIGIT_CLASSES.slice(0, all.numClasses) : undefined);
-  await saveModelFiles(dir, {
-    architecture: {
-      layers: model.specs(), inputShape: [...train.featureShape],
-      ...(classNames ? { classes: [...classNames] } : {}),
-      ...(all.featureNames ? { features: [...all.featureNames] } : {}),
-      ...(standardizer ? { standardizer: standardizer.toJSON() } : {}),
-    },
-    stateDict: model.stateDict(),
-  });
-  const devEpoch = history.epochs.find((e) => e.epoch === history.finalEpoch);
-  const summaryJson = {
-    name,
-    epochs: history.epochs.length,
-    steps: history.epochs.at(-1)?.step ?? 0,
-    stoppedEarly: history.stopReason !== null,
-    bestEpoch: history.finalEpoch,
-    test: { loss: ev.loss ?? null, accuracy: ev.accuracy ?? null },
-    dev: devEpoch ? { loss: devEpoch.devLoss ?? null, accuracy: devEpoch.devAccuracy ?? null } : null,
-    classes: classNames ? [...classNames] : null,
-    confusion: ev.confusion?.counts ?? null,
-    misclassified: misclassified(test, ev.predictions),
-    modelSummary: summaryText,
-    seconds: (performance.now() - started) / 1000,
-  };
-  const summaryPath = join(dir, "summary.json");
-  writeFileAtomic(summaryPath, JSON.stringify(summaryJson) + "\n");
-  if (options.report ?? true) writeRunReport(dir);
-  return { dir, config, history, test: { loss: ev.loss, accuracy: ev.accuracy }, summaryPath, interrupted: false };
+    // callbacks
+    const metrics = new MetricsLog(join(dir, "metrics.jsonl"));
+    const progress = new ProgressDisplay({ ...(options.progress !== undefined ? { tty: options.progress } : {}), log: say });
+    const callbacks: Callback[] = [metrics, progress, trainingRecorder(model, train, config.batchSize, (r) => metrics.record({ ...r }))];
+    if (options.resumeDir) callbacks.push({ name: "runConfig", onTrainBegin: writeConfig });
+    if (config.earlyStopping !== false && dev.length > 0) callbacks.push(new EarlyStopping(config.earlyStopping));
+    // steering by hand (descent serve): commands from control.jsonl, replayed on resume
+    const steering = runFolderControl(dir, metrics, { resuming: resumeFrom !== undefined, signal: options.signal, warn: say });
+    callbacks.push(steering.control);
+    callbacks.push(...(options.callbacks ?? []));
+    callbacks.push(new Checkpointing({ dir: join(dir, "checkpoints"), everyEpochs: config.checkpoint.everyEpochs, everySteps: config.checkpoint.everySteps, keepLast: config.checkpoint.keepLast, monitor: dev.length > 0 ? "devLoss" : null }));
+
+    const onAbort = () => progress.message(typeof options.signal?.reason === "string" ? options.signal.reason : "stopping after this batch...");
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+    let history: History;
+    try {
+      history = await fit(model as TrainableModel, {
+        train, dev: dev.length > 0 ? dev : undefined, loss: lossFn, optimizer, schedule, epochs: config.epochs,
+        batchSize: config.batchSize, seed: config.seed, augment: config.augmentation, regularization: penaltyOf(config),
+        clipGradNorm: config.clipGradNorm ?? undefined,
+        checkpointExtras: standardizer ? { standardizer: standardizer.stateDict() } : undefined,
+        callbacks, modelRng, resumeFrom, signal: steering.signal,
+        interruptCheckpoint: join(dir, "checkpoints", "interrupted.ckpt"), log: (l) => progress.message(l),
+      });
+    } catch (e) {
+      if (e instanceof NonFiniteError) metrics.event(metrics.position.epoch, metrics.position.step, `stopped: ${e.message}`, NON_FINITE_REASON);
+      throw e;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+    if (history.stopReason) metrics.event(history.epochs.length - 1, history.epochs.at(-1)?.step ?? 0, history.stopReason);
+    if (history.interrupted) {
+      say(`interrupted: saved ${join(dir, "checkpoints", "interrupted.ckpt")}; continue with: npx descent train --resume ${dir}`);
+      return { dir, config, history, test: { loss: undefined, accuracy: undefined }, summaryPath: "", interrupted: true };
+    }
+    if (history.stopReason) say(history.stopReason);
+
+    // test evaluation and the run's files
+    const ev = await evaluate(model as TrainableModel, test, { loss: lossFn, confusion: true });
+    const classNames = all.classNames ?? (classification ? DIGIT_CLASSES.slice(0, all.numClasses) : undefined);
+    await saveModelFiles(dir, {
+      architecture: {
+        layers: model.specs(), inputShape: [...train.featureShape],
+        ...(classNames ? { classes: [...classNames] } : {}),
+        ...(all.featureNames ? { features: [...all.featureNames] } : {}),
+        ...(standardizer ? { standardizer: standardizer.toJSON() } : {}),
+      },
+      stateDict: model.stateDict(),
+    });
+    const devEpoch = history.epochs.find((e) => e.epoch === history.finalEpoch);
+    const summaryJson = {
+      name,
+      epochs: history.epochs.length,
+      steps: history.epochs.at(-1)?.step ?? 0,
+      stoppedEarly: history.stopReason !== null,
+      bestEpoch: history.finalEpoch,
+      test: { loss: ev.loss ?? null, accuracy: ev.accuracy ?? null },
+      dev: devEpoch ? { loss: devEpoch.devLoss ?? null, accuracy: devEpoch.devAccuracy ?? null } : null,
+      classes: classNames ? [...classNames] : null,
+      confusion: ev.confusion?.counts ?? null,
+      misclassified: misclassified(test, ev.predictions),
+      modelSummary: summaryText,
+      seconds: (performance.now() - started) / 1000,
+    };
+    const summaryPath = join(dir, "summary.json");
+    writeFileAtomic(summaryPath, JSON.stringify(summaryJson) + "\n");
+    if (options.report ?? true) writeRunReport(dir);
+    return { dir, config, history, test: { loss: ev.loss, accuracy: ev.accuracy }, summaryPath, interrupted: false };
+  } finally {
+    unlock();
+  }
 }

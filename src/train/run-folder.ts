@@ -11,8 +11,15 @@
  *
  * A folder that holds other files and no config.json is not a run and is never written into, and
  * an --out that is a file is refused: both are one-line errors, found before anything is made.
+ *
+ * One process at a time trains in a run folder (`lockRunFolder`): it holds `.descent.lock` (its pid
+ * and host) while it runs, so a second `train --resume` of a live run, or a second `train --out`
+ * into the same folder, is refused instead of interleaving two runs' files. A lock whose process is
+ * gone (a kill -9, a crash) is stale and taken over; one from another host cannot be checked and is
+ * taken over too.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../errors/errors.js";
 import { readCheckpoint } from "../io/checkpoint-file.js";
@@ -69,7 +76,7 @@ export function runFolderState(dir: string, flag = "--out"): RunFolderState {
     return "free";
   }
   if (!statSync(dir).isDirectory()) throw new ConfigError(`${flag} ${dir}: it is a file, not a folder`);
-  const entries = readdirSync(dir);
+  const entries = readdirSync(dir).filter((f) => f !== LOCK_FILE);
   if (entries.length === 0) return "free";
   // a run folder has config.json and checkpoints/ (made together, before training)
   if (!entries.includes("config.json") || !entries.includes("checkpoints")) {
@@ -169,4 +176,75 @@ export function checkSomethingToDo(run: string, checkpoint: string, epochs: numb
   if (epochs <= done) {
     throw new ConfigError(`--resume ${run}: nothing to do: the run has trained ${done} epoch${done === 1 ? "" : "s"} and --epochs is the total (${epochs}); give --epochs ${done + 1} or more to train longer`);
   }
+}
+
+const LOCK_FILE = ".descent.lock";
+
+interface LockHolder {
+  pid: number;
+  host: string;
+}
+
+/** The process that holds the lock at `path` if it is alive on this host, else null (no lock, or a stale one). */
+function liveHolder(path: string): LockHolder | null {
+  let holder: Partial<LockHolder>;
+  try {
+    holder = JSON.parse(readFileSync(path, "utf8")) as Partial<LockHolder>;
+  } catch {
+    return null; // absent, or cut short by a crash while it was written
+  }
+  if (typeof holder.pid !== "number" || holder.host !== hostname() || holder.pid === process.pid) return null;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM" ? (holder as LockHolder) : null;
+  }
+  return zombie(holder.pid) ? null : (holder as LockHolder);
+}
+
+/** True for a process that has exited and waits to be reaped (Linux; a container's init may never reap it). */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses `dir` while another live process trains there (it holds the folder's lock). */
+export function refuseLiveRun(dir: string, flag: string): void {
+  const holder = liveHolder(join(dir, LOCK_FILE));
+  if (holder) {
+    throw new ConfigError(`${flag} ${dir}: a run is training there now (process ${holder.pid}); wait for it to end, or stop it (Ctrl-C saves a checkpoint), then try again`);
+  }
+}
+
+/**
+ * Takes the run folder `dir` (made if absent) for this process until the returned release is
+ * called; refuses, naming the process, while another live process holds it. `flag` is the option
+ * the folder came from (--out, --resume), for the message.
+ */
+export function lockRunFolder(dir: string, flag: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(path, "wx");
+      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST" || attempt > 0) throw e;
+      refuseLiveRun(dir, flag);
+      unlinkSync(path); // stale: its process is gone
+    }
+  }
+  return () => {
+    try {
+      if ((JSON.parse(readFileSync(path, "utf8")) as Partial<LockHolder>).pid === process.pid) unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  };
 }

@@ -3,9 +3,12 @@
  * half a line) that the resumed run takes again. Resuming cuts the log back to what it held at the
  * checkpoint, so every step and epoch is logged once and the file reads as the uninterrupted
  * run's, wall-clock fields aside. A checkpoint from before the log kept its state resumes as
- * before (appending).
+ * before (appending). And one process at a time trains in a run folder: a live lock is refused
+ * with a message naming the process, a stale one (its process gone) is taken over and released.
  */
-import { appendFileSync, cpSync, existsSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runExperiment } from "../../src/train/experiment.js";
@@ -62,5 +65,42 @@ describe("metrics.jsonl on resume", () => {
     again.write({ type: "event", step: 2 });
     expect(again.stateDict()).toEqual({ lines: 3 });
     expect(() => again.loadStateDict({ lines: -1 })).toThrow(/metricsLog\.loadStateDict: lines/);
+  });
+});
+
+describe("one process at a time in a run folder", () => {
+  const root = tempDir("run-lock");
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const quiet = { progress: false, log: () => {}, report: false };
+  const config = () => resolveConfig({
+    data: { source: "mnist" }, split: { train: 100, dev: 40, test: 40 },
+    model: { layers: [{ type: "flatten" }, { type: "linear", outFeatures: 10 }] },
+    optimizer: { name: "sgd", lr: 0.1 }, epochs: 1, batchSize: 50, earlyStopping: false,
+  });
+  const lock = (dir: string, pid: number) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, ".descent.lock"), JSON.stringify({ pid, host: hostname(), started: new Date().toISOString() }));
+  };
+
+  it("refuses a run folder a live process trains in, naming the process", async () => {
+    const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    try {
+      const dir = join(root, "busy");
+      lock(dir, live.pid!);
+      await expect(runExperiment(config(), { outDir: dir, ...quiet })).rejects.toThrow(`--out ${dir}: a run is training there now (process ${live.pid})`);
+      expect(readdirSync(dir)).toEqual([".descent.lock"]);
+    } finally {
+      live.kill("SIGKILL");
+    }
+  });
+
+  it("takes over the lock of a process that is gone (a kill -9) and lets go of it at the end", async () => {
+    const gone = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+    const dir = join(root, "stale");
+    lock(dir, Number(gone.stdout.trim()));
+    const result = await runExperiment(config(), { outDir: dir, ...quiet });
+    expect(result.interrupted).toBe(false);
+    expect(existsSync(join(dir, "model.json"))).toBe(true);
+    expect(existsSync(join(dir, ".descent.lock"))).toBe(false);
   });
 });
