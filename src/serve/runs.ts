@@ -9,6 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { readMetricsRecords } from "../train/control-file.js";
+import { metricsLines } from "../train/callbacks.js";
 import { resolveUnder } from "./static.js";
 import { parseJson } from "../io/json.js";
 
@@ -101,10 +102,9 @@ export function resolveRun(runsDir: string, name: string): string | null {
  * and the byte size of the complete lines read (where the live stream goes on from).
  */
 export function runRecords(dir: string, maxSteps = 4000): { records: Rec[]; size: number } {
-  const buf = readFileSync(join(dir, "metrics.jsonl"));
-  const size = buf.lastIndexOf(0x0a) + 1;
+  const { lines, size } = metricsLines(join(dir, "metrics.jsonl"));
   const records: Rec[] = [];
-  for (const line of buf.subarray(0, size).toString("utf8").split("\n")) {
+  for (const line of lines) {
     if (line.trim() === "") continue;
     try {
       records.push(parseJson(line, { source: join(dir, "metrics.jsonl") }) as Rec);

@@ -219,10 +219,20 @@ export function describeEpoch(log: EpochLog): string {
   return parts.join(" ");
 }
 
-/** The newline-terminated lines of a file (none when it is missing); a half-written last line is left out. */
+/**
+ * The complete (newline-terminated) lines of a metrics.jsonl, and their size in bytes: a line a
+ * crash cut short is left out, and `size` is where a reader that follows the file goes on from.
+ * None for a missing file.
+ */
+export function metricsLines(path: string): { lines: string[]; size: number } {
+  if (!existsSync(path)) return { lines: [], size: 0 };
+  const buf = readFileSync(path);
+  const size = buf.lastIndexOf(0x0a) + 1;
+  const lines = buf.subarray(0, size).toString("utf8").split("\n");
+  lines.pop(); // "" after the last newline
+  return { lines, size };
+}
+
 function completeLines(path: string): string[] {
-  if (!existsSync(path)) return [];
-  const parts = readFileSync(path, "utf8").split("\n");
-  parts.pop(); // after the last newline: "" or a line cut short
-  return parts;
+  return metricsLines(path).lines;
 }

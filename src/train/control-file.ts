@@ -6,10 +6,10 @@
  * events already in metrics.jsonl are handed back for replay, and commands written while the run
  * was not running are dropped: they were meant for a run that no longer was.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DescentError } from "../errors/errors.js";
-import type { MetricsLog } from "./callbacks.js";
+import { metricsLines, type MetricsLog } from "./callbacks.js";
 import { Control, controlEvents, parseControlCommand, type ControlCommand, type ControlSource } from "./control.js";
 import { parseJson } from "../io/json.js";
 
@@ -57,14 +57,13 @@ export class FileControlSource implements ControlSource {
 
 /** The JSON records of a metrics.jsonl (a damaged last line, from a crash mid-write, is left out). */
 export function readMetricsRecords(path: string): unknown[] {
-  if (!existsSync(path)) return [];
   const out: unknown[] = [];
-  for (const line of readFileSync(path, "utf8").split("\n")) {
+  for (const line of metricsLines(path).lines) {
     if (line.trim() === "") continue;
     try {
       out.push(parseJson(line, { source: path }));
     } catch {
-      // only the last line can be half-written; others are never produced damaged
+      // only the last line can be half-written (and metricsLines drops it); others are never produced damaged
     }
   }
   return out;
