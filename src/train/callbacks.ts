@@ -131,14 +131,14 @@ export class MetricsLog implements Callback {
 
   loadStateDict(state: JsonObject): void {
     const { lines } = parseCallbackState("metricsLog", METRICS_STATE, state);
-    const kept = completeLines(this.path).slice(0, lines);
+    const kept = metricsLines(this.path).lines.slice(0, lines);
     writeFileAtomic(this.path, kept.map((l) => l + "\n").join(""));
     this.lines = kept.length;
     this.rewound = true;
   }
 
   private lineCount(): number {
-    this.lines ??= completeLines(this.path).length;
+    this.lines ??= metricsLines(this.path).lines.length;
     return this.lines;
   }
 
@@ -231,8 +231,4 @@ export function metricsLines(path: string): { lines: string[]; size: number } {
   const lines = buf.subarray(0, size).toString("utf8").split("\n");
   lines.pop(); // "" after the last newline
   return { lines, size };
-}
-
-function completeLines(path: string): string[] {
-  return metricsLines(path).lines;
 }

@@ -5,7 +5,7 @@
  * a metrics log and progress, then evaluates on the test part and writes the model files,
  * summary.json and report.html. `descent train` is a thin shell over `runExperiment`.
  */
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, DescentError, NonFiniteError, withContext } from "../errors/errors.js";
 import { Generator } from "../tensor/random.js";
@@ -239,7 +239,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
   let resumeFrom: string | undefined;
   if (options.resumeDir) {
     dir = resolve(options.resumeDir);
-    if (existsSync(dir)) refuseLiveRun(dir, "--resume");
+    refuseLiveRun(dir, "--resume");
     resumeFrom = latestCheckpoint(dir, options.resumeDir);
     config = loadConfigFile(join(dir, "config.json"));
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
@@ -250,7 +250,7 @@ export async function runExperiment(input: ExperimentConfig | unknown, options: 
       : resolveConfig(input);
     if (options.epochs !== undefined) config = { ...config, epochs: options.epochs };
     dir = resolve(options.outDir ?? join("runs", defaultName(config)));
-    if (existsSync(dir) && statSync(dir).isDirectory()) refuseLiveRun(dir, "--out");
+    refuseLiveRun(dir, "--out");
     claimRunFolder(dir, false); // refused before the data is read: a file, a folder that is not a run, a run
   }
   const name = config.name ?? dir.split(/[\\/]/).pop()!;

@@ -212,7 +212,7 @@ function zombie(pid: number): boolean {
   }
 }
 
-/** Refuses `dir` while another live process trains there (it holds the folder's lock). */
+/** Refuses `dir` while another live process trains there (it holds the folder's lock); a missing folder or lock is no live run. */
 export function refuseLiveRun(dir: string, flag: string): void {
   const holder = liveHolder(join(dir, LOCK_FILE));
   if (holder) {
@@ -228,17 +228,21 @@ export function refuseLiveRun(dir: string, flag: string): void {
 export function lockRunFolder(dir: string, flag: string): () => void {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
+  const create = () => {
+    const fd = openSync(path, "wx"); // fails when the file exists: two processes never both take it
     try {
-      const fd = openSync(path, "wx");
       writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }));
+    } finally {
       closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST" || attempt > 0) throw e;
-      refuseLiveRun(dir, flag);
-      unlinkSync(path); // stale: its process is gone
     }
+  };
+  try {
+    create();
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EEXIST") throw e;
+    refuseLiveRun(dir, flag);
+    unlinkSync(path); // stale: its process is gone
+    create();
   }
   return () => {
     try {

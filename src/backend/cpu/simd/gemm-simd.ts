@@ -111,6 +111,8 @@ interface SingleEngine extends GemmEngine {
 
 let single: SingleEngine | null | undefined; // undefined: not tried yet; null: unavailable
 
+let fused: boolean | undefined;
+
 /**
  * Whether float32 products fuse their multiply-adds: the relaxed-SIMD build of the kernel
  * (f32x4.relaxed_madd) runs wherever relaxed SIMD validates, on one thread and in the pool alike,
@@ -120,7 +122,6 @@ export function fusedMultiplyAdd(): boolean {
   fused ??= wasmFeatures().relaxedSimd;
   return fused;
 }
-let fused: boolean | undefined;
 
 /** The private single-thread engine, or null where WebAssembly SIMD is unavailable. */
 function singleEngine(): SingleEngine | null {
