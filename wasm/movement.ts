@@ -129,6 +129,27 @@ export function im2col(
   x: usize, cols: usize, n: i32, c: i32, h: i32, w: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, outH: i32, outW: i32, kFirst: bool,
 ): void {
+  windowRows(true, x, cols, n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, outH, outW, kFirst);
+}
+
+/** The adjoint of im2col: x (n·c·h·w float32, zeroed here) += every column entry: `col2imInto`. */
+export function col2im(
+  cols: usize, x: usize, n: i32, c: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, outH: i32, outW: i32, kFirst: bool,
+): void {
+  memory.fill(x, 0, <usize>(n * c * h * w) << 2);
+  windowRows(false, x, cols, n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, outH, outW, kFirst);
+}
+
+/**
+ * The loop nest of im2col (`toCols`: each column row gathered from the input, zeros outside it)
+ * and of col2im (else: each column row added into the input), over every (n, c, i, j) block and
+ * output row; `toCols` is a constant at both call sites, so each inlines to its own loop.
+ */
+@inline function windowRows(
+  toCols: bool, x: usize, cols: usize, n: i32, c: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, outH: i32, outW: i32, kFirst: bool,
+): void {
   const L = outH * outW;
   const K = c * kh * kw;
   const dense = sh === 1 && sw === 1 && outW === w;
@@ -144,54 +165,26 @@ export function im2col(
           const lo = min(outW, max(0, ceilDiv(-x0, sw)));
           const hi = max(lo, min(outW, ceilDiv(w - x0, sw)));
           if (dense) {
-            imBlock(x + (<usize>(xBase + (i * dh - pt) * w + x0) << 2), cols + (<usize>cBase << 2), h, outH, outW, i * dh - pt, lo, hi);
+            const blk = cols + (<usize>cBase << 2), src = x + (<usize>(xBase + (i * dh - pt) * w + x0) << 2);
+            if (toCols) imBlock(src, blk, h, outH, outW, i * dh - pt, lo, hi);
+            else colBlock(blk, src, h, outH, outW, i * dh - pt, lo, hi);
             continue;
           }
           for (let oh = 0; oh < outH; oh++) {
             const y = oh * sh - pt + i * dh;
             const o = cols + (<usize>(cBase + oh * outW) << 2);
-            if (<u32>y >= <u32>h) {
-              fillWords(o, 0, outW);
-              continue;
+            const inRow = x + (<usize>(xBase + y * w + x0 + lo * sw) << 2);
+            if (toCols) {
+              if (<u32>y >= <u32>h) {
+                fillWords(o, 0, outW);
+                continue;
+              }
+              fillWords(o, 0, lo);
+              gatherWords(o + (<usize>lo << 2), inRow, hi - lo, sw);
+              fillWords(o + (<usize>hi << 2), 0, outW - hi);
+            } else if (<u32>y < <u32>h) {
+              accumulate(inRow, o + (<usize>lo << 2), hi - lo, sw);
             }
-            fillWords(o, 0, lo);
-            gatherWords(o + (<usize>lo << 2), x + (<usize>(xBase + y * w + x0 + lo * sw) << 2), hi - lo, sw);
-            fillWords(o + (<usize>hi << 2), 0, outW - hi);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** The adjoint of im2col: x (n·c·h·w float32, zeroed here) += every column entry: `col2imInto`. */
-export function col2im(
-  cols: usize, x: usize, n: i32, c: i32, h: i32, w: i32, kh: i32, kw: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, outH: i32, outW: i32, kFirst: bool,
-): void {
-  memory.fill(x, 0, <usize>(n * c * h * w) << 2);
-  const L = outH * outW;
-  const K = c * kh * kw;
-  const dense = sh === 1 && sw === 1 && outW === w;
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      const xBase = (b * c + ch) * h * w;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const row = (ch * kh + i) * kw + j;
-          const cBase = (kFirst ? row * n + b : b * K + row) * L;
-          const x0 = j * dw - pl;
-          const lo = min(outW, max(0, ceilDiv(-x0, sw)));
-          const hi = max(lo, min(outW, ceilDiv(w - x0, sw)));
-          if (dense) {
-            colBlock(cols + (<usize>cBase << 2), x + (<usize>(xBase + (i * dh - pt) * w + x0) << 2), h, outH, outW, i * dh - pt, lo, hi);
-            continue;
-          }
-          for (let oh = 0; oh < outH; oh++) {
-            const y = oh * sh - pt + i * dh;
-            if (<u32>y >= <u32>h) continue;
-            const o = cols + (<usize>(cBase + oh * outW + lo) << 2);
-            accumulate(x + (<usize>(xBase + y * w + x0 + lo * sw) << 2), o, hi - lo, sw);
           }
         }
       }
