@@ -2,7 +2,8 @@
  * Compiles the AssemblyScript kernels (WebAssembly SIMD) with the npm-installed assemblyscript
  * compiler and writes each binary, base64-encoded, into a TypeScript module (git-ignored build
  * output, `<dir>/<name>-wasm.generated.ts` per entry of KERNELS):
- * wasm/gemm.ts -> src/backend/cpu/simd/gemm-wasm.generated.ts (GEMM_WASM_BASE64),
+ * wasm/gemm.ts (with im2col and col2im of wasm/movement.ts compiled in, for the convolution of
+ * src/backend/wasm/conv-simd.ts) -> src/backend/cpu/simd/gemm-wasm.generated.ts (GEMM_WASM_BASE64),
  * the same GEMM with an imported shared memory (threads) -> gemm-shared-wasm.generated.ts
  * (GEMM_SHARED_WASM_BASE64), for the worker pool of src/backend/cpu/simd/gemm-threads.ts, both
  * again with relaxed SIMD (gemm-relaxed, gemm-shared-relaxed: fused multiply-add in the float32
@@ -17,7 +18,7 @@
  *
  * Run by `npm run build:wasm`, and before tsc by `build`, `prepare` (so `npm ci`) and `typecheck`.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -36,11 +37,13 @@ const KERNELS = [
 ];
 const mtime = (f) => statSync(f).mtimeMs;
 const asc = await import("assemblyscript/asc");
+const sources = readdirSync(join(root, "wasm")).filter((f) => f.endsWith(".ts")).map((f) => join(root, "wasm", f));
 
 for (const { name, source: src, constant, flags, dir } of KERNELS) {
   const source = join(root, "wasm", `${src}.ts`);
   const target = join(root, dir, `${name}-wasm.generated.ts`);
-  const inputs = [source, fileURLToPath(import.meta.url)];
+  // every kernel source: a module may compile another's functions in (gemm.ts takes im2col from movement.ts)
+  const inputs = [...sources, fileURLToPath(import.meta.url)];
   if (!process.argv.includes("--force") && existsSync(target) && inputs.every((f) => mtime(f) <= mtime(target))) continue;
   let binary = null;
   const { error, stderr } = await asc.main(

@@ -273,3 +273,18 @@ function storeRow<T>(c: usize, v0: v128, v1: v128, first: bool): void {
     v128.store(c, v128.add<T>(v128.load(c, 16), v1), 16);
   }
 }
+
+/**
+ * The convolution's data movement, compiled into this module too so that a convolution's columns
+ * never leave its memory (src/backend/wasm/conv-simd.ts): im2col and col2im of wasm/movement.ts,
+ * and `swap01` for the [out, N, L] <-> [N, out, L] reorder around the product.
+ */
+export { im2col, col2im } from "./movement";
+
+/** dst[j, i, :] = src[i, j, :] for src of [a, b, l] 32-bit words (no overlap). */
+export function swap01(src: usize, dst: usize, a: i32, b: i32, l: i32): void {
+  const row = <usize>l << 2;
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < b; j++) memory.copy(dst + <usize>(j * a + i) * row, src + <usize>(i * b + j) * row, row);
+  }
+}

@@ -118,6 +118,20 @@ export interface Backend {
   im2col(x: DataId, info: WindowInfo, dtype: DType): DataId;
   /** The adjoint of im2col: sums each column entry back into its input position. */
   col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId;
+  /**
+   * Optional fused 2-D convolution without bias, groups 1: y [N, outC, outH, outW] = weight
+   * [outC, C·kh·kw] applied to the columns of x [N, C, H, W] (`info`, its layout ignored), the
+   * result of ops/conv.ts's composed path (im2col "knl", matmul, permute) bit for bit. Null where
+   * the backend does not run the case; the composed path runs then.
+   */
+  conv2d?(x: DataId, weight: DataId, info: WindowInfo, outC: number, dtype: DType): DataId | null;
+  /**
+   * The gradients of `conv2d` for dy [N, outC, outH, outW] (dx when `needX`, dweight [outC,
+   * C·kh·kw] when `needWeight`), the composed path's bit for bit; null where it does not run.
+   */
+  conv2dBackward?(
+    x: DataId, weight: DataId, dy: DataId, info: WindowInfo, outC: number, needX: boolean, needWeight: boolean, dtype: DType,
+  ): { dx: DataId | null; dweight: DataId | null } | null;
   /** For each output window [N, C, outH, outW], the flat input index of its maximum (int32). */
   maxPoolIndices(x: DataId, info: WindowInfo, dtype: DType): DataId;
   /**

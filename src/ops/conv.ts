@@ -2,10 +2,12 @@
  * 2-D convolution (cross-correlation, as in PyTorch) over NCHW input with weight
  * [out, in/groups, kh, kw]: im2col turns each receptive field into a column, and one batched
  * matrix product per group does the rest. im2col and col2im are each other's adjoints, so the
- * gradients (and their gradients) need no convolution-specific rules.
+ * gradients (and their gradients) need no convolution-specific rules. A backend with a fused
+ * convolution (the wasm backend) runs the same steps as one op (fusedConv2d).
  */
 import type { WindowInfo } from "../backend/backend.js";
 import { record } from "../autograd/graph.js";
+import { isGradEnabled } from "../autograd/mode.js";
 import { ConfigError, ShapeError, fmtShape } from "../errors/errors.js";
 import { requireFloat, requireSameDType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -79,6 +81,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   );
   const L = info.outH * info.outW;
   const K = inPerGroup * kh * kw;
+  const fused = groups === 1 ? fusedConv2d(x, weight, info, outC) : null;
+  if (fused) return bias ? add(fused, reshape(bias, [1, outC, 1, 1])) : fused;
   // NOTE: the columns of the whole batch side by side ([K, N·L]) make one large product per group
   // instead of N small ones; the result [out, N, L] is then permuted to [N, out, L].
   const cols = im2col(x, { ...info, layout: "knl" });
@@ -88,4 +92,34 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const nFirst = permute(reshape(y, [outC, info.n, L]), [1, 0, 2]);
   const out = reshape(nFirst, [info.n, outC, info.outH, info.outW]);
   return bias ? add(out, reshape(bias, [1, outC, 1, 1])) : out;
+}
+
+/**
+ * conv2d without bias (groups 1) as one op, on a backend with a fused kernel (Backend.conv2d: the
+ * columns never leave the matrix product's memory, and the graph keeps x and the weight instead
+ * of the columns); null where the backend has none or declines the case. Its values are the
+ * composed path's bit for bit, and so are its gradients: the backend's fused backward, or, when
+ * the rule runs with recording on (createGraph, for second derivatives), the composed path's own
+ * formulas in differentiable ops.
+ */
+function fusedConv2d(x: Tensor, weight: Tensor, info: WindowInfo, outC: number): Tensor | null {
+  const id = x.backend.conv2d?.(x.dataId, weight.dataId, info, outC, x.dtype);
+  if (!id) return null;
+  const y = output(x, id, [info.n, outC, info.outH, info.outW]);
+  return record("conv2d", [x, weight], y, (g) => conv2dGrads(x, weight, info, outC, g));
+}
+
+function conv2dGrads(x: Tensor, weight: Tensor, info: WindowInfo, outC: number, g: Tensor): [Tensor | null, Tensor | null] {
+  const needX = x.requiresGrad, needW = weight.requiresGrad;
+  if (!isGradEnabled()) {
+    const r = x.backend.conv2dBackward?.(x.dataId, weight.dataId, g.dataId, info, outC, needX, needW, x.dtype);
+    if (r) return [r.dx && output(x, r.dx, x.shape), r.dweight && output(weight, r.dweight, weight.shape)];
+  }
+  const L = info.outH * info.outW;
+  const K = weight.size / outC;
+  const knl = { ...info, layout: "knl" } as const;
+  const gy = reshape(permute(reshape(g, [info.n, outC, L]), [1, 0, 2]), [outC, info.n * L]);
+  const gw = needW ? reshape(mm(gy, reshape(im2col(x, knl), [K, info.n * L]), false, true), weight.shape) : null;
+  const gx = needX ? col2im(reshape(mm(reshape(weight, [outC, K]), gy, true, false), [K, info.n, L]), knl) : null;
+  return [gx, gw];
 }

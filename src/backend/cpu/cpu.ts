@@ -26,7 +26,7 @@ import { binaryInto, selectInto, unaryInto } from "./elementwise.js";
 import { assembleInto, scatterAddInto, stridedInto, takeInto } from "./movement.js";
 import { argReduceInto, reduceInto } from "./reduce.js";
 import { gemm } from "./gemm.js";
-import { gemmSimdBatch, simdAvailable } from "./simd/gemm-simd.js";
+import { gemmSimdBatch, simdAvailable, singleEngine, type GemmEngine } from "./simd/gemm-simd.js";
 import { gemmPool } from "./simd/gemm-threads.js";
 import { applyUpdateSimd } from "./simd/update-simd.js";
 import { applyUpdateInto } from "./update.js";
@@ -101,15 +101,17 @@ export class CpuBackend implements Backend {
 
   /** Threads the float32 SIMD matmul runs on (1 when no pool could start). */
   readonly threads: number;
-  private readonly pool: ReturnType<typeof gemmPool>;
+  /** The engine float32 products run on: the worker pool (threads > 1), else the calling thread's own. */
+  protected readonly gemmEngine: GemmEngine | null;
   private readonly buffers = new BufferPool();
 
   constructor(options: CpuBackendOptions = {}, private readonly kernels: CpuKernels = TS_KERNELS) {
     this.gemmKernel = options.simd !== false && simdAvailable() ? "wasm-simd" : "typescript";
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`CpuBackend: invalid threads ${threads} (expected an integer >= 1)`);
-    this.pool = this.gemmKernel === "wasm-simd" && threads > 1 ? gemmPool(threads) : null;
-    this.threads = this.pool?.threads ?? 1;
+    const pool = this.gemmKernel === "wasm-simd" && threads > 1 ? gemmPool(threads) : null;
+    this.gemmEngine = pool ?? (this.gemmKernel === "wasm-simd" ? singleEngine() : null);
+    this.threads = pool?.threads ?? 1;
   }
 
   upload(values: TypedArray): DataId {
@@ -142,12 +144,12 @@ export class CpuBackend implements Backend {
   }
 
   /** Storage for a kernel's output: recycled where the pool has some, cleared if `zeroed`. */
-  private alloc(dtype: DType, size: number, zeroed: boolean): TypedArray {
+  protected alloc(dtype: DType, size: number, zeroed: boolean): TypedArray {
     return this.buffers.take(dtype, size, zeroed);
   }
 
   /** The handle of a kernel's output (from `alloc`), which `dispose` may recycle. */
-  private own(values: TypedArray): DataId {
+  protected own(values: TypedArray): DataId {
     return { values, owned: true } satisfies CpuData;
   }
 
@@ -220,8 +222,7 @@ export class CpuBackend implements Backend {
     const out = this.alloc(dtype, batch * m * n, false);
     const av = vals(a), bv = vals(b);
     if (this.gemmKernel === "wasm-simd" && out instanceof Float32Array && av instanceof Float32Array && bv instanceof Float32Array) {
-      if (this.pool) gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info, this.pool);
-      else gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info);
+      gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info, this.gemmEngine);
       return this.own(out);
     }
     this.kernels.gemm(av, info.aOffsets, bv, info.bOffsets, out, info);

@@ -36,7 +36,7 @@ interface MovementExports {
 }
 
 /** n, c, h, w, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW */
-type Window = [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+export type Window = [number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 /** a Window and kFirst (layout "knl") */
 type Geometry = [...Window, number];
 
@@ -109,7 +109,7 @@ const fits = (out: number, k: number, stride: number, dilation: number, size: nu
  * The window geometry as the module takes it (non-negative integers), or null unless every
  * stride and dilation is >= 1 and the coordinates fit int32.
  */
-function windowArgs(g: WindowInfo): Window | null {
+export function windowArgs(g: WindowInfo): Window | null {
   const args: Window = [g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padTop, g.padLeft, g.dilationH, g.dilationW, g.outH, g.outW];
   if (!args.every((v) => Number.isInteger(v) && v >= 0)) return null;
   if (!fits(g.outH, g.kh, g.strideH, g.dilationH, g.h, g.padTop) || !fits(g.outW, g.kw, g.strideW, g.dilationW, g.w, g.padLeft)) return null;

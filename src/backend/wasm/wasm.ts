@@ -5,7 +5,8 @@
  * im2col / col2im, max-pool argmax, strided copies, gather and scatter-add (./movement-simd.ts),
  * beside the SIMD float32 matrix product and fused optimizer update the cpu backend already has,
  * and float64 matrix products on the f64x2 kernel (gemmSimdBatch64), which gradient checks and
- * the Hessian tools spend their time in.
+ * the Hessian tools spend their time in; and a fused float32 convolution (./conv-simd.ts) whose
+ * columns stay in the matrix product's memory.
  *
  * The backend is the cpu backend with another kernel table (WASM_KERNELS): allocation, the
  * BufferPool and everything else stay the cpu backend's. Each kernel here tries its SIMD driver,
@@ -21,7 +22,10 @@
  * may differ from the cpu backend's sequential sum in the last bit. Every result is deterministic
  * and independent of the thread count.
  */
+import type { DataId, WindowInfo } from "../backend.js";
+import type { DType } from "../../tensor/dtype.js";
 import { CpuBackend, TS_KERNELS, type CpuBackendOptions, type CpuKernels } from "../cpu/cpu.js";
+import { conv2dBackwardSimd, conv2dSimd } from "./conv-simd.js";
 import { gemmSimdBatch64 } from "../cpu/simd/gemm-simd.js";
 import { binarySimd, reduceSimd, selectSimd, unarySimd } from "./elementwise-simd.js";
 import { col2imSimd, im2colSimd, maxPoolIndicesSimd, scatterAddSimd, stridedSimd, takeSimd } from "./movement-simd.js";
@@ -73,5 +77,29 @@ export class WasmBackend extends CpuBackend {
 
   constructor(options: Omit<CpuBackendOptions, "simd"> = {}) {
     super(options, WASM_KERNELS);
+  }
+
+  /** The fused float32 convolution of ./conv-simd.ts, on the engine this backend's products use. */
+  conv2d(x: DataId, weight: DataId, info: WindowInfo, outC: number, dtype: DType): DataId | null {
+    const xv = this.view(x), wv = this.view(weight);
+    if (dtype !== "float32" || !f32(xv) || !f32(wv)) return null;
+    const out = this.alloc(dtype, info.n * outC * info.outH * info.outW, false) as Float32Array;
+    const id = this.own(out);
+    if (conv2dSimd(xv, wv, info, outC, out, this.gemmEngine)) return id;
+    this.dispose(id);
+    return null;
+  }
+
+  conv2dBackward(
+    x: DataId, weight: DataId, dy: DataId, info: WindowInfo, outC: number, needX: boolean, needWeight: boolean, dtype: DType,
+  ): { dx: DataId | null; dweight: DataId | null } | null {
+    const xv = this.view(x), wv = this.view(weight), dyv = this.view(dy);
+    if (dtype !== "float32" || !f32(xv) || !f32(wv) || !f32(dyv)) return null;
+    const dx = needX ? this.own(this.alloc(dtype, xv.length, false)) : null;
+    const dweight = needWeight ? this.own(this.alloc(dtype, wv.length, false)) : null;
+    const floats = (id: DataId | null) => (id ? (this.view(id) as Float32Array) : null);
+    if (conv2dBackwardSimd(xv, wv, dyv, info, outC, floats(dx), floats(dweight), this.gemmEngine)) return { dx, dweight };
+    for (const id of [dx, dweight]) if (id) this.dispose(id);
+    return null;
   }
 }

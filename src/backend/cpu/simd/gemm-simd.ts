@@ -33,6 +33,11 @@ export interface GemmExports {
   scratchBytes(): number;
   gemm: GemmKernel;
   gemm64: GemmKernel;
+  /** im2col / col2im of wasm/movement.ts (geometry as src/backend/wasm/movement-simd.ts passes it, then kFirst) */
+  im2col(x: number, cols: number, ...geometry: number[]): void;
+  col2im(cols: number, x: number, ...geometry: number[]): void;
+  /** dst[j, i, :] = src[i, j, :] for src of [a, b, l] 32-bit words */
+  swap01(src: number, dst: number, a: number, b: number, l: number): void;
 }
 
 /** `gemm` (float32) or `gemm64` (float64) of wasm/gemm.ts: byte addresses, shape, row stride of C. */
@@ -105,7 +110,7 @@ function runItems(
 }
 
 /** The single-thread engine, with the address of its one scratch area. */
-interface SingleEngine extends GemmEngine {
+export interface SingleEngine extends GemmEngine {
   readonly scratch: number;
 }
 
@@ -123,8 +128,8 @@ export function fusedMultiplyAdd(): boolean {
   return fused;
 }
 
-/** The private single-thread engine, or null where WebAssembly SIMD is unavailable. */
-function singleEngine(): SingleEngine | null {
+/** The calling thread's own engine, or null where WebAssembly SIMD is unavailable. */
+export function singleEngine(): SingleEngine | null {
   if (single !== undefined) return single;
   const ex = instantiateSimd<GemmExports>(fusedMultiplyAdd() ? GEMM_RELAXED_WASM_BASE64 : GEMM_WASM_BASE64);
   if (!ex) return (single = null);
