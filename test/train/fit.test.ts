@@ -293,6 +293,8 @@ describe("schedules, regularization and clipping", () => {
     }
     const free = await run(undefined);
     expect(Math.max(...free.updates)).toBeGreaterThan(10 * lr * maxNorm);
+    // plain SGD moves θ by lr · g: the logged norm is the gradient's
+    free.updates.forEach((u, i) => expect(Math.abs(u - lr * free.gradNorms[i]!)).toBeLessThan(1e-4 * u));
   });
 });
 
