@@ -8,7 +8,8 @@
  * (GEMM_SHARED_WASM_BASE64), for the worker pool of src/backend/cpu/simd/gemm-threads.ts, both
  * again with relaxed SIMD (gemm-relaxed, gemm-shared-relaxed: fused multiply-add in the float32
  * micro-kernel, loaded where relaxed SIMD validates), and
- * wasm/update.ts -> src/backend/cpu/simd/update-wasm.generated.ts (UPDATE_WASM_BASE64), and the
+ * wasm/update.ts -> src/backend/cpu/simd/update-wasm.generated.ts (UPDATE_WASM_BASE64) and, over an
+ * imported shared memory (resident optimizer slots), update-shared-wasm.generated.ts, and the
  * `wasm` backend's kernels: wasm/movement.ts and wasm/elementwise.ts ->
  * src/backend/wasm/{movement,elementwise}-wasm.generated.ts. Modules
  * rather than .wasm files, so the kernels load synchronously in Node and in browsers without a fetch.
@@ -32,6 +33,7 @@ const KERNELS = [
   { name: "gemm-relaxed", source: "gemm", constant: "GEMM_RELAXED_WASM_BASE64", flags: RELAXED, dir: CPU_SIMD },
   { name: "gemm-shared-relaxed", source: "gemm", constant: "GEMM_SHARED_RELAXED_WASM_BASE64", flags: [...SHARED, ...RELAXED], dir: CPU_SIMD },
   { name: "update", source: "update", constant: "UPDATE_WASM_BASE64", flags: [], dir: CPU_SIMD },
+  { name: "update-shared", source: "update", constant: "UPDATE_SHARED_WASM_BASE64", flags: SHARED, dir: CPU_SIMD },
   { name: "movement", source: "movement", constant: "MOVEMENT_WASM_BASE64", flags: [], dir: "src/backend/wasm" },
   { name: "elementwise", source: "elementwise", constant: "ELEMENTWISE_WASM_BASE64", flags: [], dir: "src/backend/wasm" },
 ];

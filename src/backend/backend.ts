@@ -140,4 +140,10 @@ export interface Backend {
    * optimizer runs the same math as separate ops on a backend without it.
    */
   applyUpdate?(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId;
+  /**
+   * A copy of x for an optimizer slot that only `applyUpdate` will rewrite, placed where that
+   * update reads it without copying (the cpu family: the update kernel's shared memory).
+   * Optional: the optimizer makes a plain copy on a backend without it.
+   */
+  updateSlot?(x: DataId, size: number, dtype: DType): DataId;
 }

@@ -11,7 +11,8 @@
  *
  * Rewriting slots in place is only sound on storage nobody else holds, so the Optimizer
  * (optimizer.ts) copies any slot tensor it did not make before the first fused step that uses
- * it, and hands out copies (`state`, `stateDict`): a snapshot never changes under its holder.
+ * it (with Backend.updateSlot where the backend has it: storage its update reads in place), and
+ * hands out copies (`state`, `stateDict`): a snapshot never changes under its holder.
  */
 import type { UpdateStage } from "../backend/update.js";
 import { ConfigError } from "../errors/errors.js";

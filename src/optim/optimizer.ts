@@ -191,7 +191,7 @@ export class Optimizer {
     }
     this._state = mapSlots(this._state, (t) => {
       if (this.owned.has(t)) return t;
-      const own = copyTensor(t);
+      const own = t.backend.updateSlot ? new Tensor(t.backend, t.backend.updateSlot(t.dataId, t.size, t.dtype), t.shape, t.dtype) : copyTensor(t);
       this.owned.add(own);
       return own;
     });

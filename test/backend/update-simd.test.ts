@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { applyUpdateInto } from "../../src/backend/cpu/update.js";
-import { applyUpdateSimd } from "../../src/backend/cpu/simd/update-simd.js";
+import { applyUpdateSimd, isResident, residentCopy } from "../../src/backend/cpu/simd/update-simd.js";
 import { stageSlots, type UpdateStage } from "../../src/backend/update.js";
 
 const wave = (n: number, k: number, scale: number): Float32Array =>
@@ -51,6 +51,34 @@ describe("SIMD fused update", () => {
       });
     }
   }
+
+  it("rewrites resident slots where they live, with the same bits as copied ones, over several steps", () => {
+    const stages = PROGRAMS["rmsprop, centered with momentum"]!;
+    const n = 1001;
+    const theta = wave(n, 1, 1);
+    const plain = [1, 2, 3].map((j) => wave(n, 3 + j, 1).map(Math.abs));
+    const resident = plain.map((s) => residentCopy(s)!);
+    resident.forEach((s, j) => {
+      expect(isResident(s)).toBe(true);
+      expect(s).not.toBe(plain[j]);
+      expect(Array.from(s)).toEqual(Array.from(plain[j]!));
+    });
+    // one resident slot beside copied ones, too
+    const mixed = [resident[0]!.slice(), residentCopy(plain[1]!)!, plain[2]!.slice()];
+    let a = theta, b = theta, c = theta;
+    for (let step = 0; step < 3; step++) {
+      const grad = wave(n, 10 + step, 3);
+      const outA = new Float32Array(n), outB = new Float32Array(n), outC = new Float32Array(n);
+      expect(applyUpdateSimd(stages, a, grad, resident, outA)).toBe(true);
+      applyUpdateInto(stages, b, grad, plain, outB);
+      expect(applyUpdateSimd(stages, c, grad, mixed, outC)).toBe(true);
+      expect(Array.from(outA)).toEqual(Array.from(outB));
+      expect(Array.from(outC)).toEqual(Array.from(outB));
+      [a, b, c] = [outA, outB, outC];
+    }
+    resident.forEach((s, j) => expect(Array.from(s), `slot ${j}`).toEqual(Array.from(plain[j]!)));
+    mixed.forEach((s, j) => expect(Array.from(s), `mixed slot ${j}`).toEqual(Array.from(plain[j]!)));
+  });
 
   it("declines a program with a stage it has no SIMD form of, writing nothing", () => {
     const out = new Float32Array(4).fill(7);

@@ -6,6 +6,8 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { currentBackend } from "../../src/backend/registry.js";
+import type { CpuBackend } from "../../src/backend/cpu/cpu.js";
+import { isResident } from "../../src/backend/cpu/simd/update-simd.js";
 import { createOptimizer, Optimizer, OPTIMIZER_NAMES, Parameter, tensor, type OptimizerName, type Tensor } from "../../src/index.js";
 import type { DType } from "../../src/tensor/dtype.js";
 
@@ -67,6 +69,13 @@ describe("fused optimizer step", () => {
     const opt = createOptimizer("adamw", params("float32"), { lr: 1e-3 });
     opt.step(grads(0, "float32"));
     expect(spy).toHaveBeenCalledTimes(2);
+    // its Adam moments live in the update kernel's memory (where it is shared: Node), not copied per step
+    const backend = currentBackend() as CpuBackend;
+    for (const call of spy.mock.calls) {
+      const slots = call[3].map((id) => backend.view(id) as Float32Array);
+      expect(slots).toHaveLength(2);
+      for (const slot of slots) expect(isResident(slot)).toBe(typeof SharedArrayBuffer !== "undefined");
+    }
     spy.mockClear();
     createOptimizer("adam", params("float32"), { clipNorm: 1 }).step(grads(0, "float32"));
     expect(spy).not.toHaveBeenCalled();

@@ -15,7 +15,8 @@
  * gradcheck) runs the table's `gemm`, the TypeScript kernel of ./gemm.ts here. `new CpuBackend({ simd: false })`
  * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
  * The fused optimizer update (applyUpdate) follows the same choice: float32 programs made of the
- * stages ./simd/update-simd.ts has run there, everything else on ./update.ts (the same bits).
+ * stages ./simd/update-simd.ts has run there, everything else on ./update.ts (the same bits); an
+ * optimizer's slots (updateSlot) then live in that module's memory where it is shared.
  */
 import type { UpdateStage } from "../update.js";
 import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
@@ -28,7 +29,7 @@ import { argReduceInto, reduceInto } from "./reduce.js";
 import { gemm } from "./gemm.js";
 import { gemmSimdBatch, simdAvailable, singleEngine, type GemmEngine } from "./simd/gemm-simd.js";
 import { gemmPool } from "./simd/gemm-threads.js";
-import { applyUpdateSimd } from "./simd/update-simd.js";
+import { applyUpdateSimd, residentCopy } from "./simd/update-simd.js";
 import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
 import { BufferPool } from "./pool.js";
@@ -245,6 +246,13 @@ export class CpuBackend implements Backend {
     const out = this.alloc("int32", info.n * info.c * info.outH * info.outW, false) as Int32Array;
     this.kernels.maxPoolIndices(vals(x), info, out);
     return this.own(out);
+  }
+
+  /** A resident copy in the SIMD update's shared memory where there is one (never pooled: freed when collected), else a plain copy. */
+  updateSlot(x: DataId, size: number, dtype: DType): DataId {
+    const v = vals(x);
+    const resident = this.gemmKernel === "wasm-simd" && v instanceof Float32Array ? residentCopy(v.subarray(0, size)) : null;
+    return resident ? wrap(resident) : this.strided(x, [size], [1], 0, dtype);
   }
 
   applyUpdate(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId {

@@ -5,14 +5,18 @@
  * momentumEma, amsgrad, Adam without bias correction and clipping by value); others run the
  * TypeScript kernel of ../update.ts, which gives the same bits.
  *
- * Memory: this file owns the module's memory from its heap base, laid out per call as
- * [u][θ][slot 0][slot 1]..., each n float32 values rounded up to 16 bytes, grown on demand and
- * never shrunk. A call copies the gradient (as u), θ and the slots in, runs the stages, and copies
- * the slots and θ + u back out: O(n) copies at memcpy speed around an O(n) kernel that runs at
- * four lanes a step.
+ * Memory: this file owns the module's memory from its heap base, cut into blocks (reused by
+ * size, never shrunk): one per-call block laid out as [u][θ][slot]..., each n float32 values
+ * rounded up to 16 bytes, and the resident slots. A call copies the gradient (as u), θ and the
+ * slots in, runs the stages, and copies the slots and θ + u back out: O(n) copies at memcpy
+ * speed around an O(n) kernel that runs at four lanes a step. Where the memory is shared
+ * (the update-shared build over a SharedArrayBuffer, which growing never detaches), an optimizer
+ * keeps its slots in it (`residentCopy`, through Backend.updateSlot): those are neither copied in
+ * nor out, and a step of Adam copies 3 arrays instead of 7. Elsewhere the module owns its memory.
  */
 import { stageSlots, type UpdateStage } from "../../update.js";
-import { instantiateSimd } from "./instantiate.js";
+import { decodeBase64, instantiateSimd } from "./instantiate.js";
+import { UPDATE_SHARED_WASM_BASE64 } from "./update-shared-wasm.generated.js";
 import { UPDATE_WASM_BASE64 } from "./update-wasm.generated.js";
 
 interface UpdateExports {
@@ -30,12 +34,99 @@ interface UpdateExports {
 const PAGE = 65536;
 const MAX_BYTES = 2 ** 31;
 
-let wasm: UpdateExports | null | undefined; // undefined: not tried yet; null: unavailable
+/** The module instance and its memory: shared (resident slots possible) or its own. */
+interface Engine {
+  readonly ex: UpdateExports;
+  readonly memory: WebAssembly.Memory;
+  readonly shared: boolean;
+}
+
+let engine: Engine | null | undefined; // undefined: not tried yet; null: unavailable
 let heap = new Float32Array(0);
 
-function load(): UpdateExports | null {
-  if (wasm === undefined) wasm = instantiateSimd<UpdateExports>(UPDATE_WASM_BASE64);
-  return wasm;
+function load(): Engine | null {
+  if (engine === undefined) {
+    engine = sharedEngine();
+    if (!engine) {
+      const ex = instantiateSimd<UpdateExports>(UPDATE_WASM_BASE64);
+      engine = ex && { ex, memory: ex.memory, shared: false };
+    }
+    if (engine) top = Math.ceil(engine.ex.heapBase() / 16) * 16;
+  }
+  return engine;
+}
+
+/** The build over a shared memory, where SharedArrayBuffer exists (Node; cross-origin-isolated pages). */
+function sharedEngine(): Engine | null {
+  if (typeof SharedArrayBuffer === "undefined") return null;
+  try {
+    const bytes = decodeBase64(UPDATE_SHARED_WASM_BASE64);
+    if (bytes.length === 0 || !WebAssembly.validate(bytes)) return null;
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_BYTES / PAGE, shared: true });
+    const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as UpdateExports;
+    return { ex, memory, shared: true };
+  } catch {
+    return null;
+  }
+}
+
+/** The module's memory from its heap base is cut into blocks: freed ones are kept by size. */
+let top = 0;
+const freeBlocks = new Map<number, number[]>();
+/** The per-call block: [u][θ][the slots not resident]. */
+let scratch = { at: 0, bytes: 0 };
+
+/** A block of `bytes` (a multiple of 16), reused or cut from the top of the memory; null past MAX_BYTES. */
+function takeBlock(e: Engine, bytes: number): number | null {
+  const reused = freeBlocks.get(bytes)?.pop();
+  if (reused !== undefined) return reused;
+  if (top + bytes > MAX_BYTES) return null;
+  const have = e.memory.buffer.byteLength;
+  try {
+    if (top + bytes > have) e.memory.grow(Math.ceil((top + bytes - have) / PAGE));
+  } catch {
+    return null; // the engine refused the pages
+  }
+  const at = top;
+  top += bytes;
+  return at;
+}
+
+function giveBlock(at: number, bytes: number): void {
+  const list = freeBlocks.get(bytes);
+  if (list) list.push(at);
+  else freeBlocks.set(bytes, [at]);
+}
+
+const blockBytes = (n: number): number => Math.max(16, Math.ceil(n / 4) * 16);
+
+/** Slot arrays that live in the module's memory (`residentCopy`), rewritten there by each call. */
+const residents = new WeakSet<Float32Array>();
+const release = new FinalizationRegistry<[number, number]>(([at, bytes]) => giveBlock(at, bytes));
+
+/**
+ * A copy of `values` that lives in the module's shared memory, for an optimizer slot that only
+ * the update rewrites: a call takes it where it is, with no copy in or out (4 of the 7 copies a
+ * step of Adam makes). Its block is reused once the array is collected. Null where the memory is
+ * not shared (SharedArrayBuffer missing: a page that is not cross-origin isolated) or full; the
+ * slot is then an ordinary array, copied per call.
+ */
+export function residentCopy(values: Float32Array): Float32Array | null {
+  const e = load();
+  if (!e?.shared) return null;
+  const bytes = blockBytes(values.length);
+  const at = takeBlock(e, bytes);
+  if (at === null) return null;
+  const view = new Float32Array(e.memory.buffer, at, values.length);
+  view.set(values);
+  residents.add(view);
+  release.register(view, [at, bytes]);
+  return view;
+}
+
+/** Whether `values` is a resident slot (`residentCopy`). */
+export function isResident(values: Float32Array): boolean {
+  return residents.has(values);
 }
 
 function simdStage(s: UpdateStage): boolean {
@@ -54,20 +145,26 @@ function simdStage(s: UpdateStage): boolean {
 export function applyUpdateSimd(
   stages: readonly UpdateStage[], theta: Float32Array, grad: Float32Array, slots: readonly Float32Array[], out: Float32Array,
 ): boolean {
-  const ex = load();
-  if (!ex || !stages.every(simdStage)) return false;
+  const e = load();
+  if (!e || !stages.every(simdStage)) return false;
+  const { ex } = e;
   const n = theta.length;
-  const span = Math.ceil(n / 4) * 16;
-  const base = ex.heapBase();
-  const bytes = base + span * (2 + slots.length);
-  if (bytes > MAX_BYTES) return false;
-  const have = ex.memory.buffer.byteLength;
-  if (bytes > have) ex.memory.grow(Math.ceil((bytes - have) / PAGE));
-  if (heap.buffer !== ex.memory.buffer) heap = new Float32Array(ex.memory.buffer);
-  const at = (k: number): number => base + k * span;
+  const span = blockBytes(n);
+  const copied = slots.filter((slot) => !residents.has(slot));
+  const bytes = span * (2 + copied.length);
+  if (scratch.bytes < bytes) {
+    const at = takeBlock(e, bytes);
+    if (at === null) return false;
+    if (scratch.bytes > 0) giveBlock(scratch.at, scratch.bytes);
+    scratch = { at, bytes };
+  }
+  if (heap.length * 4 !== e.memory.buffer.byteLength) heap = new Float32Array(e.memory.buffer);
+  let next = 2;
+  const slotAt = slots.map((slot) => (residents.has(slot) ? slot.byteOffset : scratch.at + span * next++));
+  const at = (k: number): number => (k < 2 ? scratch.at + k * span : slotAt[k - 2]!);
   heap.set(grad, at(0) / 4);
   heap.set(theta, at(1) / 4);
-  slots.forEach((s, j) => heap.set(s, at(2 + j) / 4));
+  slots.forEach((slot, j) => residents.has(slot) || heap.set(slot, at(2 + j) / 4));
   const last = stages[stages.length - 1];
   const folded = last?.op === "scale" ? last.factor : null;
   let k = 2;
@@ -104,7 +201,7 @@ export function applyUpdateSimd(
     }
   });
   ex.apply(at(1), at(0), n, folded ?? 1, folded === null ? 0 : 1);
-  slots.forEach((s, j) => s.set(heap.subarray(at(2 + j) / 4, at(2 + j) / 4 + n)));
+  slots.forEach((slot, j) => residents.has(slot) || slot.set(heap.subarray(at(2 + j) / 4, at(2 + j) / 4 + n)));
   out.set(heap.subarray(at(1) / 4, at(1) / 4 + n));
   return true;
 }

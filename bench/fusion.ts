@@ -1,0 +1,57 @@
+/**
+ * What one of the wasm backend's fusions is worth: training steps (bench/descent-step.ts's recipe)
+ * on the backend as it is ("on") and on the same backend with that one feature switched off
+ * ("off"), alternating in one process, median samples/s of `--rounds` (5) rounds of `--steps`
+ * steps after 5 warm-up steps, on `--threads` (1) matmul threads. Both give the same bits (their
+ * tests say so); the ratio is what the feature is worth on this machine. `--feature`:
+ * - conv (W2, 40 steps): the fused convolution against the composed path (im2col, matmul,
+ *   permute as separate ops; test/backend/conv-fused.test.ts);
+ * - slots (W1, 300 steps): optimizer slots resident in the update kernel's shared memory against
+ *   slots copied in and out of it every step (test/backend/update-simd.test.ts).
+ *
+ *   node --import ./dist/src/backend/relaxed-simd-preload.js dist/bench/fusion.js --feature=conv --threads=2
+ */
+import { Generator } from "../src/index.js";
+import { WasmBackend } from "../src/backend/wasm/wasm.js";
+import { BATCH, setupDescent } from "./descent-step.js";
+import { arg, median, now } from "./util.js";
+
+/** The wasm backend without its fused convolution. */
+class ComposedConv extends WasmBackend {
+  override conv2d(): null {
+    return null;
+  }
+}
+
+/** The wasm backend whose optimizers keep ordinary slot arrays (no Backend.updateSlot). */
+class CopiedSlots extends WasmBackend {}
+Object.defineProperty(CopiedSlots.prototype, "updateSlot", { value: undefined });
+
+const FEATURES = {
+  conv: { workload: "cnn", steps: 40, off: ComposedConv },
+  slots: { workload: "mlp", steps: 300, off: CopiedSlots },
+} as const;
+const feature = arg("feature", "conv");
+if (!(feature in FEATURES)) throw new Error(`--feature: expected one of ${Object.keys(FEATURES).join(", ")}, got "${feature}"`);
+const { workload, off: Off, steps: defaultSteps } = FEATURES[feature as keyof typeof FEATURES];
+const rounds = Number(arg("rounds", "5"));
+const steps = Number(arg("steps", String(defaultSteps)));
+const threads = Number(arg("threads", "1"));
+const nBatches = 8;
+const g = new Generator(1);
+const x = Float32Array.from({ length: nBatches * BATCH * 784 }, () => g.uniform());
+const y = Int32Array.from({ length: nBatches * BATCH }, (_, i) => (i * 7) % 10);
+const variants = { on: new WasmBackend({ threads }), off: new Off({ threads }) };
+const rates: Record<keyof typeof variants, number[]> = { on: [], off: [] };
+for (let r = 0; r < rounds; r++) {
+  for (const name of ["on", "off"] as const) {
+    const step = setupDescent(workload, variants[name], x, y, nBatches);
+    for (let i = 0; i < 5; i++) step(i);
+    const t = now();
+    for (let i = 0; i < steps; i++) step(i);
+    rates[name].push((steps * BATCH) / (now() - t));
+  }
+}
+const on = median(rates.on), off = median(rates.off);
+console.log(`RESULT ${JSON.stringify({ kind: "fusion", feature, workload, threads, rounds, steps, on: rates.on, off: rates.off })}`);
+console.log(`${feature} (${workload === "cnn" ? "W2" : "W1"} on wasm, ${threads} thread(s)): on ${on.toFixed(0)} samples/s, off ${off.toFixed(0)}; on / off ${(on / off).toFixed(2)}x`);
