@@ -7,7 +7,10 @@
  * - conv (W2, 40 steps): the fused convolution against the composed path (im2col, matmul,
  *   permute as separate ops; test/backend/conv-fused.test.ts);
  * - slots (W1, 300 steps): optimizer slots resident in the update kernel's shared memory against
- *   slots copied in and out of it every step (test/backend/update-simd.test.ts).
+ *   slots copied in and out of it every step (test/backend/update-simd.test.ts);
+ * - threads (W1, 300 steps; `--workload=W2` for W2, 40): the matrix product on 2 threads (the
+ *   worker pool) against 1, whose bits are the same (test/backend/wasm-backend.test.ts); here
+ *   `--threads` is ignored.
  *
  *   node --import ./dist/src/backend/relaxed-simd-preload.js dist/bench/fusion.js --feature=conv --threads=2
  */
@@ -27,21 +30,24 @@ class ComposedConv extends WasmBackend {
 class CopiedSlots extends WasmBackend {}
 Object.defineProperty(CopiedSlots.prototype, "updateSlot", { value: undefined });
 
-const FEATURES = {
-  conv: { workload: "cnn", steps: 40, off: ComposedConv },
-  slots: { workload: "mlp", steps: 300, off: CopiedSlots },
-} as const;
 const feature = arg("feature", "conv");
-if (!(feature in FEATURES)) throw new Error(`--feature: expected one of ${Object.keys(FEATURES).join(", ")}, got "${feature}"`);
-const { workload, off: Off, steps: defaultSteps } = FEATURES[feature as keyof typeof FEATURES];
-const rounds = Number(arg("rounds", "5"));
-const steps = Number(arg("steps", String(defaultSteps)));
 const threads = Number(arg("threads", "1"));
+const w2 = arg("workload", "W1") === "W2";
+const FEATURES = {
+  conv: { workload: "cnn", steps: 40, on: () => new WasmBackend({ threads }), off: () => new ComposedConv({ threads }) },
+  slots: { workload: "mlp", steps: 300, on: () => new WasmBackend({ threads }), off: () => new CopiedSlots({ threads }) },
+  threads: { workload: w2 ? "cnn" : "mlp", steps: w2 ? 40 : 300, on: () => new WasmBackend({ threads: 2 }), off: () => new WasmBackend({ threads: 1 }) },
+} as const;
+if (!(feature in FEATURES)) throw new Error(`--feature: expected one of ${Object.keys(FEATURES).join(", ")}, got "${feature}"`);
+const chosen = FEATURES[feature as keyof typeof FEATURES];
+const workload = chosen.workload;
+const rounds = Number(arg("rounds", "5"));
+const steps = Number(arg("steps", String(chosen.steps)));
 const nBatches = 8;
 const g = new Generator(1);
 const x = Float32Array.from({ length: nBatches * BATCH * 784 }, () => g.uniform());
 const y = Int32Array.from({ length: nBatches * BATCH }, (_, i) => (i * 7) % 10);
-const variants = { on: new WasmBackend({ threads }), off: new Off({ threads }) };
+const variants = { on: chosen.on(), off: chosen.off() };
 const rates: Record<keyof typeof variants, number[]> = { on: [], off: [] };
 for (let r = 0; r < rounds; r++) {
   for (const name of ["on", "off"] as const) {
@@ -54,4 +60,5 @@ for (let r = 0; r < rounds; r++) {
 }
 const on = median(rates.on), off = median(rates.off);
 console.log(`RESULT ${JSON.stringify({ kind: "fusion", feature, workload, threads, rounds, steps, on: rates.on, off: rates.off })}`);
-console.log(`${feature} (${workload === "cnn" ? "W2" : "W1"} on wasm, ${threads} thread(s)): on ${on.toFixed(0)} samples/s, off ${off.toFixed(0)}; on / off ${(on / off).toFixed(2)}x`);
+const setting = feature === "threads" ? "2 threads against 1" : `${threads} thread(s)`;
+console.log(`${feature} (${workload === "cnn" ? "W2" : "W1"} on wasm, ${setting}): on ${on.toFixed(0)} samples/s, off ${off.toFixed(0)}; on / off ${(on / off).toFixed(2)}x`);
