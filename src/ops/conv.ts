@@ -79,10 +79,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     op, x.shape, [kh, kw], pair(op, "stride", options.stride ?? 1, 1), options.padding ?? 0,
     pair(op, "dilation", options.dilation ?? 1, 1),
   );
-  const L = info.outH * info.outW;
-  const K = inPerGroup * kh * kw;
   const fused = groups === 1 ? fusedConv2d(x, weight, info, outC) : null;
   if (fused) return bias ? add(fused, reshape(bias, [1, outC, 1, 1])) : fused;
+  const L = info.outH * info.outW;
+  const K = inPerGroup * kh * kw;
   // NOTE: the columns of the whole batch side by side ([K, N·L]) make one large product per group
   // instead of N small ones; the result [out, N, L] is then permuted to [N, out, L].
   const cols = im2col(x, { ...info, layout: "knl" });

@@ -191,7 +191,7 @@ export class Optimizer {
     }
     this._state = mapSlots(this._state, (t) => {
       if (this.owned.has(t)) return t;
-      const own = t.backend.updateSlot ? new Tensor(t.backend, t.backend.updateSlot(t.dataId, t.size, t.dtype), t.shape, t.dtype) : copyTensor(t);
+      const own = slotCopy(t);
       this.owned.add(own);
       return own;
     });
@@ -288,6 +288,12 @@ function mapSlots(s: OptState, fn: (t: Tensor) => Tensor): OptState {
 /** A tensor with a copy of t's storage. */
 function copyTensor(t: Tensor): Tensor {
   return new Tensor(t.backend, t.backend.strided(t.dataId, [t.size], [1], 0, t.dtype), t.shape, t.dtype);
+}
+
+/** A copy of t for a slot the fused update rewrites: where the backend's update reads it in place (Backend.updateSlot), if it has such a place. */
+function slotCopy(t: Tensor): Tensor {
+  const b = t.backend;
+  return b.updateSlot ? new Tensor(b, b.updateSlot(t.dataId, t.size, t.dtype), t.shape, t.dtype) : copyTensor(t);
 }
 
 function findScalar(s: OptState, key: string): number | null {

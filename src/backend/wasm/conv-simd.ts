@@ -10,21 +10,20 @@
  * Bits: each step is the composed path's own kernel on the same operands. The columns are a copy
  * (im2col); the products have the composed path's shapes and operand order (forward W [out, K] ·
  * cols [K, N·L], run as one product per batch item; backward, over columns laid out [K, N, L],
- * dW = dy [out, N·L] · colsᵀ and dcols = Wᵀ · dy, as the matmul rule forms them), and the kernel sums each element in one fixed
- * order whatever the thread count; col2im adds in the TypeScript order. So a fused convolution
- * equals the composed one bit for bit, on any number of threads (test/backend/conv-fused.test.ts).
+ * dW = dy [out, N·L] · colsᵀ and dcols = Wᵀ · dy, as the matmul rule forms them), and the kernel
+ * sums each element in one fixed order whatever the thread count; col2im adds in the TypeScript
+ * order. So a fused convolution equals the composed one bit for bit, on any number of threads
+ * (test/backend/conv-fused.test.ts).
  *
  * Memory: the engine's, from its first free byte, laid out per call as consecutive 16-byte
  * aligned regions, grown on demand and never shrunk. Each function returns false, writing
  * nothing, where it does not run a case (a geometry the module does not take, an empty product,
- * more than MAX_BYTES of memory, memory that cannot grow): the caller runs the composed path.
+ * more than MAX_WASM_BYTES of memory, memory that cannot grow): the caller runs the composed path.
  */
 import type { WindowInfo } from "../backend.js";
 import type { GemmEngine } from "../cpu/simd/gemm-simd.js";
+import { growMemory } from "../cpu/simd/instantiate.js";
 import { windowArgs } from "./movement-simd.js";
-
-const PAGE = 65536;
-const MAX_BYTES = 2 ** 31;
 
 /** Byte addresses of regions of the given byte sizes after the engine's scratch, the memory grown to hold them. */
 function regions(engine: GemmEngine, sizes: readonly number[]): number[] | null {
@@ -34,15 +33,7 @@ function regions(engine: GemmEngine, sizes: readonly number[]): number[] | null 
     at.push(end);
     end += Math.ceil(s / 16) * 16;
   }
-  if (end > MAX_BYTES) return null;
-  const memory = engine.ex.memory;
-  const have = memory.buffer.byteLength;
-  try {
-    if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
-  } catch {
-    return null; // the engine refused the pages (RangeError): the composed path runs
-  }
-  return at;
+  return growMemory(engine.ex.memory, end) ? at : null;
 }
 
 /** The sizes of a convolution: K = C·kh·kw rows of columns, L = outH·outW, NL = N·L. */

@@ -3,7 +3,7 @@
  * the unary maps whose float32 result is the TypeScript kernel's bit for bit (see UNARY_KERNELS),
  * every binary op but pow with broadcasting, select, and reduce sum/max/min over any axes.
  * Each function returns false, writing nothing, for a case it does not run: an op it lacks,
- * WebAssembly SIMD missing, a size beyond MAX_BYTES of wasm memory or below `minElements` (by
+ * WebAssembly SIMD missing, a size beyond MAX_WASM_BYTES of wasm memory or below `minElements` (by
  * default the measured break-even of MIN_SIZES; tests pass 0 to run the kernels on tiny cases),
  * a broadcast of rank > maxRank() after coalescing. The caller then runs the TypeScript kernel of
  * ../cpu, whose bits these give (sum: see below).
@@ -28,7 +28,7 @@
  * from it in the last float32 bit.
  */
 import type { BinaryOp, BroadcastInfo, ReduceOp, UnaryOp } from "../backend.js";
-import { instantiateSimd } from "../cpu/simd/instantiate.js";
+import { growMemory, instantiateSimd } from "../cpu/simd/instantiate.js";
 import { coalesce } from "../cpu/elementwise.js";
 import { ELEMENTWISE_WASM_BASE64 } from "./elementwise-wasm.generated.js";
 
@@ -60,8 +60,6 @@ type ElementwiseExports = {
   [K in BinaryKernel as `binary_${K}`]: BinaryFn;
 };
 
-const PAGE = 65536;
-const MAX_BYTES = 2 ** 31;
 /**
  * Below these sizes (output elements; input elements for reductions) the TypeScript kernel runs:
  * the fixed cost of a call (views, copies, the module call: ~60 ns unary, ~170 ns binary with its
@@ -118,17 +116,12 @@ const slots = (n: number): number => Math.ceil(n / 4) * 4;
 
 /**
  * Grows the memory to at least `end` float32 slots and refreshes the views; false beyond
- * MAX_BYTES or when the engine refuses to grow it.
+ * MAX_WASM_BYTES or when the engine refuses to grow it.
  */
 function reserve(m: Module, end: number): boolean {
   const bytes = end * 4;
-  if (bytes > MAX_BYTES) return false;
   if (bytes > m.capacity) {
-    try {
-      m.ex.memory.grow(Math.ceil((bytes - m.capacity) / PAGE));
-    } catch {
-      return false;
-    }
+    if (!growMemory(m.ex.memory, bytes)) return false;
     m.capacity = m.ex.memory.buffer.byteLength;
     m.f32 = new Float32Array(m.ex.memory.buffer);
     m.i32 = new Int32Array(m.ex.memory.buffer);

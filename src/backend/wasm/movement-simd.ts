@@ -5,7 +5,7 @@
  * module's header says how: copies move words, sums keep the TypeScript order, maxima keep its
  * NaN and tie rule), and returns false, writing nothing, when it does not run a case: the caller
  * then runs that TypeScript kernel. It declines where WebAssembly SIMD is missing, where a call
- * would need more than MAX_BYTES of wasm memory (or the memory cannot grow), on arguments it
+ * would need more than MAX_WASM_BYTES of wasm memory (or the memory cannot grow), on arguments it
  * does not take (a stride or dilation below 1, a strided view past either end of x, arrays
  * shorter than the geometry, x and out of different kinds), and where the part of x a strided
  * read or a gather spans is more than SPARSE times its output (copying it in would cost more
@@ -20,7 +20,7 @@
  * never shrinks, so steady state allocates nothing.
  */
 import type { WindowInfo } from "../backend.js";
-import { instantiateSimd } from "../cpu/simd/instantiate.js";
+import { growMemory, instantiateSimd } from "../cpu/simd/instantiate.js";
 import { MOVEMENT_WASM_BASE64 } from "./movement-wasm.generated.js";
 
 interface MovementExports {
@@ -42,8 +42,6 @@ type Geometry = [...Window, number];
 
 type Words = Float32Array | Int32Array;
 
-const PAGE = 65536;
-const MAX_BYTES = 2 ** 31;
 const SLACK = 32;
 const SPARSE = 8;
 /** the bits the TypeScript kernel stores for a read past the end: NaN in float32, 0 in int32 */
@@ -66,7 +64,7 @@ export function movementSimdAvailable(): boolean {
 /**
  * Byte addresses of consecutive regions of the given sizes in bytes, from `from` (default: the
  * heap base), each 16-byte aligned with SLACK bytes after it; the memory is grown to hold them
- * and the views refreshed. Null when they would pass MAX_BYTES or the memory cannot grow.
+ * and the views refreshed. Null when they would pass MAX_WASM_BYTES or the memory cannot grow.
  */
 function regions(ex: MovementExports, sizes: readonly number[], from = ex.heapBase()): number[] | null {
   const at: number[] = [];
@@ -75,13 +73,7 @@ function regions(ex: MovementExports, sizes: readonly number[], from = ex.heapBa
     at.push(end);
     end += Math.ceil((s + SLACK) / 16) * 16;
   }
-  if (end > MAX_BYTES) return null;
-  const have = ex.memory.buffer.byteLength;
-  try {
-    if (end > have) ex.memory.grow(Math.ceil((end - have) / PAGE));
-  } catch {
-    return null; // the engine refused the pages (RangeError): the TypeScript kernel runs
-  }
+  if (!growMemory(ex.memory, end)) return null;
   if (heapF32.buffer !== ex.memory.buffer) {
     heapF32 = new Float32Array(ex.memory.buffer);
     heapI32 = new Int32Array(ex.memory.buffer);

@@ -15,7 +15,7 @@
  * nor out, and a step of Adam copies 3 arrays instead of 7. Elsewhere the module owns its memory.
  */
 import { stageSlots, type UpdateStage } from "../../update.js";
-import { decodeBase64, instantiateSimd } from "./instantiate.js";
+import { decodeBase64, growMemory, instantiateSimd, MAX_WASM_BYTES } from "./instantiate.js";
 import { UPDATE_SHARED_WASM_BASE64 } from "./update-shared-wasm.generated.js";
 import { UPDATE_WASM_BASE64 } from "./update-wasm.generated.js";
 
@@ -30,9 +30,6 @@ interface UpdateExports {
   adagrad(u: number, s: number, n: number, eps: number, decay: number, decayed: number): void;
   rms(u: number, sq: number, ga: number, b: number, n: number, alpha: number, keep: number, eps: number, mu: number, centered: number, withMomentum: number): void;
 }
-
-const PAGE = 65536;
-const MAX_BYTES = 2 ** 31;
 
 /** The module instance and its memory: shared (resident slots possible) or its own. */
 interface Engine {
@@ -62,7 +59,7 @@ function sharedEngine(): Engine | null {
   try {
     const bytes = decodeBase64(UPDATE_SHARED_WASM_BASE64);
     if (bytes.length === 0 || !WebAssembly.validate(bytes)) return null;
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_BYTES / PAGE, shared: true });
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_WASM_BYTES / 65536, shared: true });
     const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as UpdateExports;
     return { ex, memory, shared: true };
   } catch {
@@ -76,17 +73,11 @@ const freeBlocks = new Map<number, number[]>();
 /** The per-call block: [u][θ][the slots not resident]. */
 let scratch = { at: 0, bytes: 0 };
 
-/** A block of `bytes` (a multiple of 16), reused or cut from the top of the memory; null past MAX_BYTES. */
+/** A block of `bytes` (a multiple of 16), reused or cut from the top of the memory; null past MAX_WASM_BYTES. */
 function takeBlock(e: Engine, bytes: number): number | null {
   const reused = freeBlocks.get(bytes)?.pop();
   if (reused !== undefined) return reused;
-  if (top + bytes > MAX_BYTES) return null;
-  const have = e.memory.buffer.byteLength;
-  try {
-    if (top + bytes > have) e.memory.grow(Math.ceil((top + bytes - have) / PAGE));
-  } catch {
-    return null; // the engine refused the pages
-  }
+  if (!growMemory(e.memory, top + bytes)) return null;
   const at = top;
   top += bytes;
   return at;
@@ -150,8 +141,8 @@ export function applyUpdateSimd(
   const { ex } = e;
   const n = theta.length;
   const span = blockBytes(n);
-  const copied = slots.filter((slot) => !residents.has(slot));
-  const bytes = span * (2 + copied.length);
+  const resident = slots.map((slot) => residents.has(slot));
+  const bytes = span * (2 + resident.filter((r) => !r).length);
   if (scratch.bytes < bytes) {
     const at = takeBlock(e, bytes);
     if (at === null) return false;
@@ -160,11 +151,11 @@ export function applyUpdateSimd(
   }
   if (heap.length * 4 !== e.memory.buffer.byteLength) heap = new Float32Array(e.memory.buffer);
   let next = 2;
-  const slotAt = slots.map((slot) => (residents.has(slot) ? slot.byteOffset : scratch.at + span * next++));
+  const slotAt = slots.map((slot, j) => (resident[j] ? slot.byteOffset : scratch.at + span * next++));
   const at = (k: number): number => (k < 2 ? scratch.at + k * span : slotAt[k - 2]!);
   heap.set(grad, at(0) / 4);
   heap.set(theta, at(1) / 4);
-  slots.forEach((slot, j) => residents.has(slot) || heap.set(slot, at(2 + j) / 4));
+  slots.forEach((slot, j) => resident[j] || heap.set(slot, at(2 + j) / 4));
   const last = stages[stages.length - 1];
   const folded = last?.op === "scale" ? last.factor : null;
   let k = 2;
@@ -201,7 +192,7 @@ export function applyUpdateSimd(
     }
   });
   ex.apply(at(1), at(0), n, folded ?? 1, folded === null ? 0 : 1);
-  slots.forEach((slot, j) => residents.has(slot) || slot.set(heap.subarray(at(2 + j) / 4, at(2 + j) / 4 + n)));
+  slots.forEach((slot, j) => resident[j] || slot.set(heap.subarray(at(2 + j) / 4, at(2 + j) / 4 + n)));
   out.set(heap.subarray(at(1) / 4, at(1) / 4 + n));
   return true;
 }
