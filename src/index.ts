@@ -56,5 +56,6 @@ export * from "./train/index.js";
 // choosing the backend, and what the runtime offers its kernels
 export { setBackend, createBackend, BACKENDS, DEFAULT_BACKEND, type BackendChoice } from "./backend/registry.js";
 export { WasmBackend } from "./backend/wasm/wasm.js";
+export { NativeBackend } from "./backend/native/native.js";
 export { wasmFeatures, type WasmFeatures } from "./backend/features.js";
 export type { UpdateStage } from "./backend/update.js";

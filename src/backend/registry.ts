@@ -1,5 +1,6 @@
 /**
- * Which backend new tensors are made on. The default is the fastest valid one: `wasm` where
+ * Which backend new tensors are made on. The default is the fastest valid one: `native` where the
+ * native addon was built and runs (Node on x86-64 with AVX2 and FMA), else `wasm` where
  * WebAssembly SIMD validates, else `cpu`; `withBackend(b, fn)` scopes another
  * one for the duration of fn and restores the previous one in `finally`; `setBackend(b)` replaces
  * the default for the rest of the program (what the CLI's --backend does). Ops run on the backend
@@ -10,15 +11,21 @@ import type { Backend } from "./backend.js";
 import { cpu, CpuBackend } from "./cpu/cpu.js";
 import { simdAvailable } from "./cpu/simd/gemm-simd.js";
 import { WasmBackend } from "./wasm/wasm.js";
+import { nativeAddon, NativeBackend } from "./native/native.js";
 import { ConfigError } from "../errors/errors.js";
 
 /** The shared one-thread wasm backend, or null where WebAssembly SIMD does not validate. */
 export const wasm: WasmBackend | null = simdAvailable() ? new WasmBackend() : null;
 
-/** The name of the backend a program starts on: "wasm" where SIMD validates, else "cpu". */
-export const DEFAULT_BACKEND: string = wasm ? "wasm" : "cpu";
+const addon = wasm ? nativeAddon() : null;
 
-let current: Backend = wasm ?? cpu;
+/** The shared one-thread native backend, or null where the addon does not run here. */
+export const native: NativeBackend | null = addon ? new NativeBackend(addon) : null;
+
+/** The name of the backend a program starts on: "native", else "wasm" where SIMD validates, else "cpu". */
+export const DEFAULT_BACKEND: string = native ? "native" : wasm ? "wasm" : "cpu";
+
+let current: Backend = native ?? wasm ?? cpu;
 
 export function currentBackend(): Backend {
   return current;
@@ -55,6 +62,13 @@ export const BACKENDS: Readonly<Record<string, { describe: string; create: (choi
     create: (choice) => {
       if (!wasm) return BACKENDS.cpu!.create(choice);
       return choice.threads === undefined || choice.threads === 1 ? wasm : new WasmBackend({ threads: choice.threads });
+    },
+  },
+  native: {
+    describe: "the wasm backend with float32 matrix products (matmul, convolution) on descent's native AVX2 kernel and its own threads (Node on x86-64, where `npm ci` could build it); the wasm backend elsewhere",
+    create: (choice) => {
+      if (!addon || !native) return BACKENDS.wasm!.create(choice);
+      return choice.threads === undefined || choice.threads === 1 ? native : new NativeBackend(addon, { threads: choice.threads });
     },
   },
 };

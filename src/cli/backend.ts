@@ -1,7 +1,7 @@
 /**
  * The backend the CLI's commands run on, and `descent env`, which says what it is. Every command
  * takes the global options --backend NAME and --threads N, which default to the environment's
- * DESCENT_BACKEND and DESCENT_THREADS, then to the fastest valid backend (wasm where SIMD validates, else cpu) on one thread; the choice becomes the default
+ * DESCENT_BACKEND and DESCENT_THREADS, then to the fastest valid backend (native where its addon runs, else wasm where SIMD validates, else cpu) on one thread; the choice becomes the default
  * backend (setBackend) before the command runs. `descent env` prints the version, the runtime,
  * the backend in use, its float32 matmul kernel, the WebAssembly features (SIMD, relaxed SIMD,
  * shared memory) and the thread count.
@@ -51,7 +51,10 @@ export function envLines(): string[] {
     `runtime node ${process.version} (${process.platform} ${process.arch}), ${availableParallelism()} cores`,
     `backend ${b.name}`,
   ];
-  if (b instanceof CpuBackend) lines.push(`float32 matmul ${b.gemmKernel}${b.gemmKernel === "wasm-simd" && fusedMultiplyAdd() ? " (fused multiply-add)" : ""}`);
+  if (b instanceof CpuBackend) {
+    const detail = b.gemmKernel === "native" ? " (AVX2, fused multiply-add)" : b.gemmKernel === "wasm-simd" && fusedMultiplyAdd() ? " (fused multiply-add)" : "";
+    lines.push(`float32 matmul ${b.gemmKernel}${detail}`);
+  }
   lines.push(
     `simd ${yes(f.simd)}`,
     `relaxed simd ${yes(f.relaxedSimd)}${f.relaxedSimd ? "" : " (no fused multiply-add in this runtime)"}`,

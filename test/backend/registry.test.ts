@@ -7,14 +7,16 @@ import { describe, expect, it } from "vitest";
 import {
   BACKENDS, cpu, CpuBackend, createBackend, currentBackend, DEFAULT_BACKEND, setBackend, tensor, WasmBackend, wasmFeatures, withBackend,
 } from "../../src/index.js";
+import { nativeAddon } from "../../src/backend/native/native.js";
 
 describe("backend choice", () => {
-  it("the default is the fastest valid backend: wasm where SIMD validates (it does in this Node)", () => {
-    expect(DEFAULT_BACKEND).toBe("wasm");
+  it("the default is the fastest valid backend: native where its addon runs, else wasm where SIMD validates (it does in this Node)", () => {
+    const expected = nativeAddon() ? "native" : "wasm";
+    expect(DEFAULT_BACKEND).toBe(expected);
     const start = currentBackend();
     expect(start).toBeInstanceOf(WasmBackend);
-    expect(start.name).toBe("wasm");
-    expect(createBackend("wasm")).toBe(start);
+    expect(start.name).toBe(expected);
+    expect(createBackend(expected)).toBe(start);
     expect(tensor([1]).backend).toBe(start);
   });
 
@@ -33,7 +35,7 @@ describe("backend choice", () => {
   });
 
   it("createBackend by name, with threads; unknown names are refused with the known ones", () => {
-    expect(Object.keys(BACKENDS)).toEqual(["cpu", "wasm"]);
+    expect(Object.keys(BACKENDS)).toEqual(["cpu", "wasm", "native"]);
     expect(createBackend("cpu")).toBe(cpu);
     // a worker pool needs process.getBuiltinModule (Node 20.16+); elsewhere one thread runs
     const workers = typeof (process as { getBuiltinModule?: unknown }).getBuiltinModule === "function";
@@ -41,7 +43,7 @@ describe("backend choice", () => {
     const wasm2 = createBackend("wasm", { threads: 2 }) as WasmBackend;
     expect(wasm2).toBeInstanceOf(WasmBackend);
     expect(wasm2.threads).toBe(workers ? 2 : 1);
-    expect(() => createBackend("webgpu")).toThrow('Unknown backend "webgpu" (available: cpu, wasm)');
+    expect(() => createBackend("webgpu")).toThrow('Unknown backend "webgpu" (available: cpu, wasm, native)');
   });
 
   it("wasmFeatures reports SIMD in this Node (the SIMD matmul runs here)", () => {

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { relaxedSimdFlags } from "../../src/backend/node-flags.js";
+import { nativeAddon } from "../../src/backend/native/native.js";
 import { ensureBuilt, lines, ROOT, runCli, tempDir } from "./helpers.js";
 
 describe("descent env", () => {
@@ -19,13 +20,16 @@ describe("descent env", () => {
     expect(r.code).toBe(0);
     const out = lines(r.stdout);
     expect(out[0]).toMatch(/^descent \d+\.\d+\.\d+/);
-    expect(out).toContain("backend wasm");
+    // the default: native where its addon was built and runs, else wasm
+    const native = nativeAddon() !== null;
+    expect(out).toContain(native ? "backend native" : "backend wasm");
     expect(out).toContain("threads 1");
-    expect(out.some((l) => /^float32 matmul (wasm-simd( \(fused multiply-add\))?|typescript)$/.test(l))).toBe(true);
+    expect(out.some((l) => /^float32 matmul (native \(AVX2, fused multiply-add\)|wasm-simd( \(fused multiply-add\))?|typescript)$/.test(l))).toBe(true);
     expect(out.some((l) => /^simd (yes|no)$/.test(l))).toBe(true);
     expect(out.some((l) => /^relaxed simd (yes|no)/.test(l))).toBe(true);
-    // the matmul fuses its multiply-adds exactly where relaxed SIMD validates
-    expect(out.includes("relaxed simd yes")).toBe(out.includes("float32 matmul wasm-simd (fused multiply-add)"));
+    // the WebAssembly matmul fuses its multiply-adds exactly where relaxed SIMD validates
+    const wasm = lines((await runCli(["--backend", "wasm", "env"], cwd)).stdout);
+    expect(wasm.includes("relaxed simd yes")).toBe(wasm.includes("float32 matmul wasm-simd (fused multiply-add)"));
   });
 
   it("switches relaxed SIMD on where this Node has it behind a flag (Node 20)", async () => {
@@ -66,7 +70,7 @@ describe("descent env", () => {
   it("refuses an unknown backend and a bad thread count as bad usage, in one line", async () => {
     const bad = await runCli(["--backend", "webgl", "env"], cwd);
     expect(bad.code).toBe(2);
-    expect(lines(bad.stderr)).toEqual(['error: Unknown backend "webgl" (available: cpu, wasm)']);
+    expect(lines(bad.stderr)).toEqual(['error: Unknown backend "webgl" (available: cpu, wasm, native)']);
     const threads = await runCli(["--threads", "0", "env"], cwd);
     expect(threads.code).toBe(2);
     expect(lines(threads.stderr)).toEqual(['error: --threads: invalid thread count "0" (expected an integer >= 1)']);

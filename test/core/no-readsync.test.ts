@@ -10,14 +10,15 @@ import { describe, expect, it } from "vitest";
 import {
   binaryCrossEntropy, buildSequential, MemoryCheckpoints, decodeCheckpoint, decodeSafetensors, encodeSafetensors, encodeSafetensorsAsync, FileFormatError, createDataset, createOptimizer, crossEntropy, evaluate, fit, focal, fromValues,
   gather, Generator, gradcheck, gradgradcheck, hessianOf, indexSelect, lanczos, lossFunctionOf, mse, oneHot, ShapeError, ConfigError,
-  softmax, sum, TrainingRecorder, withBackend, currentBackend, type Backend, type CrossEntropyOptions, type Dataset, type Tensor, type TrainingRecord,
+  softmax, sum, TrainingRecorder, withBackend, createBackend, type Backend, type CrossEntropyOptions, type Dataset, type Tensor, type TrainingRecord,
 } from "../../src/index.js";
 import { refuseNonFinite } from "../../src/io/finite.js";
 import type { TrainableModel, TrainContext } from "../../src/train/fit.js";
 import type { LayerSpec } from "../../src/nn/specs.js";
 import { asyncCpu } from "./helpers.js";
 
-const cpu = currentBackend();
+/** The backend whose kernels asyncCpu runs, reading synchronously. */
+const cpu = createBackend("cpu");
 
 /** A tensor of the given values on `backend`. */
 function on(backend: Backend, values: number[], shape: number[], dtype: "float64" | "int32" = "float64"): Tensor {

@@ -1,6 +1,6 @@
 /**
  * The fused optimizer step equals the step as separate ops bit for bit, for every named optimizer
- * and the variants of its options, in float32 and float64, over several steps (so bias
+ * and the variants of its options, in float32 and float64, on the wasm and native backends, over several steps (so bias
  * corrections, first momentum steps and accumulators all move), with parameter groups and clipping;
  * and the in-place slots never leak: snapshots and loaded tensors stay as they were.
  */
@@ -8,7 +8,10 @@ import { describe, expect, it, vi } from "vitest";
 import { currentBackend } from "../../src/backend/registry.js";
 import type { CpuBackend } from "../../src/backend/cpu/cpu.js";
 import { isResident } from "../../src/backend/cpu/simd/update-simd.js";
-import { createOptimizer, Optimizer, OPTIMIZER_NAMES, Parameter, tensor, type OptimizerName, type Tensor } from "../../src/index.js";
+import {
+  createBackend, createOptimizer, Optimizer, OPTIMIZER_NAMES, Parameter, tensor, withBackend, type OptimizerName, type Tensor,
+} from "../../src/index.js";
+import { nativeAddon } from "../../src/backend/native/native.js";
 import type { DType } from "../../src/tensor/dtype.js";
 
 const VARIANTS: Record<OptimizerName, Record<string, unknown>[]> = {
@@ -22,16 +25,17 @@ const VARIANTS: Record<OptimizerName, Record<string, unknown>[]> = {
   adamw: [{}, { amsgrad: true, weightDecay: 0.5, decoupledWeightDecay: true }, { clipNorm: 0.7 }, { groups: [{ select: "biasAndNorm", weightDecay: 0 }] }],
 };
 
+// 22 and 9 values: whole SIMD lanes (4 in WebAssembly, 8 in the native kernel) and a tail
 function params(dtype: DType): [string, Parameter][] {
-  const w = tensor([0.5, -1, 2, 0.25, 1e-3, -7], { dtype, shape: [2, 3] });
-  const b = tensor([0.1, -0.2], { dtype });
+  const w = tensor(Array.from({ length: 22 }, (_, i) => [0.5, -1, 2, 0.25, 1e-3, -7][i % 6]! * (1 + i / 10)), { dtype, shape: [2, 11] });
+  const b = tensor(Array.from({ length: 9 }, (_, i) => 0.1 - 0.03 * i), { dtype });
   return [["fc.weight", new Parameter(w)], ["fc.bias", new Parameter(b)]];
 }
 
 function grads(t: number, dtype: DType): Record<string, Tensor> {
   return {
-    "fc.weight": tensor([Math.sin(t + 1), Math.cos(2 * t), 0.3 - 0.1 * t, Math.sin(3 * t) * 2, 1e-4 * t, -0.9], { dtype, shape: [2, 3] }),
-    "fc.bias": tensor([0.5 * Math.cos(t), -0.7 + 0.05 * t], { dtype }),
+    "fc.weight": tensor(Array.from({ length: 22 }, (_, i) => [Math.sin(t + 1), Math.cos(2 * t), 0.3 - 0.1 * t, Math.sin(3 * t) * 2, 1e-4 * t, -0.9][i % 6]! + 0.01 * i), { dtype, shape: [2, 11] }),
+    "fc.bias": tensor(Array.from({ length: 9 }, (_, i) => 0.5 * Math.cos(t + i) - 0.05 * i), { dtype }),
   };
 }
 
@@ -41,11 +45,14 @@ function slotsOf(opt: Optimizer): Record<string, number[]> {
   return Object.fromEntries(Object.entries(opt.stateDict().tensors).map(([k, t]) => [k, bits(t)]));
 }
 
+/** The backends whose fused kernels differ: wasm (WebAssembly SIMD) and native where its addon runs. */
+const BACKEND_NAMES = nativeAddon() ? ["wasm", "native"] : ["wasm"];
+
 describe("fused optimizer step", () => {
-  for (const dtype of ["float32", "float64"] as const) {
+  for (const backendName of BACKEND_NAMES) for (const dtype of ["float32", "float64"] as const) {
     for (const name of OPTIMIZER_NAMES) {
       VARIANTS[name].forEach((options, v) => {
-        it(`${name} variant ${v} (${dtype}) equals the unfused step bit for bit`, () => {
+        it(`${name} variant ${v} (${dtype}, ${backendName}) equals the unfused step bit for bit`, () => withBackend(createBackend(backendName), () => {
           const pf = params(dtype), pu = params(dtype);
           const fused = createOptimizer(name, pf, options as never);
           const plain = new Optimizer(pu, fused.transformation, { name, hyperparameters: fused.hyperparameters, fused: false });
@@ -59,12 +66,12 @@ describe("fused optimizer step", () => {
             expect(slotsOf(fused)).toEqual(slotsOf(plain));
             expect(fused.stateDict().meta).toEqual(plain.stateDict().meta);
           }
-        });
+        }));
       });
     }
   }
 
-  it("runs on the backend's fused kernel (one call per parameter) for a fusable chain", () => {
+  it("runs on the backend's fused kernel (one call per parameter) for a fusable chain", () => withBackend(createBackend("wasm"), () => {
     const spy = vi.spyOn(currentBackend(), "applyUpdate");
     const opt = createOptimizer("adamw", params("float32"), { lr: 1e-3 });
     opt.step(grads(0, "float32"));
@@ -80,7 +87,7 @@ describe("fused optimizer step", () => {
     createOptimizer("adam", params("float32"), { clipNorm: 1 }).step(grads(0, "float32"));
     expect(spy).not.toHaveBeenCalled();
     spy.mockRestore();
-  });
+  }));
 
   it("a snapshot (stateDict, state) and the tensors given to loadStateDict never change afterwards", () => {
     const opt = createOptimizer("adam", params("float64"), { lr: 0.1 });

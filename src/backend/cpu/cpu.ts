@@ -97,8 +97,8 @@ export interface CpuBackendOptions {
 export class CpuBackend implements Backend {
   readonly name: string = "cpu";
   readonly supportsFloat64 = true;
-  /** The float32 matmul kernel: "wasm-simd", or "typescript" (forced, or SIMD unavailable). */
-  readonly gemmKernel: "wasm-simd" | "typescript";
+  /** The float32 matmul kernel: "native" (the native backend), "wasm-simd", or "typescript" (forced, or SIMD unavailable). */
+  readonly gemmKernel: "native" | "wasm-simd" | "typescript";
 
   /** Threads the float32 SIMD matmul runs on (1 when no pool could start). */
   readonly threads: number;
@@ -106,13 +106,22 @@ export class CpuBackend implements Backend {
   protected readonly gemmEngine: GemmEngine | null;
   private readonly buffers = new BufferPool();
 
-  constructor(options: CpuBackendOptions = {}, private readonly kernels: CpuKernels = TS_KERNELS) {
-    this.gemmKernel = options.simd !== false && simdAvailable() ? "wasm-simd" : "typescript";
+  /**
+   * `engine` replaces the WebAssembly engines for float32 products (the native backend's addon):
+   * given the thread count, it returns the engine, or null to keep the WebAssembly ones.
+   */
+  constructor(
+    options: CpuBackendOptions = {}, private readonly kernels: CpuKernels = TS_KERNELS,
+    engine?: (threads: number) => GemmEngine | null,
+  ) {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`CpuBackend: invalid threads ${threads} (expected an integer >= 1)`);
-    const pool = this.gemmKernel === "wasm-simd" && threads > 1 ? gemmPool(threads) : null;
-    this.gemmEngine = pool ?? (this.gemmKernel === "wasm-simd" ? singleEngine() : null);
-    this.threads = pool?.threads ?? 1;
+    const simd = options.simd !== false && simdAvailable();
+    const replaced = simd ? (engine?.(threads) ?? null) : null;
+    this.gemmKernel = replaced ? "native" : simd ? "wasm-simd" : "typescript";
+    const pool = !replaced && simd && threads > 1 ? gemmPool(threads) : null;
+    this.gemmEngine = replaced ?? pool ?? (simd ? singleEngine() : null);
+    this.threads = replaced ? threads : (pool?.threads ?? 1);
   }
 
   upload(values: TypedArray): DataId {
@@ -222,7 +231,7 @@ export class CpuBackend implements Backend {
     const { batch, m, n } = info;
     const out = this.alloc(dtype, batch * m * n, false);
     const av = vals(a), bv = vals(b);
-    if (this.gemmKernel === "wasm-simd" && out instanceof Float32Array && av instanceof Float32Array && bv instanceof Float32Array) {
+    if (this.gemmKernel !== "typescript" && out instanceof Float32Array && av instanceof Float32Array && bv instanceof Float32Array) {
       gemmSimdBatch(av, info.aOffsets, bv, info.bOffsets, out, 0, info, this.gemmEngine);
       return this.own(out);
     }
@@ -251,7 +260,7 @@ export class CpuBackend implements Backend {
   /** A resident copy in the SIMD update's shared memory where there is one (never pooled: freed when collected), else a plain copy. */
   updateSlot(x: DataId, size: number, dtype: DType): DataId {
     const v = vals(x);
-    const resident = this.gemmKernel === "wasm-simd" && v instanceof Float32Array ? residentCopy(v.subarray(0, size)) : null;
+    const resident = this.gemmKernel !== "typescript" && v instanceof Float32Array ? residentCopy(v.subarray(0, size)) : null;
     return resident ? wrap(resident) : this.strided(x, [size], [1], 0, dtype);
   }
 
@@ -263,7 +272,7 @@ export class CpuBackend implements Backend {
       return v;
     };
     const p = floats(param), g = floats(grad), ss = slots.map(floats);
-    const simd = this.gemmKernel === "wasm-simd" && out instanceof Float32Array && p instanceof Float32Array && g instanceof Float32Array;
+    const simd = this.gemmKernel !== "typescript" && out instanceof Float32Array && p instanceof Float32Array && g instanceof Float32Array;
     const ss32 = ss.filter((x): x is Float32Array => x instanceof Float32Array);
     if (simd && ss32.length === ss.length && applyUpdateSimd(stages, p, g, ss32, out)) return this.own(out);
     applyUpdateInto(stages, p, g, ss, floats(this.own(out)));

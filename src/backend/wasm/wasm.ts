@@ -26,7 +26,7 @@ import type { DataId, WindowInfo } from "../backend.js";
 import type { DType } from "../../tensor/dtype.js";
 import { CpuBackend, TS_KERNELS, type CpuBackendOptions, type CpuKernels } from "../cpu/cpu.js";
 import { conv2dBackwardSimd, conv2dSimd } from "./conv-simd.js";
-import { gemmSimdBatch64 } from "../cpu/simd/gemm-simd.js";
+import { gemmSimdBatch64, type GemmEngine } from "../cpu/simd/gemm-simd.js";
 import { binarySimd, reduceSimd, selectSimd, unarySimd } from "./elementwise-simd.js";
 import { col2imSimd, im2colSimd, maxPoolIndicesSimd, scatterAddSimd, stridedSimd, takeSimd } from "./movement-simd.js";
 
@@ -75,8 +75,9 @@ export const WASM_KERNELS: CpuKernels = {
 export class WasmBackend extends CpuBackend {
   override readonly name: string = "wasm";
 
-  constructor(options: Omit<CpuBackendOptions, "simd"> = {}) {
-    super(options, WASM_KERNELS);
+  /** `engine`: see CpuBackend (the native backend's products). */
+  constructor(options: Omit<CpuBackendOptions, "simd"> = {}, engine?: (threads: number) => GemmEngine | null) {
+    super(options, WASM_KERNELS, engine);
   }
 
   /** The fused float32 convolution of ./conv-simd.ts, on the engine this backend's products use. */

@@ -1,0 +1,312 @@
+/*
+ * descent's native float32 matrix product for Node.js (x86-64 AVX2 + FMA), part of the Node-API
+ * addon of native/addon.c, built by scripts/build-native.mjs and driven by src/backend/native/native.ts.
+ *
+ * sgemm(a, aOffsets, b, bOffsets, c, cOffset, ldc, m, k, n, transA, transB, threads) computes, for
+ * each batch item t, C_t = op(A at aOffsets[t]) @ op(B at bOffsets[t]) into c at cOffset + t*m*ldc
+ * (row stride ldc). The operands are Float32Arrays, read and written in place (no staging copy).
+ *
+ * The loop nest is BLIS's (and that of wasm/gemm.ts): blocks of NC columns, KC inner steps (pack
+ * that KC x NC block of op(B) into micro-panels of NR = 16 columns, p-major), MC rows (pack the MC x
+ * KC block of op(A) into micro-panels of MR = 6 rows), then a 6x16 micro-kernel of 12 ymm
+ * accumulators and 12 fused multiply-adds per inner step (BLIS's sgemm tile on Haswell and Zen).
+ *
+ * Summation order, and so the bits: each element of C is summed over p in ascending order within a
+ * block of KC = 256, one fused multiply-add per step from 0; the first block stores its sum into C,
+ * later ones add theirs. That is the order of wasm/gemm.ts's relaxed-SIMD build (f32x4.relaxed_madd
+ * is a fused multiply-add on a CPU with FMA), so this kernel gives that build's bits, and any number
+ * of threads gives the same bits: threads split the columns into bands of whole micro-panels, and
+ * an element's sum does not depend on the band it falls in.
+ *
+ * Threads: a pool of threads - 1 workers started on first use and kept; the caller computes band 0
+ * and waits for the rest. Workers spin briefly on a generation counter, then sleep on a condition
+ * variable. Products below PARALLEL_MIN_MACS run on the caller alone.
+ *
+ * Every offset is checked against the arrays' lengths before anything is read or written: a bad
+ * call throws a RangeError, it never touches memory outside the arrays.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addon.h"
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 144
+#define NC 2048
+#define MAX_THREADS 64
+#define PARALLEL_MIN_MACS (1 << 18)
+
+typedef struct {
+  const float *a, *b;
+  float *c;
+  const int32_t *aOff, *bOff;
+  int64_t cOff, ldc;
+  int batch, m, k, n, transA, transB;
+} Job;
+
+typedef struct {
+  float *packA, *packB; /* MC x KC and KC x NC, 64-byte aligned */
+} Scratch;
+
+static int scratch_init(Scratch *s) {
+  s->packA = aligned_alloc(64, sizeof(float) * MC * KC);
+  s->packB = aligned_alloc(64, sizeof(float) * KC * NC);
+  return s->packA && s->packB;
+}
+
+/* X(p, j) = x[p*ps + j*js], kc x cols, into panels of NR columns, p-major, zero-padded. */
+static void pack_b(const float *x, int64_t ps, int64_t js, int kc, int cols, float *out) {
+  for (int j = 0; j < cols; j += NR) {
+    int w = cols - j < NR ? cols - j : NR;
+    const float *src = x + j * js;
+    if (w == NR && js == 1) {
+      for (int p = 0; p < kc; p++, out += NR) memcpy(out, src + p * ps, NR * sizeof(float));
+    } else {
+      for (int p = 0; p < kc; p++, out += NR) {
+        int q = 0;
+        for (; q < w; q++) out[q] = src[p * ps + q * js];
+        for (; q < NR; q++) out[q] = 0.0f;
+      }
+    }
+  }
+}
+
+/* A(i, p) = x[i*is + p*ps], rows x kc, into panels of MR rows, p-major, zero-padded. */
+static void pack_a(const float *x, int64_t is, int64_t ps, int rows, int kc, float *out) {
+  for (int i = 0; i < rows; i += MR) {
+    int h = rows - i < MR ? rows - i : MR;
+    const float *src = x + i * is;
+    for (int p = 0; p < kc; p++, out += MR) {
+      int r = 0;
+      for (; r < h; r++) out[r] = src[r * is + p * ps];
+      for (; r < MR; r++) out[r] = 0.0f;
+    }
+  }
+}
+
+/* The h x w corner of the 6x16 tile Apanel (6 x kc) . Bpanel (kc x 16) stored (first) or added into c. */
+__attribute__((target("avx2,fma")))
+static void kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, int first, int h, int w) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int p = 0; p < kc; p++, a += MR, b += NR) {
+    __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), x;
+    x = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+  }
+  __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (w == NR) {
+    for (int r = 0; r < h; r++) {
+      float *cr = c + r * ldc;
+      if (first) {
+        _mm256_storeu_ps(cr, rows[r][0]);
+        _mm256_storeu_ps(cr + 8, rows[r][1]);
+      } else {
+        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), rows[r][0]));
+        _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), rows[r][1]));
+      }
+    }
+    return;
+  }
+  float tile[NR] __attribute__((aligned(32)));
+  for (int r = 0; r < h; r++) {
+    _mm256_store_ps(tile, rows[r][0]);
+    _mm256_store_ps(tile + 8, rows[r][1]);
+    float *cr = c + r * ldc;
+    if (first) for (int q = 0; q < w; q++) cr[q] = tile[q];
+    else for (int q = 0; q < w; q++) cr[q] += tile[q];
+  }
+}
+
+/* One batch item of the job over columns [j0, j1). */
+static void run_item(const Job *job, int t, int j0, int j1, Scratch *s) {
+  const int m = job->m, k = job->k;
+  const float *a = job->a + job->aOff[t], *b = job->b + job->bOff[t];
+  float *c = job->c + job->cOff + (int64_t)t * m * job->ldc;
+  /* strides of A(i, p) and B(p, j) in the stored arrays */
+  const int64_t ars = job->transA ? 1 : k, acs = job->transA ? m : 1;
+  const int64_t brs = job->transB ? 1 : job->n, bcs = job->transB ? k : 1;
+  for (int jc = j0; jc < j1; jc += NC) {
+    int nc = j1 - jc < NC ? j1 - jc : NC;
+    for (int p0 = 0; p0 < k; p0 += KC) {
+      int kc = k - p0 < KC ? k - p0 : KC;
+      pack_b(b + p0 * brs + jc * bcs, brs, bcs, kc, nc, s->packB);
+      for (int i0 = 0; i0 < m; i0 += MC) {
+        int mc = m - i0 < MC ? m - i0 : MC;
+        pack_a(a + i0 * ars + p0 * acs, ars, acs, mc, kc, s->packA);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int w = nc - jr < NR ? nc - jr : NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int h = mc - ir < MR ? mc - ir : MR;
+            kernel(kc, s->packA + ir * kc, s->packB + jr * kc, c + (int64_t)(i0 + ir) * job->ldc + jc + jr, job->ldc, p0 == 0, h, w);
+          }
+        }
+      }
+    }
+  }
+}
+
+static void run_band(const Job *job, int j0, int j1, Scratch *s) {
+  if (j0 >= j1) return;
+  for (int t = 0; t < job->batch; t++) run_item(job, t, j0, j1, s);
+}
+
+/* ---- the pool ---- */
+
+typedef struct {
+  pthread_t thread;
+  int index;
+  Scratch scratch;
+} Worker;
+
+static Worker workers[MAX_THREADS];
+static int nworkers = 0;
+static __thread Scratch callerScratch; /* per calling thread: a program's worker_threads may call too */
+static __thread int callerReady = 0;
+static pthread_mutex_t poolBusy = PTHREAD_MUTEX_INITIALIZER; /* one caller at a time drives the pool */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static atomic_uint generation = 0;
+static atomic_int remaining = 0;
+static const Job *current;
+static int currentThreads;
+static int bandWidth;
+
+static void *worker_main(void *arg) {
+  Worker *self = arg;
+  unsigned seen = 0;
+  for (;;) {
+    unsigned g;
+    int spins = 0;
+    while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen && spins < 20000) {
+      _mm_pause();
+      spins++;
+    }
+    if (g == seen) {
+      pthread_mutex_lock(&lock);
+      while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen) pthread_cond_wait(&wake, &lock);
+      pthread_mutex_unlock(&lock);
+    }
+    seen = g;
+    int band = self->index + 1;
+    if (band < currentThreads) {
+      int j0 = band * bandWidth, j1 = j0 + bandWidth;
+      if (j1 > current->n) j1 = current->n;
+      run_band(current, j0, j1, &self->scratch);
+    }
+    atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
+  }
+  return NULL;
+}
+
+/* Starts workers up to `want` (threads - 1); returns how many exist. */
+static int ensure_workers(int want) {
+  if (want > MAX_THREADS) want = MAX_THREADS;
+  while (nworkers < want) {
+    Worker *w = &workers[nworkers];
+    w->index = nworkers;
+    if (!scratch_init(&w->scratch)) break;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) break;
+    pthread_detach(w->thread);
+    nworkers++;
+  }
+  return nworkers;
+}
+
+static void run_job(const Job *job, int threads) {
+  int64_t macs = (int64_t)job->batch * job->m * job->k * job->n;
+  if (threads > 1 && (job->n < 2 * NR || macs < PARALLEL_MIN_MACS)) threads = 1;
+  /* another thread of the program driving the pool: this call runs alone (same bits) */
+  if (threads > 1 && pthread_mutex_trylock(&poolBusy) != 0) threads = 1;
+  else if (threads > 1) {
+    int have = ensure_workers(threads - 1);
+    if (threads > have + 1) threads = have + 1;
+    if (threads == 1) pthread_mutex_unlock(&poolBusy);
+  }
+  if (threads <= 1) {
+    run_band(job, 0, job->n, &callerScratch);
+    return;
+  }
+  bandWidth = ((job->n + threads - 1) / threads + NR - 1) / NR * NR;
+  current = job;
+  currentThreads = threads;
+  atomic_store_explicit(&remaining, nworkers, memory_order_release);
+  pthread_mutex_lock(&lock);
+  atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+  pthread_cond_broadcast(&wake);
+  pthread_mutex_unlock(&lock);
+  run_band(job, 0, bandWidth < job->n ? bandWidth : job->n, &callerScratch);
+  while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) _mm_pause();
+  pthread_mutex_unlock(&poolBusy);
+}
+
+/* ---- Node-API ---- */
+
+static int integer(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+/* The extent (last element + 1) of op(X) rows x cols stored row-major at offset 0. */
+static int64_t extent(int64_t rows, int64_t cols) { return rows * cols; }
+
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 13) return addon_fail(env, "sgemm: 13 arguments expected");
+  Job job;
+  float *a, *b, *c;
+  int32_t *aOff, *bOff;
+  size_t aLen, bLen, cLen, aoLen, boLen;
+  int64_t v[8];
+  if (!addon_floats(env, argv[0], (float **)&a, &aLen) || !addon_ints(env, argv[1], &aOff, &aoLen) ||
+      !addon_floats(env, argv[2], (float **)&b, &bLen) || !addon_ints(env, argv[3], &bOff, &boLen) ||
+      !addon_floats(env, argv[4], &c, &cLen))
+    return addon_fail(env, "sgemm: (Float32Array, Int32Array, Float32Array, Int32Array, Float32Array, ...) expected");
+  for (int i = 0; i < 8; i++)
+    if (!integer(env, argv[5 + i], &v[i])) return addon_fail(env, "sgemm: integer arguments expected");
+  int64_t cOff = v[0], ldc = v[1], m = v[2], k = v[3], n = v[4], threads = v[7];
+  if (aoLen != boLen) return addon_fail(env, "sgemm: as many A offsets as B offsets expected");
+  if (m < 0 || k < 0 || n < 0 || ldc < n || cOff < 0 || m > INT32_MAX || k > INT32_MAX || n > INT32_MAX || aoLen > INT32_MAX)
+    return addon_fail(env, "sgemm: invalid shape");
+  int64_t batch = (int64_t)aoLen;
+  if (batch > 0 && m > 0 && n > 0 && cOff + (batch - 1) * m * ldc + (m - 1) * ldc + n > (int64_t)cLen) return addon_fail(env, "sgemm: C out of range");
+  for (int64_t t = 0; t < batch; t++) {
+    if (aOff[t] < 0 || aOff[t] + extent(m, k) > (int64_t)aLen) return addon_fail(env, "sgemm: A out of range");
+    if (bOff[t] < 0 || bOff[t] + extent(k, n) > (int64_t)bLen) return addon_fail(env, "sgemm: B out of range");
+  }
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if (k == 0) {
+    for (int64_t t = 0; t < batch; t++)
+      for (int64_t i = 0; i < m; i++) memset(c + cOff + (t * m + i) * ldc, 0, n * sizeof(float));
+    return NULL;
+  }
+  if (!callerReady) {
+    if (!scratch_init(&callerScratch)) return addon_fail(env, "sgemm: out of memory");
+    callerReady = 1;
+  }
+  job = (Job){ a, b, c, aOff, bOff, cOff, ldc, (int)batch, (int)m, (int)k, (int)n, v[5] != 0, v[6] != 0 };
+  run_job(&job, threads < 1 ? 1 : (int)threads);
+  return NULL;
+}
+
+void register_sgemm(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &fn);
+  napi_set_named_property(env, exports, "sgemm", fn);
+}

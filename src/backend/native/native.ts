@@ -1,0 +1,197 @@
+/**
+ * The `native` backend: the `wasm` backend with its float32 matrix products on descent's own
+ * native kernel (native/sgemm.c: AVX2 + FMA, 6x16 tiles, its own thread pool), a Node-API addon
+ * that `npm ci` builds where a C compiler and Node's headers exist (scripts/build-native.mjs).
+ * WebAssembly's 128-bit SIMD tops out near 16 flops a cycle; the addon's 256-bit fused
+ * multiply-adds reach twice that and more, which is what a matrix product needs to keep pace with
+ * PyTorch's OpenBLAS.
+ *
+ * What runs natively: every float32 `matmul` (read and written in the tensors' own arrays, no
+ * staging copy), the fused optimizer update (native/update.c, in place in the parameter, gradient
+ * and slot arrays), and the products of the fused convolution (src/backend/wasm/conv-simd.ts), which
+ * keeps laying out its columns with the WebAssembly module's im2col and col2im: the engine here is
+ * that module's memory and exports, with `run` handing the product to the addon over the memory.
+ * Everything else is the wasm backend's.
+ *
+ * Bits: the addon sums each element in the order of the relaxed-SIMD WebAssembly kernel (KC blocks
+ * of 256, one fused multiply-add per step), so a product equals that build's bits, and 1 and 2
+ * threads give the same bits (test/backend/native.test.ts).
+ *
+ * Node only, and only where the addon was built and the CPU has AVX2 and FMA: `nativeAddon()` is
+ * null elsewhere (a browser, an ARM machine, a machine without a compiler at install, or
+ * DESCENT_NATIVE=0 in the environment), and the registry falls back to `wasm`.
+ */
+import type { DataId, MatmulInfo } from "../backend.js";
+import { stageSlots, type UpdateStage } from "../update.js";
+import type { DType } from "../../tensor/dtype.js";
+import { singleEngine, type GemmEngine, type GemmJob } from "../cpu/simd/gemm-simd.js";
+import type { CpuBackendOptions } from "../cpu/cpu.js";
+import { WasmBackend } from "../wasm/wasm.js";
+
+/** The addon's exports (native/sgemm.c). */
+export interface NativeAddon {
+  /** whether this CPU runs the kernel (AVX2 and FMA) */
+  available(): boolean;
+  /**
+   * For each t: C[cOffset + t·m·ldc ..] (row stride ldc) = op(A at aOffsets[t]) @ op(B at
+   * bOffsets[t]), m x k by k x n; offsets in elements; throws a RangeError for any out-of-range access.
+   */
+  sgemm(
+    a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, c: Float32Array,
+    cOffset: number, ldc: number, m: number, k: number, n: number, transA: number, transB: number, threads: number,
+  ): void;
+  /** One stage of the fused optimizer update (native/update.c), in place; `stage` is a number of STAGE. */
+  update(stage: number, arrays: readonly (Float32Array | null)[], constants: Float64Array): void;
+}
+
+/** The stage numbers of native/update.c. */
+const STAGE = { scale: 0, weightDecay: 1, adam: 2, momentum: 3, adagrad: 4, rms: 5, apply: 6 } as const;
+
+/** Whether native/update.c runs a stage (as the WebAssembly update: no clamp or ema; Adam bias-corrected, without AMSGrad). */
+function nativeStage(s: UpdateStage): boolean {
+  switch (s.op) {
+    case "scale": case "weightDecay": case "momentum": case "adagrad": case "rms": return true;
+    case "adam": return !s.amsgrad && s.bc1 !== null && s.bc2Sqrt !== null;
+    case "clamp": case "ema": return false;
+    default: return s satisfies never;
+  }
+}
+
+/**
+ * out = θ + u for the program `stages` (src/backend/update.ts) on the addon: u starts as a copy of
+ * the gradient in `out`, each stage rewrites it and its slots in place, and a last `scale` folds
+ * into the final add, as the WebAssembly update does (the same bits). Every stage must be one
+ * the addon runs (nativeStage), which the caller checks first.
+ */
+function applyUpdateNative(
+  native: NativeAddon, stages: readonly UpdateStage[], theta: Float32Array, grad: Float32Array, slots: readonly Float32Array[], out: Float32Array,
+): void {
+  out.set(grad);
+  const last = stages[stages.length - 1];
+  const folded = last?.op === "scale" ? last.factor : null;
+  const run = (stage: number, arrays: (Float32Array | null)[], ...constants: number[]) => native.update(stage, arrays, Float64Array.from(constants));
+  let k = 0;
+  stages.forEach((s, j) => {
+    if (folded !== null && j === stages.length - 1) return;
+    switch (s.op) {
+      case "scale":
+        return run(STAGE.scale, [out], s.factor);
+      case "weightDecay":
+        return run(STAGE.weightDecay, [out, theta], s.wd);
+      case "adam":
+        run(STAGE.adam, [out, slots[k]!, slots[k + 1]!], s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.eps, s.bc1!, s.bc2Sqrt!);
+        k += 2;
+        return;
+      case "momentum":
+        run(STAGE.momentum, [out, slots[k]!], s.mu, 1 - s.dampening, s.dampening === 0 ? 0 : 1, s.nesterov ? 1 : 0, s.first ? 1 : 0);
+        k += 1;
+        return;
+      case "adagrad":
+        run(STAGE.adagrad, [out, slots[k]!], s.eps, s.decay ?? 1, s.decay === null ? 0 : 1);
+        k += 1;
+        return;
+      case "rms": {
+        const ga = s.centered ? slots[k + 1]! : null;
+        const b = s.momentum > 0 ? slots[k + (s.centered ? 2 : 1)]! : null;
+        run(STAGE.rms, [out, slots[k]!, ga, b], s.alpha, 1 - s.alpha, s.eps, s.momentum, s.centered ? 1 : 0, s.momentum > 0 ? 1 : 0);
+        k += stageSlots(s);
+        return;
+      }
+      case "clamp": case "ema":
+        throw new Error(`applyUpdateNative: no native stage "${s.op}"`);
+      default:
+        return s satisfies never;
+    }
+  });
+  run(STAGE.apply, [out, theta], folded ?? 1, folded === null ? 0 : 1);
+}
+
+type NodeProcess = { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> };
+type NodeModule = { createRequire(url: string): (id: string) => unknown };
+
+let addon: NativeAddon | null | undefined; // undefined: not tried yet
+
+/** The loaded addon, or null where it cannot run here (see the file header). Loaded once. */
+export function nativeAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  if (proc?.env?.DESCENT_NATIVE === "0") return addon;
+  const mod = proc?.getBuiltinModule?.("node:module") as NodeModule | undefined;
+  if (!mod) return addon;
+  try {
+    // dist/src/backend/native/native.js or src/backend/native/native.ts -> the package root
+    const up = import.meta.url.includes("/dist/src/") ? "../../../../" : "../../../";
+    const loaded = mod.createRequire(import.meta.url)(`${up}native/build/descent.node`) as NativeAddon;
+    if (loaded.available()) addon = loaded;
+  } catch {
+    // not built here (no compiler at install): the wasm backend runs instead
+  }
+  return addon;
+}
+
+const NO_OFFSET = new Int32Array([0]);
+
+/**
+ * A GEMM engine over the single WebAssembly engine's memory and exports (im2col, col2im, swap01 for
+ * the fused convolution), whose products run on the addon with `threads` threads.
+ */
+function nativeEngine(native: NativeAddon, threads: number): GemmEngine | null {
+  const base = singleEngine();
+  if (!base) return null;
+  let heap = new Float32Array(0), heap32 = new Int32Array(0);
+  return {
+    ex: base.ex, threads, free: base.free,
+    run(job: GemmJob) {
+      if (heap.buffer !== base.ex.memory.buffer) {
+        heap = new Float32Array(base.ex.memory.buffer);
+        heap32 = new Int32Array(base.ex.memory.buffer);
+      }
+      const aOffsets = new Int32Array(job.batch), bOffsets = new Int32Array(job.batch);
+      for (let t = 0; t < job.batch; t++) {
+        aOffsets[t] = job.aAt / 4 + heap32[job.offsetsAt / 4 + 2 * t]!;
+        bOffsets[t] = job.bAt / 4 + heap32[job.offsetsAt / 4 + 2 * t + 1]!;
+      }
+      native.sgemm(heap, aOffsets, heap, bOffsets, heap, job.cAt / 4, job.n, job.m, job.k, job.n, job.transA, job.transB, threads);
+    },
+  };
+}
+
+function int32(offsets: ArrayLike<number>): Int32Array {
+  if (offsets.length === 1 && offsets[0] === 0) return NO_OFFSET;
+  return offsets instanceof Int32Array ? offsets : Int32Array.from(offsets);
+}
+
+export class NativeBackend extends WasmBackend {
+  override readonly name: string = "native";
+
+  constructor(private readonly native: NativeAddon, options: Omit<CpuBackendOptions, "simd"> = {}) {
+    super(options, (threads) => nativeEngine(native, threads));
+  }
+
+  override matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId {
+    const av = this.view(a), bv = this.view(b);
+    if (dtype !== "float32" || !(av instanceof Float32Array) || !(bv instanceof Float32Array)) return super.matmul(a, b, info, dtype);
+    const { batch, m, k, n } = info;
+    const out = this.alloc(dtype, batch * m * n, false) as Float32Array;
+    this.native.sgemm(av, int32(info.aOffsets), bv, int32(info.bOffsets), out, 0, n, m, k, n, info.transA ? 1 : 0, info.transB ? 1 : 0, this.threads);
+    return this.own(out);
+  }
+
+  /** A plain copy: the addon updates slots in place wherever they are, so none need the WebAssembly update's memory. */
+  override updateSlot(x: DataId, size: number, dtype: DType): DataId {
+    return this.strided(x, [size], [1], 0, dtype);
+  }
+
+  override applyUpdate(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId {
+    const p = this.view(param), g = this.view(grad), ss = slots.map((id) => this.view(id));
+    const sized = (x: unknown): x is Float32Array => x instanceof Float32Array && x.length >= size;
+    if (dtype === "float32" && stages.every(nativeStage) && sized(p) && sized(g) && ss.every(sized)) {
+      const out = this.alloc(dtype, size, false) as Float32Array;
+      const fit = (x: Float32Array) => (x.length === size ? x : x.subarray(0, size));
+      applyUpdateNative(this.native, stages, fit(p), fit(g), ss.map(fit), out);
+      return this.own(out);
+    }
+    return super.applyUpdate(stages, param, grad, slots, size, dtype);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The native backend (src/backend/native/native.ts, the addon of native/sgemm.c): its float32
+ * products stay within float32 summation error of a float64 product over transposes, edges,
+ * batches, offsets and an empty inner dimension; 2 threads give 1 thread's bits, in a product, a
+ * convolution and training steps; the fused convolution on it equals its composed path bit for bit;
+ * a call out of range throws instead of touching memory; and DESCENT_NATIVE=0 puts a program on
+ * the wasm backend. (Equality with the relaxed-SIMD WebAssembly kernel's bits is checked under that
+ * build's flag, in gemm-fused.test.ts.)
+ *
+ * Where the addon could not be built (no C compiler, not x86-64 with AVX2 and FMA) these are skipped
+ * and say so; where it could have been and was not, the first test fails.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it, vi } from "vitest";
+import {
+  buildSequential, conv2d, createBackend, createOptimizer, crossEntropy, DEFAULT_BACKEND, fromValues, Generator, gradients, mm, mul, sum,
+  withBackend, type Backend, type Tensor,
+} from "../../src/index.js";
+import { nativeAddon, NativeBackend } from "../../src/backend/native/native.js";
+import { ensureBuilt } from "../cli/helpers.js";
+
+const native = nativeAddon();
+const cpuFlags = (() => {
+  try {
+    return readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return "";
+  }
+})();
+const couldBuild = process.arch === "x64" && /\bavx2\b/.test(cpuFlags) && /\bfma\b/.test(cpuFlags) && spawnSync("cc", ["--version"]).status === 0;
+if (!native) console.warn(`native backend tests skipped: the addon is not built here${couldBuild ? " (but it could be: run npm run build:native)" : ""}`);
+
+it("the addon is built and loaded wherever it can be (x86-64 with AVX2 and FMA, and a C compiler)", () => {
+  expect(native !== null || !couldBuild, "native/build/descent.node is missing: npm run build:native").toBe(true);
+  if (native) expect(DEFAULT_BACKEND).toBe("native");
+});
+
+function values(n: number, seed: number): Float32Array {
+  const g = new Generator(seed);
+  return Float32Array.from({ length: n }, () => g.uniform() * 2 - 1);
+}
+
+const bits = (a: ArrayLike<number>) => new Uint32Array(Float32Array.from(a).buffer);
+
+describe.skipIf(!native)("the native backend", () => {
+  const one = createBackend("native");
+  const two = createBackend("native", { threads: 2 });
+
+  it("is the default backend, a NativeBackend on 1 thread, 2 on request", () => {
+    expect(one).toBeInstanceOf(NativeBackend);
+    expect((one as NativeBackend).gemmKernel).toBe("native");
+    expect((one as NativeBackend).threads).toBe(1);
+    expect((two as NativeBackend).threads).toBe(2);
+  });
+
+  const SHAPES: [number, number, number, boolean, boolean, number][] = [
+    [64, 784, 256, false, false, 1], [784, 64, 256, true, false, 1], [64, 256, 784, false, true, 1], [131, 300, 97, true, true, 1],
+    [40, 50, 61, false, false, 3], [7, 9, 5, false, true, 2], [1, 1, 1, false, false, 1], [6, 513, 17, false, false, 1], [3, 0, 4, false, false, 2],
+  ];
+  for (const [m, k, n, tA, tB, batch] of SHAPES) {
+    it(`matmul ${batch}x(${m}x${k})${tA ? "ᵀ" : ""}·(${k}x${n})${tB ? "ᵀ" : ""} within float32 summation error, the same bits on 2 threads`, () => {
+      const aShape = tA ? [batch, k, m] : [batch, m, k], bShape = tB ? [batch, n, k] : [batch, k, n];
+      const av = values(batch * m * k, 1), bv = values(batch * k * n, 2);
+      const product = (backend: Backend) => withBackend(backend, () => {
+        const a = fromValues(av, aShape), b = fromValues(bv, bShape);
+        return mm(a, b, tA, tB).dataSync() as Float32Array;
+      });
+      const c = product(one);
+      let worst = 0; // the largest error as a fraction of its bound
+      for (let t = 0; t < batch; t++) {
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let s = 0, mag = 0;
+          for (let p = 0; p < k; p++) {
+            const x = av[t * m * k + (tA ? p * m + i : i * k + p)]! * bv[t * k * n + (tB ? j * k + p : p * n + j)]!;
+            s += x;
+            mag += Math.abs(x);
+          }
+          worst = Math.max(worst, Math.abs(c[t * m * n + i * n + j]! - s) / ((k + 4) * 1.2e-7 * mag + 1e-30));
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+      expect(bits(product(two))).toEqual(bits(c));
+    });
+  }
+
+  it("runs the fused optimizer update in the addon, in place in plain arrays (no WebAssembly memory)", () => {
+    const spy = vi.spyOn(native!, "update");
+    try {
+      withBackend(one, () => {
+        const model = buildSequential([{ type: "linear", outFeatures: 5 }], { inputShape: [7], rng: new Generator(2) });
+        const optimizer = createOptimizer("adamw", model, { lr: 1e-2 });
+        optimizer.zeroGrad();
+        sum(mul(model.forward(fromValues(values(21, 9), [3, 7])), 1)).backward();
+        optimizer.step();
+      });
+      // weight and bias: copy, Adam, the decoupled decay's stages, the final add
+      expect(spy.mock.calls.length).toBeGreaterThanOrEqual(4);
+      expect(spy.mock.calls.some((c) => c[0] === 2)).toBe(true); // Adam
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("refuses a call out of range with a RangeError, writing nothing outside the arrays", () => {
+    const a = new Float32Array(12), b = new Float32Array(12), c = new Float32Array(9);
+    expect(() => native!.sgemm(a, new Int32Array([1]), b, new Int32Array([0]), c, 0, 3, 3, 4, 3, 0, 0, 1)).toThrow(RangeError);
+    expect(() => native!.sgemm(a, new Int32Array([0]), b, new Int32Array([0]), c, 1, 3, 3, 4, 3, 0, 0, 1)).toThrow(/C out of range/);
+    expect(() => native!.sgemm(a, new Int32Array([0]), b, new Int32Array([0, 0]), c, 0, 3, 3, 4, 3, 0, 0, 1)).toThrow(RangeError);
+    expect(() => native!.sgemm(new Float64Array(12) as unknown as Float32Array, new Int32Array([0]), b, new Int32Array([0]), c, 0, 3, 3, 4, 3, 0, 0, 1)).toThrow(RangeError);
+    native!.sgemm(a.fill(1), new Int32Array([0]), b.fill(2), new Int32Array([0]), c, 0, 3, 3, 4, 3, 0, 0, 1);
+    expect([...c]).toEqual(new Array(9).fill(8));
+  });
+
+  it("runs the fused convolution, whose output and gradients are its composed path's bits, on 1 and 2 threads", () => {
+    class Composed extends NativeBackend {
+      override conv2d(): null {
+        return null;
+      }
+    }
+    const composed = new Composed(native!);
+    const run = (backend: Backend) => withBackend(backend, () => {
+      const x = fromValues(values(16 * 8 * 14 * 14, 3), [16, 8, 14, 14], { requiresGrad: true });
+      const w = fromValues(values(16 * 8 * 9, 4), [16, 8, 3, 3], { requiresGrad: true });
+      const y = conv2d(x, w, undefined, { padding: 1 });
+      const r = fromValues(values(y.size, 5), y.shape);
+      const [gx, gw] = gradients(sum(mul(y, r)), [x, w]);
+      return { op: y.node?.op, y: bits(y.dataSync()), gx: bits(gx!.dataSync()), gw: bits(gw!.dataSync()) };
+    });
+    const ref = run(composed);
+    expect(ref.op).not.toBe("conv2d");
+    for (const backend of [one, two]) {
+      const got = run(backend);
+      expect(got.op).toBe("conv2d");
+      for (const k of ["y", "gx", "gw"] as const) expect(got[k], k).toEqual(ref[k]);
+    }
+  });
+
+  it("trains to the same bits on 1 and 2 threads (a CNN, Adam, 3 steps)", () => {
+    const train = (backend: Backend) => withBackend(backend, () => {
+      const rng = new Generator(7);
+      const model = buildSequential(
+        [{ type: "conv2d", outChannels: 8, kernelSize: 3, padding: "same" }, { type: "relu" }, { type: "flatten" }, { type: "linear", outFeatures: 10 }],
+        { inputShape: [1, 12, 12], rng },
+      );
+      const optimizer = createOptimizer("adam", model, { lr: 1e-2 });
+      const x = fromValues(values(32 * 144, 8), [32, 1, 12, 12]);
+      const y = fromValues(Int32Array.from({ length: 32 }, (_, i) => i % 10), [32]);
+      for (let s = 0; s < 3; s++) {
+        optimizer.zeroGrad();
+        crossEntropy(model.forward(x), y).backward();
+        optimizer.step();
+      }
+      return model.parameters().map((p: Tensor) => bits(p.dataSync()));
+    });
+    expect(train(two)).toEqual(train(one));
+  });
+});
+
+it("DESCENT_NATIVE=0 keeps a program on the wasm backend", () => {
+  ensureBuilt();
+  const built = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
+  const script = `import(${JSON.stringify(built)}).then((d) => console.log(d.DEFAULT_BACKEND))`;
+  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, DESCENT_NATIVE: "0" } });
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout.trim()).toBe("wasm");
+});
