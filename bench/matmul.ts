@@ -1,7 +1,7 @@
 /**
  * Single-precision matrix product throughput (DESIGN.md section 7, workload G): descent's `matmul`
- * on the cpu backend, with its WebAssembly SIMD kernel (the default) and with its TypeScript kernel
- * (`new CpuBackend({ simd: false })`), beside @tensorflow/tfjs-core + @tensorflow/tfjs-backend-cpu's
+ * on the cpu backend, with its WebAssembly SIMD kernel and with its TypeScript kernel
+ * (`new CpuBackend({ simd: false })`), on the native backend's AVX2 kernel where its addon runs, beside @tensorflow/tfjs-core + @tensorflow/tfjs-backend-cpu's
  * `tf.matMul`, measured in the same process with the method of ../shared/bench/common.js benchGemm:
  * warm-up, repetitions calibrated so one sample lasts >= 0.25 s, median of several samples.
  *
@@ -9,7 +9,7 @@
  *   npm run bench:matmul -- --sizes=256,2048   # any sizes
  *   npm run bench:matmul -- --only=descent     # skip tfjs (or --only=tfjs)
  *   npm run bench:matmul -- --dtype=float64    # descent in float64 (tfjs stays float32)
- *   npm run bench:matmul -- --threads=2        # add descent SIMD on a 2-thread worker pool
+ *   npm run bench:matmul -- --threads=2        # add descent SIMD on a 2-thread worker pool, and native on 2 threads
  *
  * Prints one `RESULT {json}` line per (library, kernel, size), then a table with the ratios.
  * (The cpu backend runs float64 on its TypeScript kernel, so with --dtype=float64 the SIMD column
@@ -19,7 +19,8 @@
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
 import { gemmSimdBatch64 } from "../src/backend/cpu/simd/gemm-simd.js";
-import { CpuBackend, Generator, matmul, rand, withBackend, type Tensor } from "../src/index.js";
+import { nativeAddon } from "../src/backend/native/native.js";
+import { CpuBackend, Generator, matmul, NativeBackend, rand, withBackend, type Tensor } from "../src/index.js";
 import { arg, median, now } from "./util.js";
 
 interface GemmResult {
@@ -88,11 +89,14 @@ async function main(): Promise<void> {
   const dtype = arg("dtype", "float32") as "float32" | "float64";
   const samples = Number(arg("samples", "5"));
   const threads = Number(arg("threads", "1"));
-  type Row = { n: number; simd?: number; simdT?: number; ts?: number; tfjs?: number };
+  type Row = { n: number; simd?: number; simdT?: number; ts?: number; tfjs?: number; native?: number; nativeT?: number };
   const rows: Row[] = [];
   const tfl = only === "descent" ? null : await loadTf();
   const pooled = threads > 1 && dtype === "float32" ? [new CpuBackend({ threads })] : [];
-  const backends = [new CpuBackend(), ...pooled, new CpuBackend({ simd: false })];
+  // the native backend's AVX2 kernel, where its addon runs (float32 only)
+  const addon = dtype === "float32" ? nativeAddon() : null;
+  const natives = addon ? [new NativeBackend(addon), ...(threads > 1 ? [new NativeBackend(addon, { threads })] : [])] : [];
+  const backends = [new CpuBackend(), ...pooled, new CpuBackend({ simd: false }), ...natives];
   const load0 = loadavg()[0]!;
   for (const n of sizes) {
     const row: Row = { n };
@@ -111,10 +115,11 @@ async function main(): Promise<void> {
           c.dispose();
         };
         const r = benchGemm(fn, n, { warmup: 2, samples, maxCallS: 4 });
-        if (be.gemmKernel === "typescript") row.ts = r.gflops_median;
+        if (be.gemmKernel === "native") row[be.threads > 1 ? "nativeT" : "native"] = r.gflops_median;
+        else if (be.gemmKernel === "typescript") row.ts = r.gflops_median;
         else if (be.threads > 1) row.simdT = r.gflops_median;
         else row.simd = r.gflops_median;
-        const via = direct ? { backend: "none", via: "gemmSimdBatch64" } : { backend: "cpu" };
+        const via = direct ? { backend: "none", via: "gemmSimdBatch64" } : { backend: be.name };
         emit({ kind: "sgemm", lib: "descent", ...via, matmul: be.gemmKernel, dtype, threads: be.threads, ...r });
       }
     }
@@ -144,10 +149,10 @@ async function main(): Promise<void> {
   const ratio = (x: number | undefined, y: number | undefined): string =>
     x !== undefined && y !== undefined ? `${(x / y).toFixed(1)}x` : "—";
   console.log(`\nload average ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`);
-  console.log(`| size | descent ${dtype} SIMD GFLOP/s | SIMD ${threads} threads | descent ${dtype} TS GFLOP/s | tfjs-cpu GFLOP/s | SIMD / TS | SIMD / tfjs |`);
-  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log(`| size | descent ${dtype} SIMD GFLOP/s | SIMD ${threads} threads | native | native ${threads} threads | descent ${dtype} TS GFLOP/s | tfjs-cpu GFLOP/s | SIMD / TS | SIMD / tfjs |`);
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) {
-    console.log(`| ${r.n} | ${f(r.simd)} | ${f(r.simdT)} | ${f(r.ts)} | ${f(r.tfjs)} | ${ratio(r.simd, r.ts)} | ${ratio(r.simd, r.tfjs)} |`);
+    console.log(`| ${r.n} | ${f(r.simd)} | ${f(r.simdT)} | ${f(r.native)} | ${f(r.nativeT)} | ${f(r.ts)} | ${f(r.tfjs)} | ${ratio(r.simd, r.ts)} | ${ratio(r.simd, r.tfjs)} |`);
   }
 }
 
