@@ -7,11 +7,12 @@
  * the wasm backend. (Equality with the relaxed-SIMD WebAssembly kernel's bits is checked under that
  * build's flag, in gemm-fused.test.ts.)
  *
- * Where the addon could not be built (no C compiler, not x86-64 with AVX2 and FMA) these are skipped
+ * Where the addon could not be built (no C compiler or Node headers, not x86-64 with AVX2 and FMA) these are skipped
  * and say so; where it could have been and was not, the first test fails.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 import {
@@ -29,7 +30,9 @@ const cpuFlags = (() => {
     return "";
   }
 })();
-const couldBuild = process.arch === "x64" && /\bavx2\b/.test(cpuFlags) && /\bfma\b/.test(cpuFlags) && spawnSync("cc", ["--version"]).status === 0;
+/** Node's headers where scripts/build-native.mjs looks for them. */
+const headers = [process.env.npm_config_nodedir, join(dirname(process.execPath), "..")].some((dir) => dir && existsSync(join(dir, "include", "node", "node_api.h")));
+const couldBuild = process.arch === "x64" && /\bavx2\b/.test(cpuFlags) && /\bfma\b/.test(cpuFlags) && headers && spawnSync("cc", ["--version"]).status === 0;
 if (!native) console.warn(`native backend tests skipped: the addon is not built here${couldBuild ? " (but it could be: run npm run build:native)" : ""}`);
 
 it("the addon is built and loaded wherever it can be (x86-64 with AVX2 and FMA, and a C compiler)", () => {
