@@ -10,12 +10,17 @@
  *   slots copied in and out of it every step (test/backend/update-simd.test.ts);
  * - threads (W1, 300 steps; `--workload=W2` for W2, 40): the matrix product on 2 threads (the
  *   worker pool) against 1, whose bits are the same (test/backend/wasm-backend.test.ts); here
- *   `--threads` is ignored.
+ *   `--threads` is ignored;
+ * - native (W1, 300 steps; `--workload=W2` for W2, 40): the native backend (its AVX2 products
+ *   and update, src/backend/native/native.ts) against the wasm backend it extends. Unlike the
+ *   others the bits differ where wasm runs its unfused kernel (Node 20 without the relaxed-SIMD
+ *   flag); under the flag the products agree (test/backend/gemm-fused.test.ts).
  *
  *   node --import ./dist/src/backend/relaxed-simd-preload.js dist/bench/fusion.js --feature=conv --threads=2
  */
 import { Generator } from "../src/index.js";
 import { WasmBackend } from "../src/backend/wasm/wasm.js";
+import { nativeAddon, NativeBackend } from "../src/backend/native/native.js";
 import { BATCH, setupDescent } from "./descent-step.js";
 import { arg, median, now } from "./util.js";
 
@@ -37,6 +42,15 @@ const FEATURES = {
   conv: { workload: "cnn", steps: 40, on: () => new WasmBackend({ threads }), off: () => new ComposedConv({ threads }) },
   slots: { workload: "mlp", steps: 300, on: () => new WasmBackend({ threads }), off: () => new CopiedSlots({ threads }) },
   threads: { workload: w2 ? "cnn" : "mlp", steps: w2 ? 40 : 300, on: () => new WasmBackend({ threads: 2 }), off: () => new WasmBackend({ threads: 1 }) },
+  native: {
+    workload: w2 ? "cnn" : "mlp", steps: w2 ? 40 : 300,
+    on: () => {
+      const addon = nativeAddon();
+      if (!addon) throw new Error("--feature=native: the native addon is not built here (npm run build:native)");
+      return new NativeBackend(addon, { threads });
+    },
+    off: () => new WasmBackend({ threads }),
+  },
 } as const;
 if (!(feature in FEATURES)) throw new Error(`--feature: expected one of ${Object.keys(FEATURES).join(", ")}, got "${feature}"`);
 const chosen = FEATURES[feature as keyof typeof FEATURES];
@@ -61,4 +75,5 @@ for (let r = 0; r < rounds; r++) {
 const on = median(rates.on), off = median(rates.off);
 console.log(`RESULT ${JSON.stringify({ kind: "fusion", feature, workload, threads, rounds, steps, on: rates.on, off: rates.off })}`);
 const setting = feature === "threads" ? "2 threads against 1" : `${threads} thread(s)`;
-console.log(`${feature} (${workload === "cnn" ? "W2" : "W1"} on wasm, ${setting}): on ${on.toFixed(0)} samples/s, off ${off.toFixed(0)}; on / off ${(on / off).toFixed(2)}x`);
+const where = feature === "native" ? "native against wasm" : "on wasm";
+console.log(`${feature} (${workload === "cnn" ? "W2" : "W1"} ${where}, ${setting}): on ${on.toFixed(0)} samples/s, off ${off.toFixed(0)}; on / off ${(on / off).toFixed(2)}x`);
