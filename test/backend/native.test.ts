@@ -11,7 +11,7 @@
  * and say so; where it could have been and was not, the first test fails.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
@@ -168,4 +168,18 @@ it("DESCENT_NATIVE=0 keeps a program on the wasm backend", () => {
   const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, DESCENT_NATIVE: "0" } });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout.trim()).toBe("wasm");
+});
+
+it("the build is optional: without a working compiler it says why in one line, exits 0 and leaves any built addon alone", () => {
+  const script = fileURLToPath(new URL("../../scripts/build-native.mjs", import.meta.url));
+  const target = fileURLToPath(new URL("../../native/build/descent.node", import.meta.url));
+  const before = existsSync(target) ? statSync(target).mtimeMs : null;
+  const r = spawnSync(process.execPath, [script, "--force"], { encoding: "utf8", env: { ...process.env, CC: "/nonexistent/cc" } });
+  expect(r.status, r.stderr).toBe(0);
+  const said = r.stdout.trim().split("\n");
+  expect(said).toHaveLength(1);
+  expect(said[0]).toMatch(/^descent native: not built: .*; descent uses its WebAssembly backend$/);
+  expect(existsSync(target) ? statSync(target).mtimeMs : null).toBe(before);
+  const skipped = spawnSync(process.execPath, [script, "--force"], { encoding: "utf8", env: { ...process.env, DESCENT_NATIVE: "0" } });
+  expect(skipped.stdout.trim()).toBe("descent native: skipped (DESCENT_NATIVE=0)");
 });
