@@ -13,7 +13,8 @@
  * Matrix products: float32 runs on the WebAssembly SIMD kernel (./simd/gemm-simd.ts, compiled from
  * wasm/gemm.ts) where the runtime supports it; float64 (the reference path of conformance and
  * gradcheck) runs the table's `gemm`, the TypeScript kernel of ./gemm.ts here. `new CpuBackend({ simd: false })`
- * forces the TypeScript kernel for float32 too; `gemmKernel` says which one float32 uses.
+ * forces the TypeScript kernel for float32 too; a subclass may hand its own engine to the
+ * constructor (the native backend, ../native/native.ts); `gemmKernel` says which one float32 uses.
  * The fused optimizer update (applyUpdate) follows the same choice: float32 programs made of the
  * stages ./simd/update-simd.ts has run there, everything else on ./update.ts (the same bits); an
  * optimizer's slots (updateSlot) then live in that module's memory where it is shared.

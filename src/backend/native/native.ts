@@ -25,6 +25,7 @@ import type { DataId, MatmulInfo } from "../backend.js";
 import { stageSlots, type UpdateStage } from "../update.js";
 import type { DType } from "../../tensor/dtype.js";
 import { singleEngine, type GemmEngine, type GemmJob } from "../cpu/simd/gemm-simd.js";
+import { simdStage } from "../cpu/simd/update-simd.js";
 import type { CpuBackendOptions } from "../cpu/cpu.js";
 import { WasmBackend } from "../wasm/wasm.js";
 
@@ -47,21 +48,11 @@ export interface NativeAddon {
 /** The stage numbers of native/update.c. */
 const STAGE = { scale: 0, weightDecay: 1, adam: 2, momentum: 3, adagrad: 4, rms: 5, apply: 6 } as const;
 
-/** Whether native/update.c runs a stage (as the WebAssembly update: no clamp or ema; Adam bias-corrected, without AMSGrad). */
-function nativeStage(s: UpdateStage): boolean {
-  switch (s.op) {
-    case "scale": case "weightDecay": case "momentum": case "adagrad": case "rms": return true;
-    case "adam": return !s.amsgrad && s.bc1 !== null && s.bc2Sqrt !== null;
-    case "clamp": case "ema": return false;
-    default: return s satisfies never;
-  }
-}
-
 /**
  * out = θ + u for the program `stages` (src/backend/update.ts) on the addon: u starts as a copy of
  * the gradient in `out`, each stage rewrites it and its slots in place, and a last `scale` folds
  * into the final add, as the WebAssembly update does (the same bits). Every stage must be one
- * the addon runs (nativeStage), which the caller checks first.
+ * the addon runs (simdStage), which the caller checks first.
  */
 function applyUpdateNative(
   native: NativeAddon, stages: readonly UpdateStage[], theta: Float32Array, grad: Float32Array, slots: readonly Float32Array[], out: Float32Array,
@@ -186,7 +177,7 @@ export class NativeBackend extends WasmBackend {
   override applyUpdate(stages: readonly UpdateStage[], param: DataId, grad: DataId, slots: readonly DataId[], size: number, dtype: DType): DataId {
     const p = this.view(param), g = this.view(grad), ss = slots.map((id) => this.view(id));
     const sized = (x: unknown): x is Float32Array => x instanceof Float32Array && x.length >= size;
-    if (dtype === "float32" && stages.every(nativeStage) && sized(p) && sized(g) && ss.every(sized)) {
+    if (dtype === "float32" && stages.every(simdStage) && sized(p) && sized(g) && ss.every(sized)) {
       const out = this.alloc(dtype, size, false) as Float32Array;
       const fit = (x: Float32Array) => (x.length === size ? x : x.subarray(0, size));
       applyUpdateNative(this.native, stages, fit(p), fit(g), ss.map(fit), out);

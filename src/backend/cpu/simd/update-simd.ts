@@ -120,7 +120,8 @@ export function isResident(values: Float32Array): boolean {
   return residents.has(values);
 }
 
-function simdStage(s: UpdateStage): boolean {
+/** Whether the SIMD update (and the native one, which has the same stages) runs a stage: no clamp or ema; Adam bias-corrected, without AMSGrad. */
+export function simdStage(s: UpdateStage): boolean {
   switch (s.op) {
     case "scale": case "weightDecay": case "momentum": case "adagrad": case "rms": return true;
     case "adam": return !s.amsgrad && s.bc1 !== null && s.bc2Sqrt !== null;
