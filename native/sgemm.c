@@ -176,6 +176,7 @@ static void run_band(const Job *job, int j0, int j1, Scratch *s) {
 typedef struct {
   pthread_t thread;
   int index;
+  unsigned started; /* the generation when it was made: it waits for the next one */
   Scratch scratch;
 } Worker;
 
@@ -194,7 +195,7 @@ static int bandWidth;
 
 static void *worker_main(void *arg) {
   Worker *self = arg;
-  unsigned seen = 0;
+  unsigned seen = self->started;
   for (;;) {
     unsigned g;
     int spins = 0;
@@ -219,12 +220,14 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-/* Starts workers up to `want` (threads - 1); returns how many exist. */
+/* Starts workers up to `want` (threads - 1); returns how many exist. The caller holds poolBusy, so
+ * no job is posted meanwhile: a new worker takes the jobs posted after its start, never an old one. */
 static int ensure_workers(int want) {
   if (want > MAX_THREADS) want = MAX_THREADS;
   while (nworkers < want) {
     Worker *w = &workers[nworkers];
     w->index = nworkers;
+    w->started = atomic_load_explicit(&generation, memory_order_acquire);
     if (!scratch_init(&w->scratch)) break;
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) break;
     pthread_detach(w->thread);
@@ -266,9 +269,6 @@ static int integer(napi_env env, napi_value v, int64_t *out) {
   return napi_get_value_int64(env, v, out) == napi_ok;
 }
 
-/* The extent (last element + 1) of op(X) rows x cols stored row-major at offset 0. */
-static int64_t extent(int64_t rows, int64_t cols) { return rows * cols; }
-
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 13;
   napi_value argv[13];
@@ -292,8 +292,8 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   int64_t batch = (int64_t)aoLen;
   if (batch > 0 && m > 0 && n > 0 && cOff + (batch - 1) * m * ldc + (m - 1) * ldc + n > (int64_t)cLen) return addon_fail(env, "sgemm: C out of range");
   for (int64_t t = 0; t < batch; t++) {
-    if (aOff[t] < 0 || aOff[t] + extent(m, k) > (int64_t)aLen) return addon_fail(env, "sgemm: A out of range");
-    if (bOff[t] < 0 || bOff[t] + extent(k, n) > (int64_t)bLen) return addon_fail(env, "sgemm: B out of range");
+    if (aOff[t] < 0 || aOff[t] + m * k > (int64_t)aLen) return addon_fail(env, "sgemm: A out of range");
+    if (bOff[t] < 0 || bOff[t] + k * n > (int64_t)bLen) return addon_fail(env, "sgemm: B out of range");
   }
   if (batch == 0 || m == 0 || n == 0) return NULL;
   if (k == 0) {

@@ -106,6 +106,18 @@ describe.skipIf(!native)("the native backend", () => {
     }
   });
 
+  it("gives 1 thread's bits on 3 and 4 threads too, its pool growing after a job on 2", () => {
+    const [m, k, n] = [37, 300, 515];
+    const a = values(m * k, 11), b = values(k * n, 12), o = new Int32Array([0]);
+    const product = (threads: number) => {
+      const c = new Float32Array(m * n);
+      native!.sgemm(a, o, b, o, c, 0, n, m, k, n, 0, 0, threads);
+      return bits(c);
+    };
+    const ref = product(1);
+    for (const threads of [2, 3, 4, 2]) expect(product(threads), `${threads} threads`).toEqual(ref);
+  });
+
   it("refuses a call out of range with a RangeError, writing nothing outside the arrays", () => {
     const a = new Float32Array(12), b = new Float32Array(12), c = new Float32Array(9);
     expect(() => native!.sgemm(a, new Int32Array([1]), b, new Int32Array([0]), c, 0, 3, 3, 4, 3, 0, 0, 1)).toThrow(RangeError);
