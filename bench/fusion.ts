@@ -15,6 +15,9 @@
  *   and update, src/backend/native/native.ts) against the wasm backend it extends. Unlike the
  *   others the bits differ where wasm runs its unfused kernel (Node 20 without the relaxed-SIMD
  *   flag); under the flag the products agree (test/backend/gemm-fused.test.ts).
+ * - native-conv (W2, 40 steps): the native backend's convolution (native/conv.c, in the tensors'
+ *   arrays) against the wasm backend's fused convolution on the same native backend (its columns
+ *   in WebAssembly memory, its products on the addon); the same bits (test/backend/native.test.ts).
  *
  *   node --import ./dist/src/backend/relaxed-simd-preload.js dist/bench/fusion.js --feature=conv --threads=2
  */
@@ -31,6 +34,23 @@ class ComposedConv extends WasmBackend {
   }
 }
 
+/** The native backend with the wasm backend's fused convolution in place of its own. */
+class WasmConvNative extends NativeBackend {
+  override conv2d(...a: Parameters<WasmBackend["conv2d"]>) {
+    return WasmBackend.prototype.conv2d.apply(this, a);
+  }
+
+  override conv2dBackward(...a: Parameters<WasmBackend["conv2dBackward"]>) {
+    return WasmBackend.prototype.conv2dBackward.apply(this, a);
+  }
+}
+
+function addon() {
+  const found = nativeAddon();
+  if (!found) throw new Error(`--feature=${feature}: the native addon is not built here (npm run build:native)`);
+  return found;
+}
+
 /** The wasm backend whose optimizers keep ordinary slot arrays (no Backend.updateSlot). */
 class CopiedSlots extends WasmBackend {}
 Object.defineProperty(CopiedSlots.prototype, "updateSlot", { value: undefined });
@@ -44,13 +64,10 @@ const FEATURES = {
   threads: { workload: w2 ? "cnn" : "mlp", steps: w2 ? 40 : 300, on: () => new WasmBackend({ threads: 2 }), off: () => new WasmBackend({ threads: 1 }) },
   native: {
     workload: w2 ? "cnn" : "mlp", steps: w2 ? 40 : 300,
-    on: () => {
-      const addon = nativeAddon();
-      if (!addon) throw new Error("--feature=native: the native addon is not built here (npm run build:native)");
-      return new NativeBackend(addon, { threads });
-    },
+    on: () => new NativeBackend(addon(), { threads }),
     off: () => new WasmBackend({ threads }),
   },
+  "native-conv": { workload: "cnn", steps: 40, on: () => new NativeBackend(addon(), { threads }), off: () => new WasmConvNative(addon(), { threads }) },
 } as const;
 if (!(feature in FEATURES)) throw new Error(`--feature: expected one of ${Object.keys(FEATURES).join(", ")}, got "${feature}"`);
 const chosen = FEATURES[feature as keyof typeof FEATURES];
@@ -75,5 +92,5 @@ for (let r = 0; r < rounds; r++) {
 const on = median(rates.on), off = median(rates.off);
 console.log(`RESULT ${JSON.stringify({ kind: "fusion", feature, workload, threads, rounds, steps, on: rates.on, off: rates.off })}`);
 const setting = feature === "threads" ? "2 threads against 1" : `${threads} thread(s)`;
-const where = feature === "native" ? "native against wasm" : "on wasm";
+const where = feature === "native" ? "native against wasm" : feature === "native-conv" ? "on native" : "on wasm";
 console.log(`${feature} (${workload === "cnn" ? "W2" : "W1"} ${where}, ${setting}): on ${on.toFixed(0)} samples/s, off ${off.toFixed(0)}; on / off ${(on / off).toFixed(2)}x`);

@@ -1,6 +1,7 @@
 /*
  * The entry of descent's native addon (built by scripts/build-native.mjs): `available()`, whether
- * this CPU has AVX2 and FMA, and the functions of sgemm.c and update.c; and the typed-array
+ * this CPU has AVX2 and FMA, and the functions of sgemm.c, conv.c,
+ * elementwise.c and update.c; and the typed-array
  * checks they share.
  */
 #define NAPI_VERSION 8
@@ -54,5 +55,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "available", fn);
   register_sgemm(env, exports);
   register_update(env, exports);
+  register_conv(env, exports);
+  register_elementwise(env, exports);
   return exports;
 }

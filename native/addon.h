@@ -20,4 +20,6 @@ int addon_cpu_supported(void);
 
 void register_sgemm(napi_env env, napi_value exports);
 void register_update(napi_env env, napi_value exports);
+void register_conv(napi_env env, napi_value exports);
+void register_elementwise(napi_env env, napi_value exports);
 #endif

@@ -18,9 +18,11 @@
  * of threads gives the same bits: threads split the columns into bands of whole micro-panels, and
  * an element's sum does not depend on the band it falls in.
  *
- * Threads: a pool of threads - 1 workers started on first use and kept; the caller computes band 0
- * and waits for the rest. Workers spin briefly on a generation counter, then sleep on a condition
- * variable. Products below PARALLEL_MIN_MACS run on the caller alone.
+ * Threads: a pool of threads - 1 workers started on first use and kept; the caller computes part 0
+ * of a task and waits for the rest. Workers spin briefly on a generation counter, then sleep on a
+ * condition variable. Products below PARALLEL_MIN_MACS run on the caller alone. The pool runs any
+ * task split into parts (pool_run), and the loop nest takes its operands through packing
+ * callbacks (gemm_columns): native/conv.c runs convolutions on both (native/gemm.h).
  *
  * Every offset is checked against the arrays' lengths before anything is read or written: a bad
  * call throws a RangeError, it never touches memory outside the arrays.
@@ -34,14 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "addon.h"
+#include "gemm.h"
 
-#define MR 6
-#define NR 16
-#define KC 256
 #define MC 144
 #define NC 2048
 #define MAX_THREADS 64
-#define PARALLEL_MIN_MACS (1 << 18)
 
 typedef struct {
   const float *a, *b;
@@ -51,14 +50,23 @@ typedef struct {
   int batch, m, k, n, transA, transB;
 } Job;
 
-typedef struct {
-  float *packA, *packB; /* MC x KC and KC x NC, 64-byte aligned */
-} Scratch;
-
 static int scratch_init(Scratch *s) {
   s->packA = aligned_alloc(64, sizeof(float) * MC * KC);
   s->packB = aligned_alloc(64, sizeof(float) * KC * NC);
+  s->work = NULL;
+  s->workFloats = 0;
   return s->packA && s->packB;
+}
+
+float *scratch_work(Scratch *s, size_t floats) {
+  if (floats <= s->workFloats) return s->work;
+  size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+  float *w = aligned_alloc(64, bytes);
+  if (!w) return NULL;
+  free(s->work);
+  s->work = w;
+  s->workFloats = bytes / sizeof(float);
+  return w;
 }
 
 /* X(p, j) = x[p*ps + j*js], kc x cols, into panels of NR columns, p-major, zero-padded. */
@@ -79,7 +87,7 @@ static void pack_b(const float *x, int64_t ps, int64_t js, int kc, int cols, flo
 }
 
 /* A(i, p) = x[i*is + p*ps], rows x kc, into panels of MR rows, p-major, zero-padded. */
-static void pack_a(const float *x, int64_t is, int64_t ps, int rows, int kc, float *out) {
+void pack_a(const float *x, int64_t is, int64_t ps, int rows, int kc, float *out) {
   for (int i = 0; i < rows; i += MR) {
     int h = rows - i < MR ? rows - i : MR;
     const float *src = x + i * is;
@@ -91,9 +99,13 @@ static void pack_a(const float *x, int64_t is, int64_t ps, int rows, int kc, flo
   }
 }
 
-/* The h x w corner of the 6x16 tile Apanel (6 x kc) . Bpanel (kc x 16) stored (first) or added into c. */
-__attribute__((target("avx2,fma")))
-static void kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, int first, int h, int w) {
+/*
+ * The h x w corner of the 6x16 tile Apanel (6 x kc) . B (kc x 16) stored (first) or added into c.
+ * B is a packed panel (rows 16 apart) when `rows` is NULL, else row p is the 16 floats at
+ * b + rows[p] (native/conv.c's direct convolution reads its input in place so).
+ */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void tile(int kc, const float *a, const float *b, const int32_t *rows, float *c, int64_t ldc, int first, int h, int w) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -105,8 +117,9 @@ static void kernel(int kc, const float *a, const float *b, float *c, int64_t ldc
     _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0);
   }
-  for (int p = 0; p < kc; p++, a += MR, b += NR) {
-    __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), x;
+  for (int p = 0; p < kc; p++, a += MR) {
+    const float *bp = rows ? b + rows[p] : b + p * NR;
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), x;
     x = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
     x = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
     x = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
@@ -114,51 +127,54 @@ static void kernel(int kc, const float *a, const float *b, float *c, int64_t ldc
     x = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
     x = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
   }
-  __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (w == NR) {
     for (int r = 0; r < h; r++) {
       float *cr = c + r * ldc;
       if (first) {
-        _mm256_storeu_ps(cr, rows[r][0]);
-        _mm256_storeu_ps(cr + 8, rows[r][1]);
+        _mm256_storeu_ps(cr, acc[r][0]);
+        _mm256_storeu_ps(cr + 8, acc[r][1]);
       } else {
-        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), rows[r][0]));
-        _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), rows[r][1]));
+        _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), acc[r][0]));
+        _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), acc[r][1]));
       }
     }
     return;
   }
   float tile[NR] __attribute__((aligned(32)));
   for (int r = 0; r < h; r++) {
-    _mm256_store_ps(tile, rows[r][0]);
-    _mm256_store_ps(tile + 8, rows[r][1]);
+    _mm256_store_ps(tile, acc[r][0]);
+    _mm256_store_ps(tile + 8, acc[r][1]);
     float *cr = c + r * ldc;
     if (first) for (int q = 0; q < w; q++) cr[q] = tile[q];
     else for (int q = 0; q < w; q++) cr[q] += tile[q];
   }
 }
 
-/* One batch item of the job over columns [j0, j1). */
-static void run_item(const Job *job, int t, int j0, int j1, Scratch *s) {
-  const int m = job->m, k = job->k;
-  const float *a = job->a + job->aOff[t], *b = job->b + job->bOff[t];
-  float *c = job->c + job->cOff + (int64_t)t * m * job->ldc;
-  /* strides of A(i, p) and B(p, j) in the stored arrays */
-  const int64_t ars = job->transA ? 1 : k, acs = job->transA ? m : 1;
-  const int64_t brs = job->transB ? 1 : job->n, bcs = job->transB ? k : 1;
+__attribute__((target("avx2,fma")))
+static void kernel(int kc, const float *a, const float *b, float *c, int64_t ldc, int first, int h, int w) {
+  tile(kc, a, b, NULL, c, ldc, first, h, w);
+}
+
+__attribute__((target("avx2,fma")))
+void kernel_rows(int kc, const float *a, const float *b, const int32_t *rows, float *c, int64_t ldc, int first, int h, int w) {
+  tile(kc, a, b, rows, c, ldc, first, h, w);
+}
+
+void gemm_columns(const Gemm *g, int j0, int j1, Scratch *s) {
   for (int jc = j0; jc < j1; jc += NC) {
     int nc = j1 - jc < NC ? j1 - jc : NC;
-    for (int p0 = 0; p0 < k; p0 += KC) {
-      int kc = k - p0 < KC ? k - p0 : KC;
-      pack_b(b + p0 * brs + jc * bcs, brs, bcs, kc, nc, s->packB);
-      for (int i0 = 0; i0 < m; i0 += MC) {
-        int mc = m - i0 < MC ? m - i0 : MC;
-        pack_a(a + i0 * ars + p0 * acs, ars, acs, mc, kc, s->packA);
+    for (int p0 = 0; p0 < g->k; p0 += KC) {
+      int kc = g->k - p0 < KC ? g->k - p0 : KC;
+      g->packB(g->ctxB, p0, kc, jc, nc, s->packB);
+      for (int i0 = 0; i0 < g->m; i0 += MC) {
+        int mc = g->m - i0 < MC ? g->m - i0 : MC;
+        g->packA(g->ctxA, p0, kc, i0, mc, s->packA);
         for (int jr = 0; jr < nc; jr += NR) {
           int w = nc - jr < NR ? nc - jr : NR;
           for (int ir = 0; ir < mc; ir += MR) {
             int h = mc - ir < MR ? mc - ir : MR;
-            kernel(kc, s->packA + ir * kc, s->packB + jr * kc, c + (int64_t)(i0 + ir) * job->ldc + jc + jr, job->ldc, p0 == 0, h, w);
+            kernel(kc, s->packA + ir * kc, s->packB + jr * kc, g->c + (int64_t)(i0 + ir) * g->ldc + jc + jr, g->ldc, p0 == 0, h, w);
           }
         }
       }
@@ -166,9 +182,39 @@ static void run_item(const Job *job, int t, int j0, int j1, Scratch *s) {
   }
 }
 
-static void run_band(const Job *job, int j0, int j1, Scratch *s) {
+void pack_a_strided(const void *ctx, int p0, int kc, int i0, int mc, float *out) {
+  const Strided *x = ctx;
+  pack_a(x->x + i0 * x->rs + p0 * x->cs, x->rs, x->cs, mc, kc, out);
+}
+
+void pack_b_strided(const void *ctx, int p0, int kc, int jc, int nc, float *out) {
+  const Strided *x = ctx;
+  pack_b(x->x + p0 * x->rs + jc * x->cs, x->rs, x->cs, kc, nc, out);
+}
+
+/* One batch item of the job over columns [j0, j1). */
+static void run_item(const Job *job, int t, int j0, int j1, Scratch *s) {
+  const int m = job->m, k = job->k;
+  /* A(i, p) and B(p, j) in the stored arrays */
+  const Strided a = { job->a + job->aOff[t], job->transA ? 1 : k, job->transA ? m : 1 };
+  const Strided b = { job->b + job->bOff[t], job->transB ? 1 : job->n, job->transB ? k : 1 };
+  const Gemm g = { pack_a_strided, pack_b_strided, &a, &b, m, k, job->c + job->cOff + (int64_t)t * m * job->ldc, job->ldc };
+  gemm_columns(&g, j0, j1, s);
+}
+
+/* The columns [part*width, ...) of every batch item: one part of a product on the pool. */
+typedef struct {
+  const Job *job;
+  int width;
+} Bands;
+
+static void run_band(const void *ctx, int part, int parts, Scratch *s) {
+  (void)parts;
+  const Bands *b = ctx;
+  int j0 = part * b->width, j1 = j0 + b->width;
+  if (j1 > b->job->n) j1 = b->job->n;
   if (j0 >= j1) return;
-  for (int t = 0; t < job->batch; t++) run_item(job, t, j0, j1, s);
+  for (int t = 0; t < b->job->batch; t++) run_item(b->job, t, j0, j1, s);
 }
 
 /* ---- the pool ---- */
@@ -189,9 +235,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static atomic_uint generation = 0;
 static atomic_int remaining = 0;
-static const Job *current;
-static int currentThreads;
-static int bandWidth;
+static PartFn currentFn;
+static const void *currentCtx;
+static int currentParts;
 
 static void *worker_main(void *arg) {
   Worker *self = arg;
@@ -209,12 +255,8 @@ static void *worker_main(void *arg) {
       pthread_mutex_unlock(&lock);
     }
     seen = g;
-    int band = self->index + 1;
-    if (band < currentThreads) {
-      int j0 = band * bandWidth, j1 = j0 + bandWidth;
-      if (j1 > current->n) j1 = current->n;
-      run_band(current, j0, j1, &self->scratch);
-    }
+    int part = self->index + 1;
+    if (part < currentParts) currentFn(currentCtx, part, currentParts, &self->scratch);
     atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
   }
   return NULL;
@@ -236,31 +278,52 @@ static int ensure_workers(int want) {
   return nworkers;
 }
 
-static void run_job(const Job *job, int threads) {
-  int64_t macs = (int64_t)job->batch * job->m * job->k * job->n;
-  if (threads > 1 && (job->n < 2 * NR || macs < PARALLEL_MIN_MACS)) threads = 1;
-  /* another thread of the program driving the pool: this call runs alone (same bits) */
-  if (threads > 1 && pthread_mutex_trylock(&poolBusy) != 0) threads = 1;
-  else if (threads > 1) {
-    int have = ensure_workers(threads - 1);
-    if (threads > have + 1) threads = have + 1;
-    if (threads == 1) pthread_mutex_unlock(&poolBusy);
+Scratch *caller_scratch(void) {
+  if (!callerReady) {
+    if (!scratch_init(&callerScratch)) return NULL;
+    callerReady = 1;
   }
-  if (threads <= 1) {
-    run_band(job, 0, job->n, &callerScratch);
+  return &callerScratch;
+}
+
+int pool_parts(int threads) {
+  if (threads <= 1) return 1;
+  /* another thread of the program driving the pool: this call runs alone (same bits) */
+  if (pthread_mutex_trylock(&poolBusy) != 0) return 1;
+  int have = ensure_workers(threads - 1);
+  pthread_mutex_unlock(&poolBusy);
+  return threads < have + 1 ? threads : have + 1;
+}
+
+void pool_run(PartFn fn, const void *ctx, int parts) {
+  if (parts > 1 && pthread_mutex_trylock(&poolBusy) != 0) parts = 1;
+  else if (parts > 1 && parts > nworkers + 1) {
+    pthread_mutex_unlock(&poolBusy);
+    parts = 1;
+  }
+  if (parts <= 1) {
+    fn(ctx, 0, 1, &callerScratch);
     return;
   }
-  bandWidth = ((job->n + threads - 1) / threads + NR - 1) / NR * NR;
-  current = job;
-  currentThreads = threads;
+  currentFn = fn;
+  currentCtx = ctx;
+  currentParts = parts;
   atomic_store_explicit(&remaining, nworkers, memory_order_release);
   pthread_mutex_lock(&lock);
   atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
-  run_band(job, 0, bandWidth < job->n ? bandWidth : job->n, &callerScratch);
+  fn(ctx, 0, parts, &callerScratch);
   while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) _mm_pause();
   pthread_mutex_unlock(&poolBusy);
+}
+
+static void run_job(const Job *job, int threads) {
+  int64_t macs = (int64_t)job->batch * job->m * job->k * job->n;
+  if (threads > 1 && (job->n < 2 * NR || macs < PARALLEL_MIN_MACS)) threads = 1;
+  int parts = pool_parts(threads);
+  Bands bands = { job, parts == 1 ? job->n : ((job->n + parts - 1) / parts + NR - 1) / NR * NR };
+  pool_run(run_band, &bands, parts);
 }
 
 /* ---- Node-API ---- */
@@ -301,10 +364,7 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
       for (int64_t i = 0; i < m; i++) memset(c + cOff + (t * m + i) * ldc, 0, n * sizeof(float));
     return NULL;
   }
-  if (!callerReady) {
-    if (!scratch_init(&callerScratch)) return addon_fail(env, "sgemm: out of memory");
-    callerReady = 1;
-  }
+  if (!caller_scratch()) return addon_fail(env, "sgemm: out of memory");
   job = (Job){ a, b, c, aOff, bOff, cOff, ldc, (int)batch, (int)m, (int)k, (int)n, v[5] != 0, v[6] != 0 };
   run_job(&job, threads < 1 ? 1 : (int)threads);
   return NULL;

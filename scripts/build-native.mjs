@@ -1,6 +1,6 @@
 /**
- * Builds descent's native kernels (native/*.c: the float32 matrix product and the optimizer
- * update, a Node-API addon) into
+ * Builds descent's native kernels (native/*.c: the float32 matrix product, the convolution,
+ * elementwise kernels and the optimizer update, a Node-API addon) into
  * native/build/descent.node with the system's C compiler, against the headers of the Node that runs
  * this script. Optional by design: where there is no compiler, no Node headers, or the CPU is not
  * x86-64, it says why in one line and exits 0, and descent runs its WebAssembly backend instead
@@ -18,8 +18,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const sources = ["addon.c", "sgemm.c", "update.c"].map((f) => join(root, "native", f));
-const inputs = [...sources, join(root, "native", "addon.h"), fileURLToPath(import.meta.url)];
+const sources = ["addon.c", "sgemm.c", "conv.c", "elementwise.c", "update.c"].map((f) => join(root, "native", f));
+const inputs = [...sources, join(root, "native", "addon.h"), join(root, "native", "gemm.h"), fileURLToPath(import.meta.url)];
 const target = join(root, "native", "build", "descent.node");
 const say = (line) => console.log(`descent native: ${line}`);
 

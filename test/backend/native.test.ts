@@ -2,7 +2,8 @@
  * The native backend (src/backend/native/native.ts, the addon of native/sgemm.c): its float32
  * products stay within float32 summation error of a float64 product over transposes, edges,
  * batches, offsets and an empty inner dimension; 2 threads give 1 thread's bits, in a product, a
- * convolution and training steps; the fused convolution on it equals its composed path bit for bit;
+ * convolution and training steps; its convolution (native/conv.c) equals its composed path bit for
+ * bit over padding, strides, dilation, 1x1 and K past one block;
  * a call out of range throws instead of touching memory; and DESCENT_NATIVE=0 puts a program on
  * the wasm backend. (Equality with the relaxed-SIMD WebAssembly kernel's bits is checked under that
  * build's flag, in gemm-fused.test.ts.)
@@ -17,12 +18,18 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it, vi } from "vitest";
 import {
   buildSequential, conv2d, createBackend, createOptimizer, crossEntropy, DEFAULT_BACKEND, fromValues, Generator, gradients, mm, mul, sum,
-  withBackend, type Backend, type Tensor,
+  withBackend, type Backend, type Conv2dOptions, type Tensor,
 } from "../../src/index.js";
-import { nativeAddon, NativeBackend } from "../../src/backend/native/native.js";
+import { nativeAddon, NativeBackend, type NativeAddon } from "../../src/backend/native/native.js";
 import { ensureBuilt } from "../cli/helpers.js";
 
 const native = nativeAddon();
+/** How many words of a and b differ (a length mismatch counts its excess): a small failure message for large arrays. */
+const differing = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let d = Math.abs(a.length - b.length);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) d++;
+  return d;
+};
 const cpuFlags = (() => {
   try {
     return readFileSync("/proc/cpuinfo", "utf8");
@@ -128,28 +135,64 @@ describe.skipIf(!native)("the native backend", () => {
     expect([...c]).toEqual(new Array(9).fill(8));
   });
 
-  it("runs the fused convolution, whose output and gradients are its composed path's bits, on 1 and 2 threads", () => {
+  describe("the convolution (native/conv.c) gives its composed path's bits, on 1 and 2 threads", () => {
     class Composed extends NativeBackend {
       override conv2d(): null {
         return null;
       }
     }
     const composed = new Composed(native!);
-    const run = (backend: Backend) => withBackend(backend, () => {
-      const x = fromValues(values(16 * 8 * 14 * 14, 3), [16, 8, 14, 14], { requiresGrad: true });
-      const w = fromValues(values(16 * 8 * 9, 4), [16, 8, 3, 3], { requiresGrad: true });
-      const y = conv2d(x, w, undefined, { padding: 1 });
+    const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[] = [
+      { name: "3x3 same, large enough for 2 threads", x: [16, 8, 14, 14], w: [16, 8, 3, 3], options: { padding: 1 } },
+      { name: "stride 2, padding 1 (the forward declines to wasm)", x: [3, 2, 11, 9], w: [5, 2, 3, 3], options: { stride: 2, padding: 1 } },
+      { name: "dilation 2, rectangular kernel, uneven padding", x: [2, 3, 10, 13], w: [4, 3, 2, 3], options: { dilation: 2, padding: [1, 2] } },
+      { name: "1x1, batch of one", x: [1, 6, 7, 5], w: [9, 6, 1, 1], options: {} },
+      { name: "K = 288 (two blocks of 256), 5x5 kernel, no padding", x: [5, 32, 9, 8], w: [7, 32, 3, 3], options: {} },
+      { name: "one input channel, 28x28 same (W2's first layer)", x: [9, 1, 28, 28], w: [16, 1, 3, 3], options: { padding: "same" } },
+    ];
+    const run = (backend: Backend, c: (typeof CASES)[number]) => withBackend(backend, () => {
+      const x = fromValues(values(c.x.reduce((a, b) => a * b), 3), c.x, { requiresGrad: true });
+      const w = fromValues(values(c.w.reduce((a, b) => a * b), 4), c.w, { requiresGrad: true });
+      const y = conv2d(x, w, undefined, c.options);
       const r = fromValues(values(y.size, 5), y.shape);
       const [gx, gw] = gradients(sum(mul(y, r)), [x, w]);
       return { op: y.node?.op, y: bits(y.dataSync()), gx: bits(gx!.dataSync()), gw: bits(gw!.dataSync()) };
     });
-    const ref = run(composed);
-    expect(ref.op).not.toBe("conv2d");
-    for (const backend of [one, two]) {
-      const got = run(backend);
-      expect(got.op).toBe("conv2d");
-      for (const k of ["y", "gx", "gw"] as const) expect(got[k], k).toEqual(ref[k]);
+    for (const c of CASES) {
+      it(c.name, () => {
+        const ref = run(composed, c);
+        expect(ref.op).not.toBe("conv2d");
+        for (const backend of [one, two]) {
+          const got = run(backend, c);
+          expect(got.op).toBe("conv2d");
+          for (const k of ["y", "gx", "gw"] as const) expect(differing(got[k], ref[k]), `words of ${k} that differ`).toBe(0);
+        }
+      });
     }
+
+    it("runs in the addon, reading the tensors' arrays (a spy sees each call)", () => {
+      const calls: string[] = [];
+      const spy = {
+        ...native!,
+        conv2d: (...a: Parameters<NativeAddon["conv2d"]>) => (calls.push("conv2d"), native!.conv2d(...a)),
+        conv2dBackward: (...a: Parameters<NativeAddon["conv2dBackward"]>) => (calls.push("conv2dBackward"), native!.conv2dBackward(...a)),
+      };
+      run(new NativeBackend(spy), CASES[0]!);
+      expect(calls).toEqual(["conv2d", "conv2dBackward"]);
+    });
+
+    it("refuses arrays shorter than the geometry, and a bad geometry, with a RangeError", () => {
+      const g = Int32Array.from([2, 3, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5]);
+      const x = new Float32Array(2 * 3 * 25), w = new Float32Array(4 * 27), out = new Float32Array(2 * 4 * 25);
+      expect(native!.conv2d(x, w, out, g, 4, 1)).toBe(true);
+      expect(() => native!.conv2d(x.subarray(1), w, out, g, 4, 1)).toThrow(/shorter than its geometry/);
+      expect(() => native!.conv2d(x, w, out.subarray(1), g, 4, 1)).toThrow(RangeError);
+      expect(() => native!.conv2d(x, w, out, g.subarray(1), 4, 1)).toThrow(/invalid geometry/);
+      expect(() => native!.conv2dBackward(x, w, out, new Float32Array(3), null, g, 4, 1)).toThrow(/shorter than its geometry/);
+      expect(() => native!.conv2dBackward(x, w, out, null, new Float32Array(3), g, 4, 1)).toThrow(RangeError);
+      const strided = Int32Array.from([2, 3, 5, 5, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3]);
+      expect(native!.conv2d(x, w, out, strided, 4, 1)).toBe(false);
+    });
   });
 
   it("trains to the same bits on 1 and 2 threads (a CNN, Adam, 3 steps)", () => {

@@ -8,10 +8,13 @@
  *
  * What runs natively: every float32 `matmul` (read and written in the tensors' own arrays, no
  * staging copy), the fused optimizer update (native/update.c, in place in the parameter, gradient
- * and slot arrays), and the products of the fused convolution (src/backend/wasm/conv-simd.ts), which
- * keeps laying out its columns with the WebAssembly module's im2col and col2im: the engine here is
- * that module's memory and exports, with `run` handing the product to the addon over the memory.
- * Everything else is the wasm backend's.
+ * and slot arrays), and the float32 convolution and its gradients (native/conv.c, in the tensors'
+ * arrays, threads over the batch), and the float32 elementwise maps, broadcasting binaries,
+ * max-pool argmax, gather and scatter-add (native/elementwise.c, the kernel table of
+ * nativeKernels). A strided convolution's forward runs the wasm backend's fused convolution
+ * (src/backend/wasm/conv-simd.ts), whose products the engine here hands to the addon over the
+ * WebAssembly module's memory. Everything else (reductions, exp and log, strided copies, ...) is
+ * the wasm backend's.
  *
  * Bits: the addon sums each element in the order of the relaxed-SIMD WebAssembly kernel (KC blocks
  * of 256, one fused multiply-add per step), so a product equals that build's bits, and 1 and 2
@@ -21,13 +24,15 @@
  * null elsewhere (a browser, an ARM machine, a machine without a compiler at install, or
  * DESCENT_NATIVE=0 in the environment), and the registry falls back to `wasm`.
  */
-import type { DataId, MatmulInfo } from "../backend.js";
+import type { BinaryOp, DataId, MatmulInfo, UnaryOp, WindowInfo } from "../backend.js";
 import { stageSlots, type UpdateStage } from "../update.js";
 import type { DType } from "../../tensor/dtype.js";
 import { singleEngine, type GemmEngine, type GemmJob } from "../cpu/simd/gemm-simd.js";
 import { simdStage } from "../cpu/simd/update-simd.js";
-import type { CpuBackendOptions } from "../cpu/cpu.js";
-import { WasmBackend } from "../wasm/wasm.js";
+import type { CpuBackendOptions, CpuKernels } from "../cpu/cpu.js";
+import { coalesce } from "../cpu/elementwise.js";
+import { windowArgs } from "../wasm/movement-simd.js";
+import { WASM_KERNELS, WasmBackend } from "../wasm/wasm.js";
 
 /** The addon's exports (native/sgemm.c). */
 export interface NativeAddon {
@@ -41,8 +46,71 @@ export interface NativeAddon {
     a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, c: Float32Array,
     cOffset: number, ldc: number, m: number, k: number, n: number, transA: number, transB: number, threads: number,
   ): void;
+  /**
+   * out [N, outC, outH·outW] = the convolution of x [N, C, H, W] by w [outC, C, kh, kw] over
+   * `geometry` (windowArgs) for stride 1 (native/conv.c); false, writing nothing, for other strides.
+   */
+  conv2d(x: Float32Array, w: Float32Array, out: Float32Array, geometry: Int32Array, outC: number, threads: number): boolean;
+  /** The gradients of conv2d for dy, each overwritten whole where not null. */
+  conv2dBackward(
+    x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array | null, dw: Float32Array | null,
+    geometry: Int32Array, outC: number, threads: number,
+  ): void;
+  /** out[i] = op(x[i]) (native/elementwise.c); `op` indexes UNARY_OPS; false for an op it lacks. */
+  unary(op: number, x: Float32Array, out: Float32Array): boolean;
+  /** out = a op b over a coalesced broadcast (`strides`: a's per dim, then b's); `op` indexes BINARY_OPS. */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array): boolean;
+  maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array): void;
+  take(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array): void;
+  scatterAdd(x: Float32Array, indices: Int32Array, out: Float32Array): void;
   /** One stage of the fused optimizer update (native/update.c), in place; `stage` is a number of STAGE. */
   update(stage: number, arrays: readonly (Float32Array | null)[], constants: Float64Array): void;
+}
+
+/** The ops of native/elementwise.c, in its numbering. */
+export const UNARY_OPS: readonly UnaryOp[] = ["neg", "abs", "relu", "step", "square", "sqrt", "reciprocal"];
+export const BINARY_OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
+/** Below this many elements a call into the addon costs more than the kernel it saves. */
+const MIN_NATIVE = 256;
+
+const f32 = (x: unknown): x is Float32Array => x instanceof Float32Array;
+const words = (x: unknown): x is Float32Array | Int32Array => x instanceof Float32Array || x instanceof Int32Array;
+
+/**
+ * The wasm backend's kernel table with the addon's elementwise maps, broadcasting binaries,
+ * max-pool argmax, gather and scatter-add (native/elementwise.c), which work in the arrays
+ * themselves; each falls back to the WebAssembly kernel (and so the TypeScript one) for what it
+ * declines: another dtype, an op it lacks, a small array, a broadcast of rank above 8.
+ */
+function nativeKernels(native: NativeAddon): CpuKernels {
+  return {
+    ...WASM_KERNELS,
+    unary: (op, x, out, params) => {
+      const k = UNARY_OPS.indexOf(op);
+      if (!(k >= 0 && f32(x) && f32(out) && out.length >= MIN_NATIVE && native.unary(k, x, out))) WASM_KERNELS.unary(op, x, out, params);
+    },
+    binary: (op, a, b, info, out) => {
+      const k = BINARY_OPS.indexOf(op);
+      if (k >= 0 && f32(a) && f32(b) && f32(out) && out.length >= MIN_NATIVE) {
+        const { outShape, strides } = coalesce(info);
+        if (native.binary(k, a, b, out, Int32Array.from(outShape), Int32Array.from([...strides[0]!, ...strides[1]!]))) return;
+      }
+      WASM_KERNELS.binary(op, a, b, info, out);
+    },
+    maxPoolIndices: (x, g, out) => {
+      const geometry = windowArgs(g);
+      if (f32(x) && geometry) native.maxPoolIndices(x, out, Int32Array.from(geometry));
+      else WASM_KERNELS.maxPoolIndices(x, g, out);
+    },
+    take: (x, indices, out) => {
+      if (words(x) && words(out) && x.constructor === out.constructor && indices.length >= MIN_NATIVE) native.take(x, indices, out);
+      else WASM_KERNELS.take(x, indices, out);
+    },
+    scatterAdd: (x, indices, out) => {
+      if (f32(x) && f32(out) && indices.length >= MIN_NATIVE) native.scatterAdd(x, indices, out);
+      else WASM_KERNELS.scatterAdd(x, indices, out);
+    },
+  };
 }
 
 /** The stage numbers of native/update.c. */
@@ -148,6 +216,14 @@ function nativeEngine(native: NativeAddon, threads: number): GemmEngine | null {
   };
 }
 
+/** The geometry as native/conv.c takes it, or null for what it does not run (empty products, a geometry windowArgs refuses). */
+function nativeGeometry(info: WindowInfo, outC: number): Int32Array | null {
+  const args = windowArgs(info);
+  const K = info.c * info.kh * info.kw;
+  if (!args || K === 0 || info.n * info.outH * info.outW === 0 || outC === 0 || info.c === 0) return null;
+  return Int32Array.from(args);
+}
+
 function int32(offsets: ArrayLike<number>): Int32Array {
   if (offsets.length === 1 && offsets[0] === 0) return NO_OFFSET;
   return offsets instanceof Int32Array ? offsets : Int32Array.from(offsets);
@@ -157,7 +233,7 @@ export class NativeBackend extends WasmBackend {
   override readonly name: string = "native";
 
   constructor(private readonly native: NativeAddon, options: Omit<CpuBackendOptions, "simd"> = {}) {
-    super(options, (threads) => nativeEngine(native, threads));
+    super(options, (threads) => nativeEngine(native, threads), nativeKernels(native));
   }
 
   override matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId {
@@ -167,6 +243,31 @@ export class NativeBackend extends WasmBackend {
     const out = this.alloc(dtype, batch * m * n, false) as Float32Array;
     this.native.sgemm(av, int32(info.aOffsets), bv, int32(info.bOffsets), out, 0, n, m, k, n, info.transA ? 1 : 0, info.transB ? 1 : 0, this.threads);
     return this.own(out);
+  }
+
+  /**
+   * The convolution on the addon (native/conv.c: direct for stride 1, in the tensors' arrays);
+   * other strides go to the wasm backend's fused convolution.
+   */
+  override conv2d(x: DataId, weight: DataId, info: WindowInfo, outC: number, dtype: DType): DataId | null {
+    const xv = this.view(x), wv = this.view(weight), geometry = nativeGeometry(info, outC);
+    if (dtype !== "float32" || !(xv instanceof Float32Array) || !(wv instanceof Float32Array) || !geometry) return super.conv2d(x, weight, info, outC, dtype);
+    const out = this.alloc(dtype, info.n * outC * info.outH * info.outW, false) as Float32Array;
+    if (this.native.conv2d(xv, wv, out, geometry, outC, this.threads)) return this.own(out);
+    return super.conv2d(x, weight, info, outC, dtype);
+  }
+
+  override conv2dBackward(
+    x: DataId, weight: DataId, dy: DataId, info: WindowInfo, outC: number, needX: boolean, needWeight: boolean, dtype: DType,
+  ): { dx: DataId | null; dweight: DataId | null } | null {
+    const xv = this.view(x), wv = this.view(weight), dyv = this.view(dy), geometry = nativeGeometry(info, outC);
+    if (dtype !== "float32" || !f32(xv) || !f32(wv) || !f32(dyv) || !geometry) {
+      return super.conv2dBackward(x, weight, dy, info, outC, needX, needWeight, dtype);
+    }
+    const dx = needX ? (this.alloc(dtype, info.n * info.c * info.h * info.w, false) as Float32Array) : null;
+    const dw = needWeight ? (this.alloc(dtype, outC * info.c * info.kh * info.kw, false) as Float32Array) : null;
+    this.native.conv2dBackward(xv, wv, dyv, dx, dw, geometry, outC, this.threads);
+    return { dx: dx && this.own(dx), dweight: dw && this.own(dw) };
   }
 
   /** A plain copy: the addon updates slots in place wherever they are, so none need the WebAssembly update's memory. */

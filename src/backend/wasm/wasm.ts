@@ -75,9 +75,9 @@ export const WASM_KERNELS: CpuKernels = {
 export class WasmBackend extends CpuBackend {
   override readonly name: string = "wasm";
 
-  /** `engine`: see CpuBackend (the native backend's products). */
-  constructor(options: Omit<CpuBackendOptions, "simd"> = {}, engine?: (threads: number) => GemmEngine | null) {
-    super(options, WASM_KERNELS, engine);
+  /** `engine`: see CpuBackend (the native backend's products); `kernels`: the native backend's table, falling back to these. */
+  constructor(options: Omit<CpuBackendOptions, "simd"> = {}, engine?: (threads: number) => GemmEngine | null, kernels: CpuKernels = WASM_KERNELS) {
+    super(options, kernels, engine);
   }
 
   /** The fused float32 convolution of ./conv-simd.ts, on the engine this backend's products use. */

@@ -1,0 +1,411 @@
+/*
+ * descent's native float32 2-D convolution (groups 1, NCHW), forward and backward, on the matrix
+ * product's tile and loop nest (native/gemm.h), in place in the tensors' arrays: no im2col
+ * matrix is ever laid out for the whole batch, and nothing is copied into another memory. The
+ * native backend's conv2d / conv2dBackward (src/backend/native/native.ts) call these.
+ *
+ * - Forward, stride 1 (any padding and dilation): a direct convolution. Each batch item is copied
+ *   once into a zero-bordered plane (Hp x Wp per channel, in L1 or L2 for small images); column q
+ *   = oh*Wp + ow of the product reads, for the weight's column p = (c, ki, kj), the plane at
+ *   q + rows[p], so the 6x16 tile loads 16 outputs' inputs straight from the plane (kernel_rows).
+ *   The Wp - outW columns per row that straddle the border are computed and dropped. Other
+ *   strides return false (declined): the caller runs its WebAssembly convolution.
+ * - dx: per batch item, dcols = Wᵀ (K x outC) . dy_n (outC x L) into the thread's scratch, then
+ *   col2im into dx_n, in the order of the TypeScript col2im (src/backend/cpu/window.ts).
+ * - dW = dy' (outC x N·L) . colsᵀ (N·L x K), dy' being dy with the batch moved inside: x is laid
+ *   out once NHWC with a zero border, and the loop nest packs its blocks from that and from dy
+ *   (pack_cols, pack_dy), W's columns taken in the order (ki, kj, c) so that 16 of them
+ *   are one 64-byte copy where C is a multiple of 16.
+ *
+ * Bits: each is the composed path's product (W . im2col(x), Wᵀ . dy', dy' . im2col(x)ᵀ, with
+ * those shapes) summed in the same KC blocks in the same order, on the same operands (the
+ * padding reads +0, as im2col writes), and col2im adds in the TypeScript order: a convolution
+ * here gives the composed path's bits on the native backend (test/backend/native.test.ts).
+ * Threads: forward and dx split the batch items, dW splits W's columns into bands of whole 16-wide
+ * panels; each element is computed by one thread in one order, so any thread count gives the
+ * same bits.
+ *
+ * Safety: every array length is checked against the geometry before anything runs, and each
+ * read of x is bounds-checked by the geometry (padding reads 0): a bad call throws a RangeError.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "addon.h"
+#include "gemm.h"
+
+/* n, c, h, w, kh, kw, strideH, strideW, padTop, padLeft, dilationH, dilationW, outH, outW (windowArgs in movement-simd.ts) */
+typedef struct {
+  int64_t n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow;
+} Geom;
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/* The ow in [lo, hi) with 0 <= x0 + ow*stride < w, clipped to [0, outW] (inRange in window.ts). */
+static void in_range(int64_t x0, int64_t stride, int64_t w, int64_t outW, int64_t *lo, int64_t *hi) {
+  *lo = min64(outW, max64(0, ceil_div(-x0, stride)));
+  *hi = max64(*lo, min64(outW, ceil_div(w - x0, stride)));
+}
+
+/* ---- forward ---- */
+
+typedef struct {
+  const Geom *g;
+  const float *x, *wpack; /* wpack: W packed per KC block (pack_a), block p0 at p0 * mpad */
+  const int32_t *rows;    /* rows[p]: where in the padded planes column p = (c, ki, kj) reads */
+  float *out;
+  int outC, K, mpad;
+  int64_t Hp, Wp, nq, ldq; /* the padded plane, the columns q computed per item, their row stride in tmp */
+  atomic_int *failed;
+} Forward;
+
+static void forward_part(const void *ctx, int part, int parts, Scratch *s) {
+  const Forward *f = ctx;
+  const Geom *g = f->g;
+  int64_t n0 = g->n * part / parts, n1 = g->n * (part + 1) / parts;
+  if (n0 >= n1) return;
+  const int64_t plane = f->Hp * f->Wp, padLen = (g->c * plane + NR + 15) / 16 * 16, L = g->oh * g->ow;
+  float *xpad = scratch_work(s, padLen + f->outC * f->ldq);
+  if (!xpad) {
+    atomic_store(f->failed, 1);
+    return;
+  }
+  float *tmp = xpad + padLen;
+  memset(xpad, 0, padLen * sizeof(float)); /* the border stays 0: each item rewrites only the interior */
+  const int64_t r0 = max64(0, -g->pt), r1 = min64(g->h, f->Hp - g->pt);
+  const int64_t s0 = max64(0, -g->pl), s1 = min64(g->w, f->Wp - g->pl);
+  for (int64_t item = n0; item < n1; item++) {
+    const float *xi = f->x + item * g->c * g->h * g->w;
+    if (s1 > s0)
+      for (int64_t ch = 0; ch < g->c; ch++)
+        for (int64_t r = r0; r < r1; r++)
+          memcpy(xpad + ch * plane + (r + g->pt) * f->Wp + s0 + g->pl, xi + (ch * g->h + r) * g->w + s0, (s1 - s0) * sizeof(float));
+    for (int p0 = 0; p0 < f->K; p0 += KC) {
+      int kc = f->K - p0 < KC ? f->K - p0 : KC;
+      const float *block = f->wpack + (int64_t)p0 * f->mpad;
+      for (int64_t q0 = 0; q0 < f->nq; q0 += NR) {
+        int wq = (int)min64(NR, f->nq - q0);
+        for (int ir = 0; ir < f->outC; ir += MR) {
+          int hr = f->outC - ir < MR ? f->outC - ir : MR;
+          kernel_rows(kc, block + (int64_t)ir * kc, xpad + q0, f->rows + p0, tmp + ir * f->ldq + q0, f->ldq, p0 == 0, hr, wq);
+        }
+      }
+    }
+    float *o = f->out + item * f->outC * L;
+    for (int64_t oc = 0; oc < f->outC; oc++)
+      for (int64_t r = 0; r < g->oh; r++) memcpy(o + oc * L + r * g->ow, tmp + oc * f->ldq + r * f->Wp, g->ow * sizeof(float));
+  }
+}
+
+/* out [N, outC, L] = conv(x, w) for stride 1; 0 when declined (another stride), -1 when out of memory. */
+static int conv_forward(const Geom *g, const float *x, const float *w, float *out, int outC, int threads) {
+  if (g->sh != 1 || g->sw != 1) return 0;
+  const int K = (int)(g->c * g->kh * g->kw);
+  Forward f = { .g = g, .x = x, .out = out, .outC = outC, .K = K, .mpad = (outC + MR - 1) / MR * MR };
+  f.Hp = g->oh + g->dh * (g->kh - 1);
+  f.Wp = g->ow + g->dw * (g->kw - 1);
+  f.nq = (g->oh - 1) * f.Wp + g->ow;
+  f.ldq = (f.nq + NR - 1) / NR * NR;
+  if (g->c * f.Hp * f.Wp + NR > INT32_MAX) return 0;
+  float *wpack = malloc(sizeof(float) * f.mpad * K);
+  int32_t *rows = malloc(sizeof(int32_t) * K);
+  if (!wpack || !rows) {
+    free(wpack);
+    free(rows);
+    return -1;
+  }
+  for (int p0 = 0; p0 < K; p0 += KC) pack_a(w + p0, K, 1, outC, K - p0 < KC ? K - p0 : KC, wpack + (int64_t)p0 * f.mpad);
+  for (int64_t ch = 0, p = 0; ch < g->c; ch++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) rows[p++] = (int32_t)(ch * f.Hp * f.Wp + ki * g->dh * f.Wp + kj * g->dw);
+  f.wpack = wpack;
+  f.rows = rows;
+  atomic_int failed = 0;
+  f.failed = &failed;
+  int64_t macs = g->n * outC * (int64_t)K * g->oh * g->ow;
+  int parts = threads > 1 && g->n > 1 && macs >= PARALLEL_MIN_MACS ? pool_parts(min64(threads, g->n)) : 1;
+  pool_run(forward_part, &f, parts);
+  free(wpack);
+  free(rows);
+  return atomic_load(&failed) ? -1 : 1;
+}
+
+/* ---- dx ---- */
+
+typedef struct {
+  const Geom *g;
+  const float *w, *dy;
+  float *dx;
+  int outC, K;
+  atomic_int *failed;
+} InputGrad;
+
+/* x [c, h, w] += the columns [K, L] of one item (col2imInto of window.ts, one batch item). */
+static void col2im_item(const float *cols, const Geom *g, float *x) {
+  const int64_t L = g->oh * g->ow;
+  for (int64_t ch = 0; ch < g->c; ch++)
+    for (int64_t i = 0; i < g->kh; i++)
+      for (int64_t j = 0; j < g->kw; j++) {
+        const float *row = cols + ((ch * g->kh + i) * g->kw + j) * L;
+        int64_t x0 = j * g->dw - g->pl, lo, hi;
+        in_range(x0, g->sw, g->w, g->ow, &lo, &hi);
+        for (int64_t oh = 0; oh < g->oh; oh++) {
+          int64_t y = oh * g->sh - g->pt + i * g->dh;
+          if (y < 0 || y >= g->h) continue;
+          float *xr = x + (ch * g->h + y) * g->w + x0;
+          const float *cr = row + oh * g->ow;
+          if (g->sw == 1)
+            for (int64_t ow = lo; ow < hi; ow++) xr[ow] += cr[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ow++) xr[ow * g->sw] += cr[ow];
+        }
+      }
+}
+
+static void input_grad_part(const void *ctx, int part, int parts, Scratch *s) {
+  const InputGrad *d = ctx;
+  const Geom *g = d->g;
+  int64_t n0 = g->n * part / parts, n1 = g->n * (part + 1) / parts;
+  if (n0 >= n1) return;
+  const int64_t L = g->oh * g->ow, xLen = g->c * g->h * g->w;
+  float *cols = scratch_work(s, d->K * L);
+  if (!cols) {
+    atomic_store(d->failed, 1);
+    return;
+  }
+  const Strided a = { d->w, 1, d->K }; /* A(r, o) = W[o, r]: Wᵀ */
+  for (int64_t item = n0; item < n1; item++) {
+    const Strided b = { d->dy + item * d->outC * L, L, 1 };
+    const Gemm gm = { pack_a_strided, pack_b_strided, &a, &b, d->K, d->outC, cols, L };
+    gemm_columns(&gm, 0, (int)L, s);
+    float *x = d->dx + item * xLen;
+    memset(x, 0, xLen * sizeof(float));
+    col2im_item(cols, g, x);
+  }
+}
+
+/* ---- dW ---- */
+
+/*
+ * dW's columns are computed in the order j' = (ki, kj, c) and put back in W's order (c, ki, kj) at
+ * the end: a column's sum does not depend on where it falls, and in that order the 16 columns of
+ * a panel are, for C a multiple of 16, 16 consecutive floats of x laid out NHWC.
+ */
+typedef struct {
+  const Geom *g;
+  const float *xp;       /* x with a zero border, NHWC: [N, Hp, Wp, C] */
+  const int32_t *off;    /* off[j']: where in xp, from a position's corner, column j' reads */
+  const uint8_t *dense;  /* per panel of 16 columns from 0: whether their offsets run consecutively */
+  int64_t Hp, Wp;
+  int K, width, outC;    /* width: the band of columns per part */
+  const float *dy;
+  float *dwp;            /* [outC, K], columns in the order j' */
+} WeightGrad;
+
+/* A(o, p) = dy[n, o, l] for p = n·L + l: dy' (outC x N·L), packed in panels of MR rows. */
+static void pack_dy(const void *ctx, int p0, int kc, int i0, int mc, float *out) {
+  const WeightGrad *d = ctx;
+  const int64_t L = d->g->oh * d->g->ow;
+  for (int i = i0; i < i0 + mc; i += MR, out += MR * kc) {
+    const int h = i0 + mc - i < MR ? i0 + mc - i : MR;
+    for (int r = 0; r < MR; r++) {
+      float *o = out + r;
+      if (r >= h) {
+        for (int p = 0; p < kc; p++) o[p * MR] = 0.0f;
+        continue;
+      }
+      int64_t n = p0 / L, l = p0 % L;
+      for (int at = 0; at < kc;) {
+        const int64_t run = min64(L - l, kc - at);
+        const float *src = d->dy + (n * d->outC + i + r) * L + l;
+        for (int64_t t = 0; t < run; t++) o[(at + t) * MR] = src[t];
+        at += (int)run;
+        l = 0;
+        n++;
+      }
+    }
+  }
+}
+
+/* B(p, j') = im2col(x)[j', p] for p = n·L + oh·outW + ow: colsᵀ (N·L x K), in panels of NR columns. */
+static void pack_cols(const void *ctx, int p0, int kc, int jc, int nc, float *out) {
+  const WeightGrad *d = ctx;
+  const Geom *g = d->g;
+  const int64_t L = g->oh * g->ow, C = g->c;
+  int64_t n = p0 / L, r = p0 % L / g->ow, q = p0 % L % g->ow;
+  const int panels = (nc + NR - 1) / NR;
+  for (int at = 0; at < kc; at++) {
+    const float *src = d->xp + ((n * d->Hp + r * g->sh) * d->Wp + q * g->sw) * C;
+    for (int k = 0; k < panels; k++) {
+      const int j = jc + k * NR, w = jc + nc - j < NR ? jc + nc - j : NR;
+      float *dst = out + (int64_t)k * NR * kc + at * NR;
+      if (w == NR && d->dense[j / NR]) {
+        memcpy(dst, src + d->off[j], NR * sizeof(float));
+      } else {
+        int t = 0;
+        for (; t < w; t++) dst[t] = src[d->off[j + t]];
+        for (; t < NR; t++) dst[t] = 0.0f;
+      }
+    }
+    if (++q == g->ow) {
+      q = 0;
+      if (++r == g->oh) {
+        r = 0;
+        n++;
+      }
+    }
+  }
+}
+
+static void weight_grad_part(const void *ctx, int part, int parts, Scratch *s) {
+  (void)parts;
+  const WeightGrad *d = ctx;
+  int j0 = part * d->width, j1 = j0 + d->width < d->K ? j0 + d->width : d->K;
+  if (j0 >= j1) return;
+  const Gemm gm = { pack_dy, pack_cols, d, d, d->outC, (int)(d->g->n * d->g->oh * d->g->ow), d->dwp, d->K };
+  gemm_columns(&gm, j0, j1, s);
+}
+
+/* dw [outC, K] = dy' . im2col(x)ᵀ; 0 when out of memory. `work` is the caller's scratch. */
+static int weight_grad(const Geom *g, const float *x, const float *dy, float *dw, int outC, int threads, Scratch *work) {
+  const int64_t C = g->c, K = C * g->kh * g->kw, L = g->oh * g->ow, NL = g->n * L;
+  const int64_t Hp = (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1, Wp = (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+  const int64_t xpLen = g->n * Hp * Wp * C;
+  float *xp = scratch_work(work, xpLen);
+  int32_t *off = malloc(sizeof(int32_t) * K), *perm = malloc(sizeof(int32_t) * K);
+  uint8_t *dense = malloc((K + NR - 1) / NR);
+  float *dwp = malloc(sizeof(float) * outC * K);
+  if (!xp || !off || !perm || !dense || !dwp) {
+    free(off), free(perm), free(dense), free(dwp);
+    return 0;
+  }
+  memset(xp, 0, sizeof(float) * xpLen);
+  const int64_t r0 = max64(0, -g->pt), r1 = min64(g->h, Hp - g->pt), s0 = max64(0, -g->pl), s1 = min64(g->w, Wp - g->pl);
+  for (int64_t n = 0; n < g->n; n++)
+    for (int64_t ch = 0; ch < C; ch++)
+      for (int64_t y = r0; y < r1; y++) {
+        const float *src = x + ((n * C + ch) * g->h + y) * g->w;
+        float *dst = xp + ((n * Hp + y + g->pt) * Wp + g->pl) * C + ch;
+        for (int64_t t = s0; t < s1; t++) dst[t * C] = src[t];
+      }
+  for (int64_t ki = 0, j = 0; ki < g->kh; ki++)
+    for (int64_t kj = 0; kj < g->kw; kj++)
+      for (int64_t ch = 0; ch < C; ch++, j++) {
+        off[j] = (int32_t)((ki * g->dh * Wp + kj * g->dw) * C + ch);
+        perm[j] = (int32_t)((ch * g->kh + ki) * g->kw + kj);
+      }
+  for (int64_t k = 0; k * NR < K; k++) {
+    dense[k] = k * NR + NR <= K;
+    for (int64_t t = 1; dense[k] && t < NR; t++) dense[k] = off[k * NR + t] == off[k * NR] + t;
+  }
+  WeightGrad d = { g, xp, off, dense, Hp, Wp, (int)K, (int)K, outC, dy, dwp };
+  int parts = threads > 1 && K >= 2 * NR && NL * outC * K >= PARALLEL_MIN_MACS ? pool_parts(threads) : 1;
+  if (parts > 1) d.width = (int)(((K + parts - 1) / parts + NR - 1) / NR * NR);
+  pool_run(weight_grad_part, &d, parts);
+  for (int64_t o = 0; o < outC; o++)
+    for (int64_t j = 0; j < K; j++) dw[o * K + perm[j]] = dwp[o * K + j];
+  free(off), free(perm), free(dense), free(dwp);
+  return 1;
+}
+
+/* ---- Node-API ---- */
+
+static int read_geom(napi_env env, napi_value v, Geom *g) {
+  int32_t *a;
+  size_t len;
+  if (!addon_ints(env, v, &a, &len) || len != 14) return 0;
+  int64_t *f = (int64_t *)g;
+  for (int i = 0; i < 14; i++) f[i] = a[i];
+  if (g->n < 0 || g->c < 1 || g->h < 1 || g->w < 1 || g->kh < 1 || g->kw < 1 || g->oh < 1 || g->ow < 1) return 0;
+  if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1) return 0;
+  /* every index this file forms stays far inside int64, and K, L and N·L inside int32 */
+  if (g->c * g->kh * g->kw > INT32_MAX || g->n * g->oh * g->ow > INT32_MAX || g->n * g->c * g->h * g->w > INT32_MAX) return 0;
+  return 1;
+}
+
+static int32_t int_arg(napi_env env, napi_value v, int *ok) {
+  int32_t out = 0;
+  if (napi_get_value_int32(env, v, &out) != napi_ok) *ok = 0;
+  return out;
+}
+
+static napi_value boolean(napi_env env, int value) {
+  napi_value out;
+  napi_get_boolean(env, value, &out);
+  return out;
+}
+
+/* conv2d(x, w, out, geometry, outC, threads): true when it ran, false when declined (a stride other than 1). */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *x, *w, *out;
+  size_t xl, wl, ol;
+  Geom g;
+  int ok = argc == 6;
+  if (!ok || !addon_floats(env, argv[0], &x, &xl) || !addon_floats(env, argv[1], &w, &wl) || !addon_floats(env, argv[2], &out, &ol))
+    return addon_fail(env, "conv2d: (Float32Array x, Float32Array w, Float32Array out, Int32Array geometry, outC, threads) expected");
+  if (!read_geom(env, argv[3], &g)) return addon_fail(env, "conv2d: invalid geometry");
+  int outC = int_arg(env, argv[4], &ok), threads = int_arg(env, argv[5], &ok);
+  if (!ok || outC < 1) return addon_fail(env, "conv2d: outC >= 1 and threads expected");
+  const int64_t K = g.c * g.kh * g.kw, L = g.oh * g.ow;
+  if ((int64_t)xl < g.n * g.c * g.h * g.w || (int64_t)wl < outC * K || (int64_t)ol < g.n * outC * L) return addon_fail(env, "conv2d: an array is shorter than its geometry");
+  if (g.n == 0) return boolean(env, 1);
+  if (!caller_scratch()) return addon_fail(env, "conv2d: out of memory");
+  int r = conv_forward(&g, x, w, out, outC, threads);
+  if (r < 0) return addon_fail(env, "conv2d: out of memory");
+  return boolean(env, r);
+}
+
+/* conv2dBackward(x, w, dy, dx | null, dw | null, geometry, outC, threads): dx and dw overwritten whole. */
+static napi_value conv2d_backward(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *x, *w, *dy, *dx = NULL, *dw = NULL;
+  size_t xl, wl, dyl, dxl = 0, dwl = 0;
+  napi_valuetype t3 = napi_null, t4 = napi_null;
+  int ok = argc == 8;
+  if (ok) {
+    napi_typeof(env, argv[3], &t3);
+    napi_typeof(env, argv[4], &t4);
+  }
+  if (!ok || !addon_floats(env, argv[0], &x, &xl) || !addon_floats(env, argv[1], &w, &wl) || !addon_floats(env, argv[2], &dy, &dyl) ||
+      (t3 != napi_null && !addon_floats(env, argv[3], &dx, &dxl)) || (t4 != napi_null && !addon_floats(env, argv[4], &dw, &dwl)))
+    return addon_fail(env, "conv2dBackward: (Float32Array x, w, dy, dx or null, dw or null, Int32Array geometry, outC, threads) expected");
+  Geom g;
+  if (!read_geom(env, argv[5], &g)) return addon_fail(env, "conv2dBackward: invalid geometry");
+  int outC = int_arg(env, argv[6], &ok), threads = int_arg(env, argv[7], &ok);
+  if (!ok || outC < 1) return addon_fail(env, "conv2dBackward: outC >= 1 and threads expected");
+  const int64_t K = g.c * g.kh * g.kw, L = g.oh * g.ow, xLen = g.n * g.c * g.h * g.w;
+  if ((int64_t)xl < xLen || (int64_t)wl < outC * K || (int64_t)dyl < g.n * outC * L || (dx && (int64_t)dxl < xLen) || (dw && (int64_t)dwl < outC * K))
+    return addon_fail(env, "conv2dBackward: an array is shorter than its geometry");
+  if (!caller_scratch()) return addon_fail(env, "conv2dBackward: out of memory");
+  if (g.n == 0) {
+    if (dw) memset(dw, 0, sizeof(float) * outC * K);
+    return NULL;
+  }
+  if (dw && !weight_grad(&g, x, dy, dw, outC, threads, caller_scratch())) return addon_fail(env, "conv2dBackward: out of memory");
+  if (dx) {
+    atomic_int failed = 0;
+    InputGrad d = { &g, w, dy, dx, outC, (int)K, &failed };
+    int parts = threads > 1 && g.n > 1 && g.n * outC * K * L >= PARALLEL_MIN_MACS ? pool_parts(min64(threads, g.n)) : 1;
+    pool_run(input_grad_part, &d, parts);
+    if (atomic_load(&failed)) return addon_fail(env, "conv2dBackward: out of memory");
+  }
+  return NULL;
+}
+
+void register_conv(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "conv2d", NAPI_AUTO_LENGTH, conv2d, NULL, &fn);
+  napi_set_named_property(env, exports, "conv2d", fn);
+  napi_create_function(env, "conv2dBackward", NAPI_AUTO_LENGTH, conv2d_backward, NULL, &fn);
+  napi_set_named_property(env, exports, "conv2dBackward", fn);
+}

@@ -1,0 +1,287 @@
+/*
+ * Float32 elementwise maps, broadcasting binaries, max-pool argmax, gather and scatter-add in the
+ * tensors' own arrays, for the native backend's kernel table (src/backend/native/native.ts). The
+ * WebAssembly kernels they replace copy every operand into their memory and the result out again;
+ * for memory-bound work that traffic is most of the cost.
+ *
+ * Bits: each is the TypeScript kernel's (src/backend/cpu/elementwise.ts, window.ts, movement.ts)
+ * op for op. add, sub, mul, div and sqrt round once to float32 (the TypeScript float64 result
+ * rounded to float32 is the same number), comparisons and maxima follow its NaN rules, copies move
+ * words, and scatter-add adds in index order. Built with -ffp-contract=off: nothing is fused.
+ *
+ * A function returns false, writing nothing, for an op it does not run; the caller then runs the
+ * WebAssembly or TypeScript kernel. Array lengths and indices are checked: a bad call throws a
+ * RangeError; an index outside x reads NaN (take), outside out is skipped (scatter-add), as the
+ * TypeScript kernels do.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "addon.h"
+
+/* the unary ops, numbered as UNARY_OPS in native.ts */
+enum { U_NEG, U_ABS, U_RELU, U_STEP, U_SQUARE, U_SQRT, U_RECIPROCAL, U_COUNT };
+/* the binary ops, numbered as BINARY_OPS in native.ts */
+enum { B_ADD, B_SUB, B_MUL, B_DIV, B_MAXIMUM, B_MINIMUM, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_COUNT };
+
+#define MAX_RANK 8
+
+static void unary_run(int op, const float *restrict x, float *restrict out, size_t n) {
+  switch (op) {
+    case U_NEG: for (size_t i = 0; i < n; i++) out[i] = -x[i]; break;
+    case U_ABS: for (size_t i = 0; i < n; i++) out[i] = fabsf(x[i]); break;
+    case U_RELU: for (size_t i = 0; i < n; i++) { float v = x[i]; out[i] = v > 0 ? v : v != v ? v : 0.0f; } break;
+    case U_STEP: for (size_t i = 0; i < n; i++) out[i] = x[i] > 0 ? 1.0f : 0.0f; break;
+    case U_SQUARE: for (size_t i = 0; i < n; i++) out[i] = x[i] * x[i]; break;
+    case U_SQRT: for (size_t i = 0; i < n; i++) out[i] = sqrtf(x[i]); break;
+    case U_RECIPROCAL: for (size_t i = 0; i < n; i++) out[i] = 1.0f / x[i]; break;
+  }
+}
+
+/* One row: out[i] = a[i*sa] op b[i*sb]; the common stride pairs get loops the compiler vectorizes. */
+#define ROW(EXPR)                                                                              \
+  do {                                                                                         \
+    if (sa == 1 && sb == 1) for (int64_t i = 0; i < n; i++) { float x = a[i], y = b[i]; out[i] = (EXPR); } \
+    else if (sa == 1 && sb == 0) { float y = b[0]; for (int64_t i = 0; i < n; i++) { float x = a[i]; out[i] = (EXPR); } } \
+    else if (sa == 0 && sb == 1) { float x = a[0]; for (int64_t i = 0; i < n; i++) { float y = b[i]; out[i] = (EXPR); } } \
+    else for (int64_t i = 0; i < n; i++) { float x = a[i * sa], y = b[i * sb]; out[i] = (EXPR); } \
+  } while (0)
+
+static void binary_row(int op, const float *restrict a, int64_t sa, const float *restrict b, int64_t sb, float *restrict out, int64_t n) {
+  switch (op) {
+    case B_ADD: ROW(x + y); break;
+    case B_SUB: ROW(x - y); break;
+    case B_MUL: ROW(x * y); break;
+    case B_DIV: ROW(x / y); break;
+    case B_MAXIMUM: ROW(x > y || x != x ? x : y); break;
+    case B_MINIMUM: ROW(x < y || x != x ? x : y); break;
+    case B_EQ: ROW(x == y ? 1.0f : 0.0f); break;
+    case B_NE: ROW(x != y ? 1.0f : 0.0f); break;
+    case B_LT: ROW(x < y ? 1.0f : 0.0f); break;
+    case B_LE: ROW(x <= y ? 1.0f : 0.0f); break;
+    case B_GT: ROW(x > y ? 1.0f : 0.0f); break;
+    case B_GE: ROW(x >= y ? 1.0f : 0.0f); break;
+  }
+}
+
+static int int_at(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+static napi_value boolean(napi_env env, int value) {
+  napi_value out;
+  napi_get_boolean(env, value, &out);
+  return out;
+}
+
+/* unary(op, x, out): out[i] = op(x[i]) for i < min(x.length, out.length). */
+static napi_value unary(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t op;
+  float *x, *out;
+  size_t xl, ol;
+  if (argc != 3 || !int_at(env, argv[0], &op) || !addon_floats(env, argv[1], &x, &xl) || !addon_floats(env, argv[2], &out, &ol))
+    return addon_fail(env, "unary: (op, Float32Array x, Float32Array out) expected");
+  if (op < 0 || op >= U_COUNT) return boolean(env, 0);
+  unary_run(op, x, out, xl < ol ? xl : ol);
+  return boolean(env, 1);
+}
+
+/*
+ * binary(op, a, b, out, shape, strides): out (row-major over shape) = a op b, the operands walked
+ * with strides [a's per dim, then b's per dim] (a coalesced BroadcastInfo, rank <= MAX_RANK).
+ */
+static napi_value binary(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t op, *shape, *strides;
+  float *a, *b, *out;
+  size_t al, bl, ol, rank, sl;
+  if (argc != 6 || !int_at(env, argv[0], &op) || !addon_floats(env, argv[1], &a, &al) || !addon_floats(env, argv[2], &b, &bl) ||
+      !addon_floats(env, argv[3], &out, &ol) || !addon_ints(env, argv[4], &shape, &rank) || !addon_ints(env, argv[5], &strides, &sl))
+    return addon_fail(env, "binary: (op, Float32Array a, b, out, Int32Array shape, Int32Array strides) expected");
+  if (op < 0 || op >= B_COUNT || rank > MAX_RANK) return boolean(env, 0);
+  if (sl != 2 * rank) return addon_fail(env, "binary: two strides per dimension expected");
+  int64_t size = 1, aMax = 0, bMax = 0;
+  for (size_t d = 0; d < rank; d++) {
+    if (shape[d] < 0 || strides[d] < 0 || strides[rank + d] < 0) return addon_fail(env, "binary: negative shape or stride");
+    size *= shape[d];
+    if (shape[d] > 0) {
+      aMax += (int64_t)strides[d] * (shape[d] - 1);
+      bMax += (int64_t)strides[rank + d] * (shape[d] - 1);
+    }
+  }
+  if (size == 0) return boolean(env, 1);
+  if ((int64_t)ol < size || aMax >= (int64_t)al || bMax >= (int64_t)bl) return addon_fail(env, "binary: an array is shorter than the broadcast walks");
+  if (rank == 0) {
+    binary_row(op, a, 0, b, 0, out, 1);
+    return boolean(env, 1);
+  }
+  const int64_t n = shape[rank - 1], sa = strides[rank - 1], sb = strides[2 * rank - 1];
+  int64_t idx[MAX_RANK] = { 0 }, ia = 0, ib = 0;
+  for (int64_t o = 0; o < size; o += n) {
+    binary_row(op, a + ia, sa, b + ib, sb, out + o, n);
+    for (int d = (int)rank - 2; d >= 0; d--) {
+      idx[d]++;
+      ia += strides[d];
+      ib += strides[rank + d];
+      if (idx[d] < shape[d]) break;
+      ia -= (int64_t)strides[d] * shape[d];
+      ib -= (int64_t)strides[rank + d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return boolean(env, 1);
+}
+
+/* The flat index of the maximum of the window at (y0, x0) of the plane at base (one output of maxPoolIndicesInto). */
+static int32_t window_max(const float *x, int64_t base, int64_t y0, int64_t x0, const int64_t *g) {
+  const int64_t h = g[2], w = g[3], kh = g[4], kw = g[5], dh = g[10], dw = g[11];
+  int64_t best = -1;
+  float bv = -INFINITY;
+  for (int64_t i = 0; i < kh; i++) {
+    const int64_t y = y0 + i * dh;
+    if (y < 0 || y >= h) continue;
+    for (int64_t j = 0; j < kw; j++) {
+      const int64_t xc = x0 + j * dw;
+      if (xc < 0 || xc >= w) continue;
+      const int64_t idx = base + y * w + xc;
+      const float v = x[idx];
+      if (best < 0 || v > bv || (v != v && bv == bv)) {
+        best = idx;
+        bv = v;
+      }
+    }
+  }
+  return (int32_t)best;
+}
+
+/*
+ * Eight windows side by side, wholly inside the input, the first's corner at element `first`
+ * (its neighbours stepsOf[1..7] further): the running maximum takes v where window_max would (v > best,
+ * or v the first NaN) by a blend, not a branch (which element wins is random: a branch
+ * mispredicted that often costs more than the whole kernel).
+ */
+__attribute__((target("avx2")))
+static void window_max8(const float *x, int32_t *out, int64_t first, const int64_t *g, const int32_t *stepsOf) {
+  const __m256i steps = _mm256_loadu_si256((const __m256i *)stepsOf);
+  const int64_t w = g[3], kh = g[4], kw = g[5], dh = g[10], dw = g[11];
+  __m256 bv = _mm256_i32gather_ps(x + first, steps, 4);
+  __m256i best = _mm256_add_epi32(_mm256_set1_epi32((int32_t)first), steps);
+  for (int64_t i = 0; i < kh; i++)
+    for (int64_t j = i == 0 ? 1 : 0; j < kw; j++) {
+      const int64_t idx = first + i * dh * w + j * dw;
+      const __m256 v = _mm256_i32gather_ps(x + idx, steps, 4);
+      const __m256 take = _mm256_andnot_ps(_mm256_cmp_ps(v, bv, _CMP_LE_OQ), _mm256_cmp_ps(bv, bv, _CMP_EQ_OQ));
+      bv = _mm256_blendv_ps(bv, v, take);
+      best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best), _mm256_castsi256_ps(_mm256_add_epi32(_mm256_set1_epi32((int32_t)idx), steps)), take));
+    }
+  _mm256_storeu_si256((__m256i *)out, best);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+/* maxPoolIndices(x, out, geometry): maxPoolIndicesInto of window.ts (padding never wins; a NaN does). */
+static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *x;
+  int32_t *out, *gv;
+  size_t xl, ol, gl;
+  if (argc != 3 || !addon_floats(env, argv[0], &x, &xl) || !addon_ints(env, argv[1], &out, &ol) || !addon_ints(env, argv[2], &gv, &gl) || gl != 14)
+    return addon_fail(env, "maxPoolIndices: (Float32Array x, Int32Array out, Int32Array geometry) expected");
+  int64_t g[14];
+  for (int i = 0; i < 14; i++) g[i] = gv[i];
+  const int64_t n = g[0], c = g[1], h = g[2], w = g[3], kh = g[4], kw = g[5], sh = g[6], sw = g[7], pt = g[8], pl = g[9], dh = g[10], dw = g[11], oh = g[12], ow = g[13];
+  for (int i = 0; i < 14; i++)
+    if (g[i] < 0) return addon_fail(env, "maxPoolIndices: invalid geometry");
+  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || kh < 1 || kw < 1) return addon_fail(env, "maxPoolIndices: invalid geometry");
+  if ((int64_t)xl < n * c * h * w || (int64_t)ol < n * c * oh * ow || n * c * h * w > INT32_MAX || 8 * sw > INT32_MAX)
+    return addon_fail(env, "maxPoolIndices: an array is shorter than its geometry");
+  /* the ow whose window is inside the row: ow·sw − pl >= 0 and ow·sw − pl + (kw − 1)·dw < w */
+  const int64_t owLo = ow < ceil_div(pl, sw) ? ow : ceil_div(pl, sw);
+  int64_t owHi = ceil_div(w - (kw - 1) * dw + pl, sw);
+  owHi = owHi > ow ? ow : owHi;
+  owHi = owHi < owLo ? owLo : owHi;
+  const int vector = addon_cpu_supported() && owHi - owLo >= 8;
+  int32_t steps[8];
+  for (int t = 0; t < 8; t++) steps[t] = (int32_t)(t * sw);
+  int32_t *o = out;
+  for (int64_t plane = 0; plane < n * c; plane++) {
+    const int64_t base = plane * h * w;
+    for (int64_t r = 0; r < oh; r++, o += ow) {
+      const int64_t y0 = r * sh - pt;
+      int64_t q = 0;
+      if (vector && y0 >= 0 && y0 + (kh - 1) * dh < h) {
+        for (; q < owLo; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
+        /* groups of 8; the last overlaps the one before rather than leaving a tail (a window recomputed gives the same index) */
+        for (;; q += 8) {
+          if (q + 8 > owHi) q = owHi - 8;
+          window_max8(x, o + q, base + y0 * w + q * sw - pl, g, steps);
+          if (q + 8 == owHi) break;
+        }
+        q = owHi;
+      }
+      for (; q < ow; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
+    }
+  }
+  return NULL;
+}
+
+/* take(x, indices, out): out[i] = x[indices[i]] as words (Float32Array or Int32Array, one kind); outside x: NaN / 0. */
+static napi_value take(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t *x, *out;
+  int32_t *indices;
+  size_t xl, il, ol;
+  uint32_t fill;
+  if (argc == 3 && addon_floats(env, argv[0], (float **)&x, &xl) && addon_floats(env, argv[2], (float **)&out, &ol)) fill = 0x7fc00000u;
+  else if (argc == 3 && addon_ints(env, argv[0], (int32_t **)&x, &xl) && addon_ints(env, argv[2], (int32_t **)&out, &ol)) fill = 0;
+  else return addon_fail(env, "take: (x, Int32Array indices, out), x and out both Float32Array or both Int32Array, expected");
+  if (!addon_ints(env, argv[1], &indices, &il)) return addon_fail(env, "take: Int32Array indices expected");
+  const size_t n = il < ol ? il : ol;
+  for (size_t i = 0; i < n; i++) {
+    const int32_t k = indices[i];
+    out[i] = k >= 0 && (size_t)k < xl ? x[k] : fill;
+  }
+  return NULL;
+}
+
+/* scatterAdd(x, indices, out): out[indices[i]] += x[i] in order of i; indices outside out are skipped. */
+static napi_value scatter_add(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *x, *out;
+  int32_t *indices;
+  size_t xl, il, ol;
+  if (argc != 3 || !addon_floats(env, argv[0], &x, &xl) || !addon_ints(env, argv[1], &indices, &il) || !addon_floats(env, argv[2], &out, &ol))
+    return addon_fail(env, "scatterAdd: (Float32Array x, Int32Array indices, Float32Array out) expected");
+  if (xl < il) return addon_fail(env, "scatterAdd: fewer values than indices");
+  for (size_t i = 0; i < il; i++) {
+    const int32_t k = indices[i];
+    if (k >= 0 && (size_t)k < ol) out[k] += x[i];
+  }
+  return NULL;
+}
+
+void register_elementwise(napi_env env, napi_value exports) {
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = { { "unary", unary }, { "binary", binary }, { "maxPoolIndices", max_pool_indices }, { "take", take }, { "scatterAdd", scatter_add } };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The native backend's elementwise kernels (native/elementwise.c, its kernel table in
+ * src/backend/native/native.ts): each gives the TypeScript kernel's bits (src/backend/cpu), over
+ * values with NaN, signed zeros, infinities and ties, broadcasts of several ranks and strides,
+ * pooling windows with padding, strides and dilation (the 8-wide path and the edge windows),
+ * gathers outside the array and scatter-adds with repeated and outside indices; the backend runs
+ * them (a spy sees each call); and a call with arrays too short throws a RangeError.
+ * Skipped where the addon is not built (test/backend/native.test.ts says whether it should be).
+ */
+import { describe, expect, it } from "vitest";
+import { add, fromValues, Generator, gradients, maxPool2d, mul, relu, sum, withBackend } from "../../src/index.js";
+import { TS_KERNELS } from "../../src/backend/cpu/cpu.js";
+import { BINARY_OPS, nativeAddon, NativeBackend, UNARY_OPS, type NativeAddon } from "../../src/backend/native/native.js";
+import { windowArgs } from "../../src/backend/wasm/movement-simd.js";
+import type { BroadcastInfo, WindowInfo } from "../../src/backend/backend.js";
+import { broadcastShapes, broadcastStrides } from "../../src/tensor/shape.js";
+
+const native = nativeAddon();
+const words = (a: Float32Array | Int32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+/** Uniform values in [-2, 2) with NaN, ±0, ±Infinity and repeats sprinkled in. */
+function values(n: number, seed: number): Float32Array {
+  const g = new Generator(seed);
+  const specials = [Number.NaN, 0, -0, Infinity, -Infinity, 1, -1];
+  return Float32Array.from({ length: n }, () => {
+    const u = g.uniform();
+    return u < 0.08 ? specials[Math.floor(g.uniform() * specials.length)]! : u < 0.15 ? 0.5 : g.uniform() * 4 - 2;
+  });
+}
+
+function broadcast(a: number[], b: number[]): BroadcastInfo {
+  const outShape = broadcastShapes("test", a, b);
+  return { outShape, strides: [broadcastStrides(a, outShape), broadcastStrides(b, outShape)] };
+}
+
+function window(n: number, c: number, h: number, w: number, k: [number, number], stride: [number, number], pad: [number, number], dil: [number, number]): WindowInfo {
+  const outH = Math.floor((h + 2 * pad[0] - dil[0] * (k[0] - 1) - 1) / stride[0]) + 1;
+  const outW = Math.floor((w + 2 * pad[1] - dil[1] * (k[1] - 1) - 1) / stride[1]) + 1;
+  return {
+    n, c, h, w, kh: k[0], kw: k[1], strideH: stride[0], strideW: stride[1], padTop: pad[0], padLeft: pad[1],
+    dilationH: dil[0], dilationW: dil[1], outH, outW,
+  };
+}
+
+describe.skipIf(!native)("the native elementwise kernels give the TypeScript kernels' bits", () => {
+  const x = values(3001, 1), y = values(3001, 2);
+
+  for (const [k, op] of UNARY_OPS.entries()) {
+    it(`unary ${op}`, () => {
+      const got = new Float32Array(x.length), want = new Float32Array(x.length);
+      expect(native!.unary(k, x, got)).toBe(true);
+      TS_KERNELS.unary(op, x, want, []);
+      expect(words(got)).toEqual(words(want));
+    });
+  }
+
+  const CASES: [number[], number[]][] = [
+    [[3001], [3001]], [[4, 3, 7, 5], [1, 3, 1, 1]], [[4, 3, 7, 5], [5]], [[6, 1, 9], [1, 7, 1]], [[], [13, 11]], [[2, 3, 4, 5, 6], [3, 1, 5, 1]],
+  ];
+  for (const [k, op] of BINARY_OPS.entries()) {
+    it(`binary ${op} over broadcasts`, () => {
+      for (const [sa, sb] of CASES) {
+        const info = broadcast(sa, sb);
+        const size = info.outShape.reduce((p, d) => p * d, 1);
+        const a = x.subarray(0, sa.reduce((p, d) => p * d, 1)), b = y.subarray(0, sb.reduce((p, d) => p * d, 1));
+        const want = new Float32Array(size), got = new Float32Array(size);
+        TS_KERNELS.binary(op, a, b, info, want);
+        const flat = (s: readonly number[][]) => Int32Array.from([...s[0]!, ...s[1]!]);
+        expect(native!.binary(k, a, b, got, Int32Array.from(info.outShape), flat(info.strides as number[][])), `${sa} ${op} ${sb}`).toBe(true);
+        expect(words(got), `${sa} ${op} ${sb}`).toEqual(words(want));
+      }
+    });
+  }
+
+  const POOLS: [string, WindowInfo][] = [
+    ["2x2 stride 2 (W2's)", window(3, 4, 28, 28, [2, 2], [2, 2], [0, 0], [1, 1])],
+    ["3x3 stride 1, padding 1", window(2, 3, 13, 21, [3, 3], [1, 1], [1, 1], [1, 1])],
+    ["3x2 stride (2, 3), padding (1, 1), dilation (1, 2)", window(2, 2, 17, 40, [3, 2], [2, 3], [1, 1], [1, 2])],
+    ["narrower than 8 windows a row", window(1, 2, 6, 9, [2, 2], [2, 2], [1, 1], [1, 1])],
+  ];
+  for (const [name, g] of POOLS) {
+    it(`maxPoolIndices, ${name}`, () => {
+      const input = values(g.n * g.c * g.h * g.w, 3);
+      const want = new Int32Array(g.n * g.c * g.outH * g.outW), got = new Int32Array(want.length);
+      TS_KERNELS.maxPoolIndices(input, g, want);
+      native!.maxPoolIndices(input, got, Int32Array.from(windowArgs(g)!));
+      expect(Array.from(got)).toEqual(Array.from(want));
+    });
+  }
+
+  it("take, inside and outside the array, float32 and int32", () => {
+    const indices = Int32Array.from({ length: 700 }, (_, i) => ((i * 37) % 3100) - 50);
+    for (const src of [x, new Int32Array(x.buffer)]) {
+      const want = new (src.constructor as Float32ArrayConstructor)(indices.length), got = new (src.constructor as Float32ArrayConstructor)(indices.length);
+      TS_KERNELS.take(src, indices, want);
+      native!.take(src, indices, got);
+      expect(words(got)).toEqual(words(want));
+    }
+  });
+
+  it("scatterAdd, with repeated indices and indices outside the output", () => {
+    const indices = Int32Array.from({ length: 3001 }, (_, i) => ((i * 13) % 600) - 5);
+    const want = new Float32Array(590), got = new Float32Array(590);
+    TS_KERNELS.scatterAdd(x, indices, want);
+    native!.scatterAdd(x, indices, got);
+    expect(words(got)).toEqual(words(want));
+  });
+
+  it("refuses arrays shorter than their shapes with a RangeError", () => {
+    const shape = Int32Array.from([4, 5]), strides = Int32Array.from([5, 1, 5, 1]);
+    expect(() => native!.binary(0, x.subarray(0, 19), y, new Float32Array(20), shape, strides)).toThrow(/shorter than the broadcast/);
+    expect(() => native!.binary(0, x, y, new Float32Array(19), shape, strides)).toThrow(RangeError);
+    expect(() => native!.binary(0, x, y, new Float32Array(20), shape, strides.subarray(1))).toThrow(RangeError);
+    const g = Int32Array.from(windowArgs(POOLS[0]![1])!);
+    expect(() => native!.maxPoolIndices(x.subarray(0, 100), new Int32Array(10000), g)).toThrow(/shorter than its geometry/);
+    expect(() => native!.scatterAdd(x.subarray(0, 5), new Int32Array(6), new Float32Array(4))).toThrow(RangeError);
+    expect(native!.unary(99, x, new Float32Array(4))).toBe(false);
+  });
+
+  it("the backend runs them in training code (relu, a bias add, max-pool and their gradients)", () => {
+    const calls = new Set<string>();
+    const spy: NativeAddon = { ...native! };
+    for (const name of ["unary", "binary", "maxPoolIndices", "take", "scatterAdd"] as const) {
+      const real = native![name] as (...a: unknown[]) => unknown;
+      (spy as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => (calls.add(name), real(...a));
+    }
+    withBackend(new NativeBackend(spy), () => {
+      const input = fromValues(values(4 * 3 * 16 * 16, 5).map((v) => (Number.isFinite(v) ? v : 0)), [4, 3, 16, 16], { requiresGrad: true });
+      const bias = fromValues(values(3, 6).map((v) => (Number.isFinite(v) ? v : 0)), [1, 3, 1, 1], { requiresGrad: true });
+      const out = maxPool2d(relu(add(input, bias)), { kernelSize: 2 });
+      const [gx] = gradients(sum(mul(out, out)), [input]);
+      expect(gx!.shape).toEqual([4, 3, 16, 16]);
+    });
+    expect([...calls].sort()).toEqual(["binary", "maxPoolIndices", "scatterAdd", "take", "unary"]);
+  });
+});
