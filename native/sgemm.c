@@ -19,8 +19,8 @@
  * an element's sum does not depend on the band it falls in.
  *
  * Threads: a pool of threads - 1 workers started on first use and kept; the caller computes part 0
- * of a task and waits for the rest. Workers spin briefly on a generation counter, then sleep on a
- * condition variable. Products below PARALLEL_MIN_MACS run on the caller alone. The pool runs any
+ * of a task and waits for the rest. Workers spin briefly (SPIN_PAUSES) on a generation counter,
+ * then sleep on a condition variable. Products below PARALLEL_MIN_MACS run on the caller alone. The pool runs any
  * task split into parts (pool_run), and the loop nest takes its operands through packing
  * callbacks (gemm_columns): native/conv.c runs convolutions on both (native/gemm.h).
  *
@@ -41,6 +41,13 @@
 #define MC 144
 #define NC 2048
 #define MAX_THREADS 64
+/*
+ * How long an idle worker spins before it sleeps: about 30 µs. Longer spins kept the second core
+ * busy through the JavaScript between a step's kernels, where the collector's helper threads want
+ * it: W2 on 2 threads was 0.92x of 1 thread with 100000 pauses, 1.0x with 20000, 1.06-1.11x with
+ * 500 or none (in-process A/B, this 2-core machine).
+ */
+#define SPIN_PAUSES 1000
 
 typedef struct {
   const float *a, *b;
@@ -245,7 +252,7 @@ static void *worker_main(void *arg) {
   for (;;) {
     unsigned g;
     int spins = 0;
-    while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen && spins < 20000) {
+    while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen && spins < SPIN_PAUSES) {
       _mm_pause();
       spins++;
     }
