@@ -142,17 +142,20 @@ describe.skipIf(!native)("the native backend", () => {
       }
     }
     const composed = new Composed(native!);
-    const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions }[] = [
+    const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions; infinite?: boolean }[] = [
       { name: "3x3 same, large enough for 2 threads", x: [16, 8, 14, 14], w: [16, 8, 3, 3], options: { padding: 1 } },
       { name: "stride 2, padding 1 (the forward declines to wasm)", x: [3, 2, 11, 9], w: [5, 2, 3, 3], options: { stride: 2, padding: 1 } },
       { name: "dilation 2, rectangular kernel, uneven padding", x: [2, 3, 10, 13], w: [4, 3, 2, 3], options: { dilation: 2, padding: [1, 2] } },
       { name: "1x1, batch of one", x: [1, 6, 7, 5], w: [9, 6, 1, 1], options: {} },
       { name: "K = 288 (two blocks of 256), 5x5 kernel, no padding", x: [5, 32, 9, 8], w: [7, 32, 3, 3], options: {} },
       { name: "one input channel, 28x28 same (W2's first layer)", x: [9, 1, 28, 28], w: [16, 1, 3, 3], options: { padding: "same" } },
+      { name: "an infinite weight (dx leaves the padded planes for col2im)", x: [3, 2, 6, 6], w: [4, 2, 3, 3], options: { padding: 1 }, infinite: true },
     ];
     const run = (backend: Backend, c: (typeof CASES)[number]) => withBackend(backend, () => {
       const x = fromValues(values(c.x.reduce((a, b) => a * b), 3), c.x, { requiresGrad: true });
-      const w = fromValues(values(c.w.reduce((a, b) => a * b), 4), c.w, { requiresGrad: true });
+      const wv = values(c.w.reduce((a, b) => a * b), 4);
+      if (c.infinite) wv[5] = Infinity;
+      const w = fromValues(wv, c.w, { requiresGrad: true });
       const y = conv2d(x, w, undefined, c.options);
       const r = fromValues(values(y.size, 5), y.shape);
       const [gx, gw] = gradients(sum(mul(y, r)), [x, w]);
