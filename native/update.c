@@ -1,8 +1,9 @@
 /*
  * The fused optimizer update's float32 stages (src/backend/update.ts) on AVX2, in place in the
- * tensors' own arrays: the native backend's `applyUpdate` (src/backend/native/native.ts) copies the
- * gradient into the output, runs each stage over it (u) and the slots, and ends with `apply`
- * (out = θ + f·u). Nothing is copied into or out of another memory, unlike the WebAssembly
+ * tensors' own arrays: the native backend's `applyUpdate` (src/backend/native/native.ts) hands the
+ * whole program to one call, which copies the gradient into the output, runs each stage over it
+ * (u) and the slots, and ends with `apply` (out = θ + f·u), a block of 1024 elements at a time so
+ * that u stays in L1 between stages. Nothing is copied into or out of another memory, unlike the WebAssembly
  * update it replaces (wasm/update.ts), whose math this is, op for op: every operation rounds to
  * float32 (IEEE add, mul, div and sqrt in 8 lanes, and a scalar tail; built with
  * -ffp-contract=off, so no multiply-add is fused), so results equal the TypeScript kernel's bits
@@ -17,6 +18,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 #include "addon.h"
 
 #define TARGET __attribute__((target("avx2")))
@@ -160,67 +162,99 @@ TARGET static void apply(float *out, const float *theta, size_t n, float f, int 
   for (; i < n; i++) out[i] = theta[i] + (scaled ? out[i] * f : out[i]);
 }
 
-/* ---- Node-API: update(stage, arrays[], constants Float64Array) ---- */
+/* ---- Node-API: update(stages Int32Array, arrays[], constants Float64Array, grad, out) ---- */
 
 enum { SCALE, WEIGHT_DECAY, ADAM, MOMENTUM, ADAGRAD, RMS, APPLY, STAGES };
 /* how many arrays and constants each stage takes */
 static const int ARRAYS[STAGES] = { 1, 2, 3, 2, 2, 4, 2 };
 static const int CONSTANTS[STAGES] = { 1, 1, 7, 5, 3, 6, 2 };
+#define MAX_STAGES 16
+/* elements per block: every stage runs over one block (in L1) before the next block starts */
+#define BLOCK 1024
 
-static napi_value update(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t stage;
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &stage) != napi_ok || stage < 0 || stage >= STAGES)
-    return addon_fail(env, "update: (stage, arrays, constants) expected");
-  float *a[4] = { NULL, NULL, NULL, NULL };
-  size_t n = 0;
-  for (int j = 0; j < ARRAYS[stage]; j++) {
-    napi_value el;
-    size_t len;
-    if (napi_get_element(env, argv[1], j, &el) != napi_ok) return addon_fail(env, "update: arrays expected");
-    napi_valuetype type;
-    napi_typeof(env, el, &type);
-    if (type == napi_null || type == napi_undefined) continue; /* an unused slot (rms without centering or momentum) */
-    if (!addon_floats(env, el, &a[j], &len)) return addon_fail(env, "update: Float32Array arrays expected");
-    if (j == 0) n = len;
-    else if (len != n) return addon_fail(env, "update: arrays of one length expected");
+typedef struct {
+  int code;
+  float *a[4]; /* a[0] is u: the output array */
+  float f[7];  /* the constants rounded to float32, as the WebAssembly stages take them */
+  double c[7];
+} Stage;
+
+static void run_stage(const Stage *st, size_t at, size_t n) {
+  float *u = st->a[0] + at;
+  float *a1 = st->a[1] ? st->a[1] + at : NULL, *a2 = st->a[2] ? st->a[2] + at : NULL, *a3 = st->a[3] ? st->a[3] + at : NULL;
+  const float *f = st->f;
+  switch (st->code) {
+    case SCALE: scale(u, n, f[0]); break;
+    case WEIGHT_DECAY: weight_decay(u, a1, n, f[0]); break;
+    case ADAM: adam(u, a1, a2, n, f[0], f[1], f[2], f[3], f[4], f[5], f[6]); break;
+    case MOMENTUM: momentum(u, a1, n, f[0], f[1], st->c[2] != 0, st->c[3] != 0, st->c[4] != 0); break;
+    case ADAGRAD: adagrad(u, a1, n, f[0], f[1], st->c[2] != 0); break;
+    case RMS: rms(u, a1, a2, a3, n, f[0], f[1], f[2], f[3], st->c[4] != 0, st->c[5] != 0); break;
+    case APPLY: apply(u, a1, n, f[0], st->c[1] != 0); break;
   }
+}
+
+/* The arrays a stage needs but was not given, as a message; NULL when it has them. */
+static const char *missing(const Stage *st) {
+  switch (st->code) {
+    case WEIGHT_DECAY: case APPLY: return st->a[1] ? NULL : "update: θ expected";
+    case ADAM: return st->a[1] && st->a[2] ? NULL : "update: Adam's slots expected";
+    case MOMENTUM: return st->a[1] ? NULL : "update: the momentum buffer expected";
+    case ADAGRAD: return st->a[1] ? NULL : "update: AdaGrad's sum expected";
+    case RMS: return st->a[1] && (st->c[4] == 0 || st->a[2]) && (st->c[5] == 0 || st->a[3]) ? NULL : "update: RMSProp's slots expected";
+    default: return NULL;
+  }
+}
+
+/*
+ * out = the program's result: out starts as a copy of grad (u), and each stage in turn rewrites u
+ * and its slots, block by block. `arrays` lists each stage's arrays after u (ARRAYS - 1 of them,
+ * null for an unused slot), `constants` each stage's CONSTANTS; every array has grad's length.
+ * Elementwise stages commute with the blocking, so this is the bits of running them one by one.
+ */
+static napi_value update(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t *codes;
   double *c;
-  size_t clen;
-  if (!addon_doubles(env, argv[2], &c, &clen) || (int)clen < CONSTANTS[stage]) return addon_fail(env, "update: Float64Array constants expected");
-  float f[7];
-  for (int j = 0; j < CONSTANTS[stage]; j++) f[j] = (float)c[j];
-  if (!a[0]) return addon_fail(env, "update: u expected");
-  switch (stage) {
-    case SCALE: scale(a[0], n, f[0]); break;
-    case WEIGHT_DECAY:
-      if (!a[1]) return addon_fail(env, "update: θ expected");
-      weight_decay(a[0], a[1], n, f[0]);
-      break;
-    case ADAM:
-      if (!a[1] || !a[2]) return addon_fail(env, "update: Adam's slots expected");
-      adam(a[0], a[1], a[2], n, f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
-      break;
-    case MOMENTUM:
-      if (!a[1]) return addon_fail(env, "update: the momentum buffer expected");
-      momentum(a[0], a[1], n, f[0], f[1], c[2] != 0, c[3] != 0, c[4] != 0);
-      break;
-    case ADAGRAD:
-      if (!a[1]) return addon_fail(env, "update: AdaGrad's sum expected");
-      adagrad(a[0], a[1], n, f[0], f[1], c[2] != 0);
-      break;
-    case RMS: {
-      int centered = c[4] != 0, withMomentum = c[5] != 0;
-      if (!a[1] || (centered && !a[2]) || (withMomentum && !a[3])) return addon_fail(env, "update: RMSProp's slots expected");
-      rms(a[0], a[1], a[2], a[3], n, f[0], f[1], f[2], f[3], centered, withMomentum);
-      break;
+  float *grad, *out;
+  size_t count, clen, n, outLen;
+  if (argc != 5 || !addon_ints(env, argv[0], &codes, &count) || !addon_doubles(env, argv[2], &c, &clen) ||
+      !addon_floats(env, argv[3], &grad, &n) || !addon_floats(env, argv[4], &out, &outLen))
+    return addon_fail(env, "update: (Int32Array stages, arrays, Float64Array constants, Float32Array grad, Float32Array out) expected");
+  if (outLen != n) return addon_fail(env, "update: arrays of one length expected");
+  if (count > MAX_STAGES) return addon_fail(env, "update: too many stages");
+  Stage stages[MAX_STAGES];
+  size_t arrayAt = 0, constAt = 0;
+  for (size_t s = 0; s < count; s++) {
+    Stage *st = &stages[s];
+    st->code = codes[s];
+    if (st->code < 0 || st->code >= STAGES) return addon_fail(env, "update: unknown stage");
+    st->a[0] = out;
+    for (int j = 1; j < 4; j++) st->a[j] = NULL;
+    for (int j = 1; j < ARRAYS[st->code]; j++, arrayAt++) {
+      napi_value el;
+      napi_valuetype type;
+      size_t len;
+      if (napi_get_element(env, argv[1], (uint32_t)arrayAt, &el) != napi_ok) return addon_fail(env, "update: arrays expected");
+      napi_typeof(env, el, &type);
+      if (type == napi_null || type == napi_undefined) continue; /* an unused slot (rms without centering or momentum) */
+      if (!addon_floats(env, el, &st->a[j], &len)) return addon_fail(env, "update: Float32Array arrays expected");
+      if (len != n) return addon_fail(env, "update: arrays of one length expected");
     }
-    case APPLY:
-      if (!a[1]) return addon_fail(env, "update: θ expected");
-      apply(a[0], a[1], n, f[0], c[1] != 0);
-      break;
+    if (constAt + CONSTANTS[st->code] > clen) return addon_fail(env, "update: Float64Array constants expected");
+    for (int j = 0; j < CONSTANTS[st->code]; j++, constAt++) {
+      st->c[j] = c[constAt];
+      st->f[j] = (float)c[constAt];
+    }
+    const char *why = missing(st);
+    if (why) return addon_fail(env, why);
+  }
+  for (size_t at = 0; at < n; at += BLOCK) {
+    size_t len = n - at < BLOCK ? n - at : BLOCK;
+    memcpy(out + at, grad + at, len * sizeof(float));
+    for (size_t s = 0; s < count; s++) run_stage(&stages[s], at, len);
   }
   return NULL;
 }

@@ -105,12 +105,26 @@ describe.skipIf(!native)("the native backend", () => {
         sum(mul(model.forward(fromValues(values(21, 9), [3, 7])), 1)).backward();
         optimizer.step();
       });
-      // weight and bias: copy, Adam, the decoupled decay's stages, the final add
-      expect(spy.mock.calls.length).toBeGreaterThanOrEqual(4);
-      expect(spy.mock.calls.some((c) => c[0] === 2)).toBe(true); // Adam
+      // one call per parameter (weight and bias), each the whole program: Adam (2), ..., the final add (6)
+      expect(spy.mock.calls.length).toBe(2);
+      for (const call of spy.mock.calls) {
+        expect([...call[0]]).toContain(2);
+        expect(call[0].at(-1)).toBe(6);
+      }
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it("refuses an update whose arrays or constants do not fit its stages with a RangeError", () => {
+    const g = new Float32Array(10), out = new Float32Array(10), m = new Float32Array(10), v = new Float32Array(10);
+    const adam = Float64Array.from([0.9, 0.1, 0.999, 0.001, 1e-8, 1, 1]);
+    expect(() => native!.update(Int32Array.from([2]), [m, v], adam, g, out)).not.toThrow();
+    expect(() => native!.update(Int32Array.from([2]), [m], adam, g, out)).toThrow(/Adam's slots/);
+    expect(() => native!.update(Int32Array.from([2]), [m, new Float32Array(9)], adam, g, out)).toThrow(/one length/);
+    expect(() => native!.update(Int32Array.from([2]), [m, v], adam.subarray(1), g, out)).toThrow(/constants/);
+    expect(() => native!.update(Int32Array.from([9]), [], adam, g, out)).toThrow(/unknown stage/);
+    expect(() => native!.update(Int32Array.from([6]), [null], Float64Array.from([1, 0]), g, out)).toThrow(/θ expected/);
   });
 
   it("gives 1 thread's bits on 3 and 4 threads too, its pool growing after a job on 2", () => {

@@ -25,16 +25,18 @@ const VARIANTS: Record<OptimizerName, Record<string, unknown>[]> = {
   adamw: [{}, { amsgrad: true, weightDecay: 0.5, decoupledWeightDecay: true }, { clipNorm: 0.7 }, { groups: [{ select: "biasAndNorm", weightDecay: 0 }] }],
 };
 
-// 22 and 9 values: whole SIMD lanes (4 in WebAssembly, 8 in the native kernel) and a tail
+// 2,202 and 9 values: whole SIMD lanes (4 in WebAssembly, 8 in the native kernel), a tail, and
+// more than two of the native kernel's blocks of 1,024
+const COLS = 1101;
 function params(dtype: DType): [string, Parameter][] {
-  const w = tensor(Array.from({ length: 22 }, (_, i) => [0.5, -1, 2, 0.25, 1e-3, -7][i % 6]! * (1 + i / 10)), { dtype, shape: [2, 11] });
+  const w = tensor(Array.from({ length: 2 * COLS }, (_, i) => [0.5, -1, 2, 0.25, 1e-3, -7][i % 6]! * (1 + (i % 97) / 10)), { dtype, shape: [2, COLS] });
   const b = tensor(Array.from({ length: 9 }, (_, i) => 0.1 - 0.03 * i), { dtype });
   return [["fc.weight", new Parameter(w)], ["fc.bias", new Parameter(b)]];
 }
 
 function grads(t: number, dtype: DType): Record<string, Tensor> {
   return {
-    "fc.weight": tensor(Array.from({ length: 22 }, (_, i) => [Math.sin(t + 1), Math.cos(2 * t), 0.3 - 0.1 * t, Math.sin(3 * t) * 2, 1e-4 * t, -0.9][i % 6]! + 0.01 * i), { dtype, shape: [2, 11] }),
+    "fc.weight": tensor(Array.from({ length: 2 * COLS }, (_, i) => [Math.sin(t + 1), Math.cos(2 * t), 0.3 - 0.1 * t, Math.sin(3 * t) * 2, 1e-4 * t, -0.9][i % 6]! + 0.01 * (i % 89)), { dtype, shape: [2, COLS] }),
     "fc.bias": tensor(Array.from({ length: 9 }, (_, i) => 0.5 * Math.cos(t + i) - 0.05 * i), { dtype }),
   };
 }

@@ -63,8 +63,12 @@ export interface NativeAddon {
   maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array): void;
   take(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array): void;
   scatterAdd(x: Float32Array, indices: Int32Array, out: Float32Array): void;
-  /** One stage of the fused optimizer update (native/update.c), in place; `stage` is a number of STAGE. */
-  update(stage: number, arrays: readonly (Float32Array | null)[], constants: Float64Array): void;
+  /**
+   * The fused optimizer update (native/update.c): out = grad run through the program `stages`
+   * (numbers of STAGE), each stage's arrays after u listed in order in `arrays` and its constants
+   * in `constants`; slots are updated in place.
+   */
+  update(stages: Int32Array, arrays: readonly (Float32Array | null)[], constants: Float64Array, grad: Float32Array, out: Float32Array): void;
 }
 
 /** The ops of native/elementwise.c, in its numbering. */
@@ -117,42 +121,46 @@ function nativeKernels(native: NativeAddon): CpuKernels {
 const STAGE = { scale: 0, weightDecay: 1, adam: 2, momentum: 3, adagrad: 4, rms: 5, apply: 6 } as const;
 
 /**
- * out = θ + u for the program `stages` (src/backend/update.ts) on the addon: u starts as a copy of
- * the gradient in `out`, each stage rewrites it and its slots in place, and a last `scale` folds
- * into the final add, as the WebAssembly update does (the same bits). Every stage must be one
- * the addon runs (simdStage), which the caller checks first.
+ * out = θ + u for the program `stages` (src/backend/update.ts) in one call to the addon: u starts as
+ * a copy of the gradient in `out`, each stage rewrites it and its slots in place, and a last
+ * `scale` folds into the final add, as the WebAssembly update does (the same bits). Every stage
+ * must be one the addon runs (simdStage), which the caller checks first.
  */
 function applyUpdateNative(
   native: NativeAddon, stages: readonly UpdateStage[], theta: Float32Array, grad: Float32Array, slots: readonly Float32Array[], out: Float32Array,
 ): void {
-  out.set(grad);
   const last = stages[stages.length - 1];
   const folded = last?.op === "scale" ? last.factor : null;
-  const run = (stage: number, arrays: (Float32Array | null)[], ...constants: number[]) => native.update(stage, arrays, Float64Array.from(constants));
+  const codes: number[] = [], arrays: (Float32Array | null)[] = [], constants: number[] = [];
+  const add = (stage: number, with_: (Float32Array | null)[], ...values: number[]) => {
+    codes.push(stage);
+    arrays.push(...with_);
+    constants.push(...values);
+  };
   let k = 0;
   stages.forEach((s, j) => {
     if (folded !== null && j === stages.length - 1) return;
     switch (s.op) {
       case "scale":
-        return run(STAGE.scale, [out], s.factor);
+        return add(STAGE.scale, [], s.factor);
       case "weightDecay":
-        return run(STAGE.weightDecay, [out, theta], s.wd);
+        return add(STAGE.weightDecay, [theta], s.wd);
       case "adam":
-        run(STAGE.adam, [out, slots[k]!, slots[k + 1]!], s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.eps, s.bc1!, s.bc2Sqrt!);
+        add(STAGE.adam, [slots[k]!, slots[k + 1]!], s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.eps, s.bc1!, s.bc2Sqrt!);
         k += 2;
         return;
       case "momentum":
-        run(STAGE.momentum, [out, slots[k]!], s.mu, 1 - s.dampening, s.dampening === 0 ? 0 : 1, s.nesterov ? 1 : 0, s.first ? 1 : 0);
+        add(STAGE.momentum, [slots[k]!], s.mu, 1 - s.dampening, s.dampening === 0 ? 0 : 1, s.nesterov ? 1 : 0, s.first ? 1 : 0);
         k += 1;
         return;
       case "adagrad":
-        run(STAGE.adagrad, [out, slots[k]!], s.eps, s.decay ?? 1, s.decay === null ? 0 : 1);
+        add(STAGE.adagrad, [slots[k]!], s.eps, s.decay ?? 1, s.decay === null ? 0 : 1);
         k += 1;
         return;
       case "rms": {
         const ga = s.centered ? slots[k + 1]! : null;
         const b = s.momentum > 0 ? slots[k + (s.centered ? 2 : 1)]! : null;
-        run(STAGE.rms, [out, slots[k]!, ga, b], s.alpha, 1 - s.alpha, s.eps, s.momentum, s.centered ? 1 : 0, s.momentum > 0 ? 1 : 0);
+        add(STAGE.rms, [slots[k]!, ga, b], s.alpha, 1 - s.alpha, s.eps, s.momentum, s.centered ? 1 : 0, s.momentum > 0 ? 1 : 0);
         k += stageSlots(s);
         return;
       }
@@ -162,7 +170,8 @@ function applyUpdateNative(
         return s satisfies never;
     }
   });
-  run(STAGE.apply, [out, theta], folded ?? 1, folded === null ? 0 : 1);
+  add(STAGE.apply, [theta], folded ?? 1, folded === null ? 0 : 1);
+  native.update(Int32Array.from(codes), arrays, Float64Array.from(constants), grad, out);
 }
 
 type NodeProcess = { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> };
