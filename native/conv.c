@@ -17,7 +17,8 @@
  * - dW = dy' (outC x N·L) . colsᵀ (N·L x K), dy' being dy with the batch moved inside: x is laid
  *   out once NHWC with a zero border, and the loop nest packs its blocks from that and from dy
  *   (pack_cols, pack_dy), W's columns taken in the order (ki, kj, c) so that 16 of them
- *   are one 64-byte copy where C is a multiple of 16.
+ *   are one 64-byte copy where C is a multiple of 16. Narrow weights (K <= 12) skip the packing
+ *   (weight_grad_narrow).
  *
  * Bits: each is the composed path's product (W . im2col(x), Wᵀ . dy', dy' . im2col(x)ᵀ, with
  * those shapes) summed in the same KC blocks in the same order, on the same operands (the
@@ -32,6 +33,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <immintrin.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -346,6 +348,99 @@ static void weight_grad_part(const void *ctx, int part, int parts, Scratch *s) {
   gemm_columns(&gm, j0, j1, s);
 }
 
+/* r[i] (row i of an 8x8 block) becomes column i. */
+__attribute__((target("avx2"), always_inline))
+static inline void transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Weights this narrow (K = C·kh·kw columns; a 3x3 kernel over one channel has 9) go to weight_grad_narrow. */
+#define NARROW_K 12
+
+/*
+ * dW for K <= NARROW_K, where packing 16-wide panels for 9 columns cost more than the sums: 8
+ * output channels a step in the lanes, one accumulator per column. For each p, dy's 8 values
+ * times the column's broadcast value, one fused multiply-add,
+ * in blocks of KC from p = 0, the first block stored and later ones added: each element's sum in
+ * the loop nest's order, so the same bits. dy's 8 values per position come from an 8x8 transpose
+ * in registers where 8 positions lie in one item. Parts take 8-channel panels in turn.
+ */
+__attribute__((target("avx2,fma")))
+static void weight_grad_narrow(const void *ctx, int part, int parts, Scratch *s) {
+  (void)s;
+  const WeightGrad *d = ctx;
+  const Geom *g = d->g;
+  const int64_t L = g->oh * g->ow, NL = g->n * L, C = g->c;
+  const int K = d->K, outC = d->outC;
+  for (int o0 = part * 8; o0 < outC; o0 += parts * 8) {
+    const int lanes = outC - o0 < 8 ? outC - o0 : 8;
+    int64_t n = 0, l = 0, r = 0, q = 0; /* p = n·L + l, l = r·outW + q */
+    for (int64_t p0 = 0; p0 < NL; p0 += KC) {
+      const int kc = (int)min64(KC, NL - p0);
+      __m256 acc[NARROW_K];
+      for (int j = 0; j < NARROW_K; j++) acc[j] = _mm256_setzero_ps();
+      for (int t0 = 0; t0 < kc; t0 += 8) {
+        const int count = kc - t0 < 8 ? kc - t0 : 8;
+        __m256 dyT[8];
+        if (count == 8 && l + 8 <= L) {
+          /* 8 positions of one item: 8 channels' rows of dy, transposed in registers */
+          for (int lane = 0; lane < 8; lane++) dyT[lane] = lane < lanes ? _mm256_loadu_ps(d->dy + (n * outC + o0 + lane) * L + l) : _mm256_setzero_ps();
+          transpose8(dyT);
+        } else {
+          float t8[8][8] __attribute__((aligned(32)));
+          for (int t = 0; t < count; t++)
+            for (int lane = 0; lane < 8; lane++) {
+              const int64_t at = l + t < L ? n * outC * L + l + t : (n + 1) * outC * L + l + t - L; /* a group crosses at most one item's end */
+              t8[t][lane] = lane < lanes ? d->dy[at + (o0 + lane) * L] : 0.0f;
+            }
+          for (int t = 0; t < count; t++) dyT[t] = _mm256_load_ps(t8[t]);
+        }
+        const float *src[8];
+        for (int t = 0; t < count; t++) {
+          src[t] = d->xp + ((n * d->Hp + r * g->sh) * d->Wp + q * g->sw) * C;
+          l++;
+          if (++q == g->ow) {
+            q = 0;
+            r++;
+          }
+          if (l == L) {
+            l = r = q = 0;
+            n++;
+          }
+        }
+        for (int t = 0; t < count; t++) {
+          const __m256 dv = dyT[t];
+          for (int j = 0; j < NARROW_K; j++)
+            if (j < K) acc[j] = _mm256_fmadd_ps(dv, _mm256_set1_ps(src[t][d->off[j]]), acc[j]);
+        }
+      }
+      for (int j = 0; j < K; j++) {
+        float sums[8] __attribute__((aligned(32)));
+        _mm256_store_ps(sums, acc[j]);
+        for (int lane = 0; lane < lanes; lane++) {
+          float *c = d->dwp + (int64_t)(o0 + lane) * K + j;
+          *c = p0 == 0 ? sums[lane] : *c + sums[lane];
+        }
+      }
+    }
+  }
+}
+
 /* dw [outC, K] = dy' . im2col(x)ᵀ; 0 when out of memory. `work` is the caller's scratch. */
 static int weight_grad(const Geom *g, const float *x, const float *dy, float *dw, int outC, int threads, Scratch *work) {
   const int64_t C = g->c, K = C * g->kh * g->kw, L = g->oh * g->ow, NL = g->n * L;
@@ -379,9 +474,14 @@ static int weight_grad(const Geom *g, const float *x, const float *dy, float *dw
     for (int64_t t = 1; dense[k] && t < NR; t++) dense[k] = off[k * NR + t] == off[k * NR] + t;
   }
   WeightGrad d = { g, xp, off, dense, Hp, Wp, (int)K, (int)K, outC, dy, dwp };
-  int parts = threads > 1 && K >= 2 * NR && NL * outC * K >= PARALLEL_MIN_MACS ? pool_parts(threads) : 1;
-  if (parts > 1) d.width = (int)(((K + parts - 1) / parts + NR - 1) / NR * NR);
-  pool_run(weight_grad_part, &d, parts);
+  const int big = threads > 1 && NL * outC * K >= PARALLEL_MIN_MACS;
+  if (K <= NARROW_K) {
+    pool_run(weight_grad_narrow, &d, big && outC > 8 ? pool_parts(min64(threads, (outC + 7) / 8)) : 1);
+  } else {
+    int parts = big && K >= 2 * NR ? pool_parts(threads) : 1;
+    if (parts > 1) d.width = (int)(((K + parts - 1) / parts + NR - 1) / NR * NR);
+    pool_run(weight_grad_part, &d, parts);
+  }
   for (int64_t o = 0; o < outC; o++)
     for (int64_t j = 0; j < K; j++) dw[o * K + perm[j]] = dwp[o * K + j];
   free(off), free(perm), free(dense), free(dwp);
