@@ -12,6 +12,12 @@ napi_value addon_fail(napi_env env, const char *message) {
   return NULL;
 }
 
+napi_value addon_boolean(napi_env env, int value) {
+  napi_value out;
+  napi_get_boolean(env, value, &out);
+  return out;
+}
+
 static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
   napi_typedarray_type type;
   int is = 0;
@@ -44,9 +50,7 @@ int addon_cpu_supported(void) {
 
 static napi_value available(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value out;
-  napi_get_boolean(env, addon_cpu_supported(), &out);
-  return out;
+  return addon_boolean(env, addon_cpu_supported());
 }
 
 NAPI_MODULE_INIT() {

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A JavaScript boolean. */
+napi_value addon_boolean(napi_env env, int value);
 /* Throws a RangeError with `message`; returns NULL for the caller to return. */
 napi_value addon_fail(napi_env env, const char *message);
 /* The data and length of a Float32Array / Int32Array / Float64Array; 0 when v is not one. */

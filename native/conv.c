@@ -509,12 +509,6 @@ static int32_t int_arg(napi_env env, napi_value v, int *ok) {
   return out;
 }
 
-static napi_value boolean(napi_env env, int value) {
-  napi_value out;
-  napi_get_boolean(env, value, &out);
-  return out;
-}
-
 /* conv2d(x, w, out, geometry, outC, threads): true when it ran, false when declined (a stride other than 1). */
 static napi_value conv2d(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -531,11 +525,11 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   if (!ok || outC < 1) return addon_fail(env, "conv2d: outC >= 1 and threads expected");
   const int64_t K = g.c * g.kh * g.kw, L = g.oh * g.ow;
   if ((int64_t)xl < g.n * g.c * g.h * g.w || (int64_t)wl < outC * K || (int64_t)ol < g.n * outC * L) return addon_fail(env, "conv2d: an array is shorter than its geometry");
-  if (g.n == 0) return boolean(env, 1);
+  if (g.n == 0) return addon_boolean(env, 1);
   if (!caller_scratch()) return addon_fail(env, "conv2d: out of memory");
   int r = conv_forward(&g, x, w, out, outC, threads);
   if (r < 0) return addon_fail(env, "conv2d: out of memory");
-  return boolean(env, r);
+  return addon_boolean(env, r);
 }
 
 /* conv2dBackward(x, w, dy, dx | null, dw | null, geometry, outC, threads): dx and dw overwritten whole. */

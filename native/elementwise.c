@@ -71,12 +71,6 @@ static int int_at(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
-static napi_value boolean(napi_env env, int value) {
-  napi_value out;
-  napi_get_boolean(env, value, &out);
-  return out;
-}
-
 /* unary(op, x, out): out[i] = op(x[i]) for i < min(x.length, out.length). */
 static napi_value unary(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -87,9 +81,9 @@ static napi_value unary(napi_env env, napi_callback_info info) {
   size_t xl, ol;
   if (argc != 3 || !int_at(env, argv[0], &op) || !addon_floats(env, argv[1], &x, &xl) || !addon_floats(env, argv[2], &out, &ol))
     return addon_fail(env, "unary: (op, Float32Array x, Float32Array out) expected");
-  if (op < 0 || op >= U_COUNT) return boolean(env, 0);
+  if (op < 0 || op >= U_COUNT) return addon_boolean(env, 0);
   unary_run(op, x, out, xl < ol ? xl : ol);
-  return boolean(env, 1);
+  return addon_boolean(env, 1);
 }
 
 /*
@@ -106,7 +100,7 @@ static napi_value binary(napi_env env, napi_callback_info info) {
   if (argc != 6 || !int_at(env, argv[0], &op) || !addon_floats(env, argv[1], &a, &al) || !addon_floats(env, argv[2], &b, &bl) ||
       !addon_floats(env, argv[3], &out, &ol) || !addon_ints(env, argv[4], &shape, &rank) || !addon_ints(env, argv[5], &strides, &sl))
     return addon_fail(env, "binary: (op, Float32Array a, b, out, Int32Array shape, Int32Array strides) expected");
-  if (op < 0 || op >= B_COUNT || rank > MAX_RANK) return boolean(env, 0);
+  if (op < 0 || op >= B_COUNT || rank > MAX_RANK) return addon_boolean(env, 0);
   if (sl != 2 * rank) return addon_fail(env, "binary: two strides per dimension expected");
   int64_t size = 1, aMax = 0, bMax = 0;
   for (size_t d = 0; d < rank; d++) {
@@ -117,11 +111,11 @@ static napi_value binary(napi_env env, napi_callback_info info) {
       bMax += (int64_t)strides[rank + d] * (shape[d] - 1);
     }
   }
-  if (size == 0) return boolean(env, 1);
+  if (size == 0) return addon_boolean(env, 1);
   if ((int64_t)ol < size || aMax >= (int64_t)al || bMax >= (int64_t)bl) return addon_fail(env, "binary: an array is shorter than the broadcast walks");
   if (rank == 0) {
     binary_row(op, a, 0, b, 0, out, 1);
-    return boolean(env, 1);
+    return addon_boolean(env, 1);
   }
   const int64_t n = shape[rank - 1], sa = strides[rank - 1], sb = strides[2 * rank - 1];
   int64_t idx[MAX_RANK] = { 0 }, ia = 0, ib = 0;
@@ -137,7 +131,7 @@ static napi_value binary(napi_env env, napi_callback_info info) {
       idx[d] = 0;
     }
   }
-  return boolean(env, 1);
+  return addon_boolean(env, 1);
 }
 
 /* The flat index of the maximum of the window at (y0, x0) of the plane at base (one output of maxPoolIndicesInto). */
