@@ -12,6 +12,10 @@ napi_value addon_fail(napi_env env, const char *message) {
   return NULL;
 }
 
+int addon_int32(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
 napi_value addon_boolean(napi_env env, int value) {
   napi_value out;
   napi_get_boolean(env, value, &out);

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A number argument as an int32; 0 when v is not a number. */
+int addon_int32(napi_env env, napi_value v, int32_t *out);
+/* ceil(a / b) for b > 0, a of either sign. */
+static inline int64_t addon_ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 /* A JavaScript boolean. */
 napi_value addon_boolean(napi_env env, int value);
 /* Throws a RangeError with `message`; returns NULL for the caller to return. */

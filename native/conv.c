@@ -49,12 +49,50 @@ typedef struct {
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
 /* The ow in [lo, hi) with 0 <= x0 + ow*stride < w, clipped to [0, outW] (inRange in window.ts). */
 static void in_range(int64_t x0, int64_t stride, int64_t w, int64_t outW, int64_t *lo, int64_t *hi) {
-  *lo = min64(outW, max64(0, ceil_div(-x0, stride)));
-  *hi = max64(*lo, min64(outW, ceil_div(w - x0, stride)));
+  *lo = min64(outW, max64(0, addon_ceil_div(-x0, stride)));
+  *hi = max64(*lo, min64(outW, addon_ceil_div(w - x0, stride)));
+}
+
+/* ---- the padded planes of a stride-1 convolution (the forward, and dx) ---- */
+
+/*
+ * Each channel of an item as a zero-bordered Hp x Wp plane, so that column q = oh*Wp + ow of the
+ * product meets the input of weight column p = (c, ki, kj) at q + rows[p]; the Wp - outW columns
+ * between rows straddle the border. x's rows [r0, r1) and columns [s0, s1) lie inside the planes.
+ */
+typedef struct {
+  int64_t Hp, Wp, plane, nq, ldq; /* ldq: nq rounded up to whole tiles */
+  int64_t padLen;                 /* the planes' floats with the tiles' slack, 16-aligned */
+  int64_t r0, r1, s0, s1;
+  int32_t *rows;
+} Planes;
+
+/* 1 when made, 0 when the planes' offsets would pass int32 (not run this way), -1 when out of memory. */
+static int planes_make(const Geom *g, Planes *p) {
+  p->Hp = g->oh + g->dh * (g->kh - 1);
+  p->Wp = g->ow + g->dw * (g->kw - 1);
+  p->plane = p->Hp * p->Wp;
+  p->nq = (g->oh - 1) * p->Wp + g->ow;
+  p->ldq = (p->nq + NR - 1) / NR * NR;
+  p->padLen = (g->c * p->plane + NR + 15) / 16 * 16;
+  p->r0 = max64(0, -g->pt), p->r1 = min64(g->h, p->Hp - g->pt);
+  p->s0 = max64(0, -g->pl), p->s1 = min64(g->w, p->Wp - g->pl);
+  p->rows = NULL;
+  if (g->c * p->plane + NR > INT32_MAX) return 0;
+  p->rows = malloc(sizeof(int32_t) * g->c * g->kh * g->kw);
+  if (!p->rows) return -1;
+  for (int64_t ch = 0, at = 0; ch < g->c; ch++)
+    for (int64_t ki = 0; ki < g->kh; ki++)
+      for (int64_t kj = 0; kj < g->kw; kj++) p->rows[at++] = (int32_t)(ch * p->plane + ki * g->dh * p->Wp + kj * g->dw);
+  return 1;
+}
+
+/* The parts a task over the batch items runs in: one below PARALLEL_MIN_MACS multiply-adds, at most one an item. */
+static int item_parts(const Geom *g, int threads, int64_t macs) {
+  return threads > 1 && g->n > 1 && macs >= PARALLEL_MIN_MACS ? pool_parts((int)min64(threads, g->n)) : 1;
 }
 
 /* ---- forward ---- */
@@ -62,48 +100,46 @@ static void in_range(int64_t x0, int64_t stride, int64_t w, int64_t outW, int64_
 typedef struct {
   const Geom *g;
   const float *x, *wpack; /* wpack: W packed per KC block (pack_a), block p0 at p0 * mpad */
-  const int32_t *rows;    /* rows[p]: where in the padded planes column p = (c, ki, kj) reads */
+  Planes pl;
   float *out;
   int outC, K, mpad;
-  int64_t Hp, Wp, nq, ldq; /* the padded plane, the columns q computed per item, their row stride in tmp */
   atomic_int *failed;
 } Forward;
 
 static void forward_part(const void *ctx, int part, int parts, Scratch *s) {
   const Forward *f = ctx;
   const Geom *g = f->g;
+  const Planes *pl = &f->pl;
   int64_t n0 = g->n * part / parts, n1 = g->n * (part + 1) / parts;
   if (n0 >= n1) return;
-  const int64_t plane = f->Hp * f->Wp, padLen = (g->c * plane + NR + 15) / 16 * 16, L = g->oh * g->ow;
-  float *xpad = scratch_work(s, padLen + f->outC * f->ldq);
+  const int64_t L = g->oh * g->ow;
+  float *xpad = scratch_work(s, pl->padLen + f->outC * pl->ldq);
   if (!xpad) {
     atomic_store(f->failed, 1);
     return;
   }
-  float *tmp = xpad + padLen;
-  memset(xpad, 0, padLen * sizeof(float)); /* the border stays 0: each item rewrites only the interior */
-  const int64_t r0 = max64(0, -g->pt), r1 = min64(g->h, f->Hp - g->pt);
-  const int64_t s0 = max64(0, -g->pl), s1 = min64(g->w, f->Wp - g->pl);
+  float *tmp = xpad + pl->padLen;
+  memset(xpad, 0, pl->padLen * sizeof(float)); /* the border stays 0: each item rewrites only the interior */
   for (int64_t item = n0; item < n1; item++) {
     const float *xi = f->x + item * g->c * g->h * g->w;
-    if (s1 > s0)
+    if (pl->s1 > pl->s0)
       for (int64_t ch = 0; ch < g->c; ch++)
-        for (int64_t r = r0; r < r1; r++)
-          memcpy(xpad + ch * plane + (r + g->pt) * f->Wp + s0 + g->pl, xi + (ch * g->h + r) * g->w + s0, (s1 - s0) * sizeof(float));
+        for (int64_t r = pl->r0; r < pl->r1; r++)
+          memcpy(xpad + ch * pl->plane + (r + g->pt) * pl->Wp + pl->s0 + g->pl, xi + (ch * g->h + r) * g->w + pl->s0, (pl->s1 - pl->s0) * sizeof(float));
     for (int p0 = 0; p0 < f->K; p0 += KC) {
       int kc = f->K - p0 < KC ? f->K - p0 : KC;
       const float *block = f->wpack + (int64_t)p0 * f->mpad;
-      for (int64_t q0 = 0; q0 < f->nq; q0 += NR) {
-        int wq = (int)min64(NR, f->nq - q0);
+      for (int64_t q0 = 0; q0 < pl->nq; q0 += NR) {
+        int wq = (int)min64(NR, pl->nq - q0);
         for (int ir = 0; ir < f->outC; ir += MR) {
           int hr = f->outC - ir < MR ? f->outC - ir : MR;
-          kernel_rows(kc, block + (int64_t)ir * kc, xpad + q0, f->rows + p0, tmp + ir * f->ldq + q0, f->ldq, p0 == 0, hr, wq);
+          kernel_rows(kc, block + (int64_t)ir * kc, xpad + q0, pl->rows + p0, tmp + ir * pl->ldq + q0, pl->ldq, p0 == 0, hr, wq);
         }
       }
     }
     float *o = f->out + item * f->outC * L;
     for (int64_t oc = 0; oc < f->outC; oc++)
-      for (int64_t r = 0; r < g->oh; r++) memcpy(o + oc * L + r * g->ow, tmp + oc * f->ldq + r * f->Wp, g->ow * sizeof(float));
+      for (int64_t r = 0; r < g->oh; r++) memcpy(o + oc * L + r * g->ow, tmp + oc * pl->ldq + r * pl->Wp, g->ow * sizeof(float));
   }
 }
 
@@ -112,31 +148,20 @@ static int conv_forward(const Geom *g, const float *x, const float *w, float *ou
   if (g->sh != 1 || g->sw != 1) return 0;
   const int K = (int)(g->c * g->kh * g->kw);
   Forward f = { .g = g, .x = x, .out = out, .outC = outC, .K = K, .mpad = (outC + MR - 1) / MR * MR };
-  f.Hp = g->oh + g->dh * (g->kh - 1);
-  f.Wp = g->ow + g->dw * (g->kw - 1);
-  f.nq = (g->oh - 1) * f.Wp + g->ow;
-  f.ldq = (f.nq + NR - 1) / NR * NR;
-  if (g->c * f.Hp * f.Wp + NR > INT32_MAX) return 0;
+  const int made = planes_make(g, &f.pl);
+  if (made <= 0) return made;
   float *wpack = malloc(sizeof(float) * f.mpad * K);
-  int32_t *rows = malloc(sizeof(int32_t) * K);
-  if (!wpack || !rows) {
-    free(wpack);
-    free(rows);
+  if (!wpack) {
+    free(f.pl.rows);
     return -1;
   }
   for (int p0 = 0; p0 < K; p0 += KC) pack_a(w + p0, K, 1, outC, K - p0 < KC ? K - p0 : KC, wpack + (int64_t)p0 * f.mpad);
-  for (int64_t ch = 0, p = 0; ch < g->c; ch++)
-    for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) rows[p++] = (int32_t)(ch * f.Hp * f.Wp + ki * g->dh * f.Wp + kj * g->dw);
   f.wpack = wpack;
-  f.rows = rows;
   atomic_int failed = 0;
   f.failed = &failed;
-  int64_t macs = g->n * outC * (int64_t)K * g->oh * g->ow;
-  int parts = threads > 1 && g->n > 1 && macs >= PARALLEL_MIN_MACS ? pool_parts(min64(threads, g->n)) : 1;
-  pool_run(forward_part, &f, parts);
+  pool_run(forward_part, &f, item_parts(g, threads, g->n * outC * (int64_t)K * g->oh * g->ow));
   free(wpack);
-  free(rows);
+  free(f.pl.rows);
   return atomic_load(&failed) ? -1 : 1;
 }
 
@@ -149,8 +174,7 @@ typedef struct {
   int outC, K;
   /* stride 1 and a finite weight: col2im as one run per column row over the padded planes (below) */
   int planar;
-  int64_t Hp, Wp, nq, ldq; /* the padded plane and the columns q = oh*Wp + ow, as in the forward */
-  const int32_t *rows;     /* rows[p]: where in the padded planes column row p = (c, ki, kj) lands */
+  Planes pl; /* column row p lands at rows[p] */
   atomic_int *failed;
 } InputGrad;
 
@@ -167,26 +191,26 @@ typedef struct {
 __attribute__((target("avx2")))
 static void input_grad_planar(const InputGrad *d, int64_t item, float *dyq, float *cols, float *xpad, Scratch *s) {
   const Geom *g = d->g;
-  const int64_t L = g->oh * g->ow, plane = d->Hp * d->Wp;
+  const Planes *pl = &d->pl;
+  const int64_t L = g->oh * g->ow;
   const float *dyi = d->dy + item * d->outC * L;
   for (int64_t o = 0; o < d->outC; o++)
-    for (int64_t r = 0; r < g->oh; r++) memcpy(dyq + o * d->ldq + r * d->Wp, dyi + o * L + r * g->ow, g->ow * sizeof(float));
-  const Strided a = { d->w, 1, d->K }, b = { dyq, d->ldq, 1 };
-  const Gemm gm = { pack_a_strided, pack_b_strided, &a, &b, d->K, d->outC, cols, d->ldq };
-  gemm_columns(&gm, 0, (int)d->nq, s);
-  memset(xpad, 0, (g->c * plane + NR) * sizeof(float));
+    for (int64_t r = 0; r < g->oh; r++) memcpy(dyq + o * pl->ldq + r * pl->Wp, dyi + o * L + r * g->ow, g->ow * sizeof(float));
+  const Strided a = { d->w, 1, d->K }, b = { dyq, pl->ldq, 1 };
+  const Gemm gm = { pack_a_strided, pack_b_strided, &a, &b, d->K, d->outC, cols, pl->ldq };
+  gemm_columns(&gm, 0, (int)pl->nq, s);
+  memset(xpad, 0, pl->padLen * sizeof(float));
   for (int64_t p = 0; p < d->K; p++) {
-    float *restrict to = xpad + d->rows[p];
-    const float *restrict from = cols + p * d->ldq;
-    for (int64_t q = 0; q < d->nq; q++) to[q] += from[q];
+    float *restrict to = xpad + pl->rows[p];
+    const float *restrict from = cols + p * pl->ldq;
+    for (int64_t q = 0; q < pl->nq; q++) to[q] += from[q];
   }
   float *x = d->dx + item * g->c * g->h * g->w;
   memset(x, 0, g->c * g->h * g->w * sizeof(float));
-  const int64_t r0 = max64(0, -g->pt), r1 = min64(g->h, d->Hp - g->pt), s0 = max64(0, -g->pl), s1 = min64(g->w, d->Wp - g->pl);
-  if (s1 > s0)
+  if (pl->s1 > pl->s0)
     for (int64_t ch = 0; ch < g->c; ch++)
-      for (int64_t y = r0; y < r1; y++)
-        memcpy(x + (ch * g->h + y) * g->w + s0, xpad + ch * plane + (y + g->pt) * d->Wp + s0 + g->pl, (s1 - s0) * sizeof(float));
+      for (int64_t y = pl->r0; y < pl->r1; y++)
+        memcpy(x + (ch * g->h + y) * g->w + pl->s0, xpad + ch * pl->plane + (y + g->pt) * pl->Wp + pl->s0 + g->pl, (pl->s1 - pl->s0) * sizeof(float));
 }
 
 /* x [c, h, w] += the columns [K, L] of one item (col2imInto of window.ts, one batch item). */
@@ -216,16 +240,15 @@ static void input_grad_part(const void *ctx, int part, int parts, Scratch *s) {
   const Geom *g = d->g;
   int64_t n0 = g->n * part / parts, n1 = g->n * (part + 1) / parts;
   if (n0 >= n1) return;
-  const int64_t L = g->oh * g->ow, xLen = g->c * g->h * g->w;
-  const int64_t padLen = (g->c * d->Hp * d->Wp + NR + 15) / 16 * 16;
-  float *work = scratch_work(s, d->planar ? d->outC * d->ldq + d->K * d->ldq + padLen : d->K * L);
+  const int64_t L = g->oh * g->ow, xLen = g->c * g->h * g->w, ldq = d->pl.ldq;
+  float *work = scratch_work(s, d->planar ? d->outC * ldq + d->K * ldq + d->pl.padLen : d->K * L);
   if (!work) {
     atomic_store(d->failed, 1);
     return;
   }
   if (d->planar) {
-    float *dyq = work, *cols = work + d->outC * d->ldq, *xpad = cols + d->K * d->ldq;
-    memset(dyq, 0, d->outC * d->ldq * sizeof(float)); /* the columns between rows stay 0 */
+    float *dyq = work, *cols = work + d->outC * ldq, *xpad = cols + d->K * ldq;
+    memset(dyq, 0, d->outC * ldq * sizeof(float)); /* the columns between rows stay 0 */
     for (int64_t item = n0; item < n1; item++) input_grad_planar(d, item, dyq, cols, xpad, s);
     return;
   }
@@ -245,24 +268,15 @@ static int input_grad(const Geom *g, const float *w, const float *dy, float *dx,
   const int K = (int)(g->c * g->kh * g->kw);
   atomic_int failed = 0;
   InputGrad d = { .g = g, .w = w, .dy = dy, .dx = dx, .outC = outC, .K = K, .failed = &failed };
-  d.Hp = g->oh + g->dh * (g->kh - 1);
-  d.Wp = g->ow + g->dw * (g->kw - 1);
-  d.nq = (g->oh - 1) * d.Wp + g->ow;
-  d.ldq = (d.nq + NR - 1) / NR * NR;
-  int32_t *rows = NULL;
-  d.planar = g->sh == 1 && g->sw == 1 && g->c * d.Hp * d.Wp + NR <= INT32_MAX;
+  d.planar = g->sh == 1 && g->sw == 1;
   for (int64_t i = 0; d.planar && i < (int64_t)outC * K; i++) d.planar = isfinite(w[i]);
   if (d.planar) {
-    rows = malloc(sizeof(int32_t) * K);
-    if (!rows) return 0;
-    for (int64_t ch = 0, p = 0; ch < g->c; ch++)
-      for (int64_t ki = 0; ki < g->kh; ki++)
-        for (int64_t kj = 0; kj < g->kw; kj++) rows[p++] = (int32_t)(ch * d.Hp * d.Wp + ki * g->dh * d.Wp + kj * g->dw);
-    d.rows = rows;
+    const int made = planes_make(g, &d.pl);
+    if (made < 0) return 0;
+    d.planar = made == 1;
   }
-  int parts = threads > 1 && g->n > 1 && g->n * outC * K * g->oh * g->ow >= PARALLEL_MIN_MACS ? pool_parts(min64(threads, g->n)) : 1;
-  pool_run(input_grad_part, &d, parts);
-  free(rows);
+  pool_run(input_grad_part, &d, item_parts(g, threads, g->n * outC * K * g->oh * g->ow));
+  free(d.pl.rows);
   return !atomic_load(&failed);
 }
 
@@ -479,7 +493,7 @@ static int weight_grad(const Geom *g, const float *x, const float *dy, float *dw
     pool_run(weight_grad_narrow, &d, big && outC > 8 ? pool_parts(min64(threads, (outC + 7) / 8)) : 1);
   } else {
     int parts = big && K >= 2 * NR ? pool_parts(threads) : 1;
-    if (parts > 1) d.width = (int)(((K + parts - 1) / parts + NR - 1) / NR * NR);
+    d.width = band_width(K, parts);
     pool_run(weight_grad_part, &d, parts);
   }
   for (int64_t o = 0; o < outC; o++)
@@ -503,12 +517,6 @@ static int read_geom(napi_env env, napi_value v, Geom *g) {
   return 1;
 }
 
-static int32_t int_arg(napi_env env, napi_value v, int *ok) {
-  int32_t out = 0;
-  if (napi_get_value_int32(env, v, &out) != napi_ok) *ok = 0;
-  return out;
-}
-
 /* conv2d(x, w, out, geometry, outC, threads): true when it ran, false when declined (a stride other than 1). */
 static napi_value conv2d(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -521,8 +529,8 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   if (!ok || !addon_floats(env, argv[0], &x, &xl) || !addon_floats(env, argv[1], &w, &wl) || !addon_floats(env, argv[2], &out, &ol))
     return addon_fail(env, "conv2d: (Float32Array x, Float32Array w, Float32Array out, Int32Array geometry, outC, threads) expected");
   if (!read_geom(env, argv[3], &g)) return addon_fail(env, "conv2d: invalid geometry");
-  int outC = int_arg(env, argv[4], &ok), threads = int_arg(env, argv[5], &ok);
-  if (!ok || outC < 1) return addon_fail(env, "conv2d: outC >= 1 and threads expected");
+  int32_t outC, threads;
+  if (!addon_int32(env, argv[4], &outC) || !addon_int32(env, argv[5], &threads) || outC < 1) return addon_fail(env, "conv2d: outC >= 1 and threads expected");
   const int64_t K = g.c * g.kh * g.kw, L = g.oh * g.ow;
   if ((int64_t)xl < g.n * g.c * g.h * g.w || (int64_t)wl < outC * K || (int64_t)ol < g.n * outC * L) return addon_fail(env, "conv2d: an array is shorter than its geometry");
   if (g.n == 0) return addon_boolean(env, 1);
@@ -550,8 +558,8 @@ static napi_value conv2d_backward(napi_env env, napi_callback_info info) {
     return addon_fail(env, "conv2dBackward: (Float32Array x, w, dy, dx or null, dw or null, Int32Array geometry, outC, threads) expected");
   Geom g;
   if (!read_geom(env, argv[5], &g)) return addon_fail(env, "conv2dBackward: invalid geometry");
-  int outC = int_arg(env, argv[6], &ok), threads = int_arg(env, argv[7], &ok);
-  if (!ok || outC < 1) return addon_fail(env, "conv2dBackward: outC >= 1 and threads expected");
+  int32_t outC, threads;
+  if (!addon_int32(env, argv[6], &outC) || !addon_int32(env, argv[7], &threads) || outC < 1) return addon_fail(env, "conv2dBackward: outC >= 1 and threads expected");
   const int64_t K = g.c * g.kh * g.kw, L = g.oh * g.ow, xLen = g.n * g.c * g.h * g.w;
   if ((int64_t)xl < xLen || (int64_t)wl < outC * K || (int64_t)dyl < g.n * outC * L || (dx && (int64_t)dxl < xLen) || (dw && (int64_t)dwl < outC * K))
     return addon_fail(env, "conv2dBackward: an array is shorter than its geometry");

@@ -67,10 +67,6 @@ static void binary_row(int op, const float *restrict a, int64_t sa, const float 
   }
 }
 
-static int int_at(napi_env env, napi_value v, int32_t *out) {
-  return napi_get_value_int32(env, v, out) == napi_ok;
-}
-
 /* unary(op, x, out): out[i] = op(x[i]) for i < min(x.length, out.length). */
 static napi_value unary(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -79,7 +75,7 @@ static napi_value unary(napi_env env, napi_callback_info info) {
   int32_t op;
   float *x, *out;
   size_t xl, ol;
-  if (argc != 3 || !int_at(env, argv[0], &op) || !addon_floats(env, argv[1], &x, &xl) || !addon_floats(env, argv[2], &out, &ol))
+  if (argc != 3 || !addon_int32(env, argv[0], &op) || !addon_floats(env, argv[1], &x, &xl) || !addon_floats(env, argv[2], &out, &ol))
     return addon_fail(env, "unary: (op, Float32Array x, Float32Array out) expected");
   if (op < 0 || op >= U_COUNT) return addon_boolean(env, 0);
   unary_run(op, x, out, xl < ol ? xl : ol);
@@ -97,7 +93,7 @@ static napi_value binary(napi_env env, napi_callback_info info) {
   int32_t op, *shape, *strides;
   float *a, *b, *out;
   size_t al, bl, ol, rank, sl;
-  if (argc != 6 || !int_at(env, argv[0], &op) || !addon_floats(env, argv[1], &a, &al) || !addon_floats(env, argv[2], &b, &bl) ||
+  if (argc != 6 || !addon_int32(env, argv[0], &op) || !addon_floats(env, argv[1], &a, &al) || !addon_floats(env, argv[2], &b, &bl) ||
       !addon_floats(env, argv[3], &out, &ol) || !addon_ints(env, argv[4], &shape, &rank) || !addon_ints(env, argv[5], &strides, &sl))
     return addon_fail(env, "binary: (op, Float32Array a, b, out, Int32Array shape, Int32Array strides) expected");
   if (op < 0 || op >= B_COUNT || rank > MAX_RANK) return addon_boolean(env, 0);
@@ -210,8 +206,6 @@ static void window_max8_at(const float *x, const int32_t *corner, int32_t *const
   for (int t = 0; t < 8; t++) *dest[t] = out[t];
 }
 
-static int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 /* maxPoolIndices(x, out, geometry): maxPoolIndicesInto of window.ts (padding never wins; a NaN does). */
 static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -231,8 +225,8 @@ static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
   if ((int64_t)xl < n * c * h * w || (int64_t)ol < n * c * oh * ow || n * c * h * w > INT32_MAX)
     return addon_fail(env, "maxPoolIndices: an array is shorter than its geometry");
   /* the ow whose window is inside the row: ow·sw − pl >= 0 and ow·sw − pl + (kw − 1)·dw < w */
-  const int64_t owLo = ow < ceil_div(pl, sw) ? ow : ceil_div(pl, sw);
-  int64_t owHi = ceil_div(w - (kw - 1) * dw + pl, sw);
+  const int64_t owLo = ow < addon_ceil_div(pl, sw) ? ow : addon_ceil_div(pl, sw);
+  int64_t owHi = addon_ceil_div(w - (kw - 1) * dw + pl, sw);
   owHi = owHi > ow ? ow : owHi;
   owHi = owHi < owLo ? owLo : owHi;
   /* windows wholly inside go to max8 in groups of 8 (a row's, or gathered across narrow rows and planes); edge windows one by one */

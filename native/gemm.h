@@ -60,6 +60,11 @@ void pack_a(const float *x, int64_t is, int64_t ps, int rows, int kc, float *out
 /* The h x w corner of the tile Apanel (MR x kc) . B into c, B's row p being the 16 floats at b + rows[p]. */
 void kernel_rows(int kc, const float *a, const float *b, const int32_t *rows, float *c, int64_t ldc, int first, int h, int w);
 
+/* The columns per part when n columns are split into `parts` bands of whole NR-wide panels. */
+static inline int band_width(int64_t n, int parts) {
+  return parts <= 1 ? (int)n : (int)(((n + parts - 1) / parts + NR - 1) / NR * NR);
+}
+
 /* One part of a task, run by the pool with that thread's scratch. */
 typedef void (*PartFn)(const void *ctx, int part, int parts, Scratch *s);
 /* The calling thread's scratch, made on first use; NULL when out of memory. */

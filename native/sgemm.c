@@ -329,7 +329,7 @@ static void run_job(const Job *job, int threads) {
   int64_t macs = (int64_t)job->batch * job->m * job->k * job->n;
   if (threads > 1 && (job->n < 2 * NR || macs < PARALLEL_MIN_MACS)) threads = 1;
   int parts = pool_parts(threads);
-  Bands bands = { job, parts == 1 ? job->n : ((job->n + parts - 1) / parts + NR - 1) / NR * NR };
+  Bands bands = { job, band_width(job->n, parts) };
   pool_run(run_band, &bands, parts);
 }
 

@@ -32,7 +32,7 @@ import { simdStage } from "../cpu/simd/update-simd.js";
 import type { CpuBackendOptions, CpuKernels } from "../cpu/cpu.js";
 import { coalesce } from "../cpu/elementwise.js";
 import { windowArgs } from "../wasm/movement-simd.js";
-import { WASM_KERNELS, WasmBackend } from "../wasm/wasm.js";
+import { f32, WASM_KERNELS, WasmBackend, words } from "../wasm/wasm.js";
 
 /** The addon's exports (native/sgemm.c). */
 export interface NativeAddon {
@@ -76,9 +76,6 @@ export const UNARY_OPS: readonly UnaryOp[] = ["neg", "abs", "relu", "step", "squ
 export const BINARY_OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
 /** Below this many elements a call into the addon costs more than the kernel it saves. */
 const MIN_NATIVE = 256;
-
-const f32 = (x: unknown): x is Float32Array => x instanceof Float32Array;
-const words = (x: unknown): x is Float32Array | Int32Array => x instanceof Float32Array || x instanceof Int32Array;
 
 /**
  * The wasm backend's kernel table with the addon's elementwise maps, broadcasting binaries,

@@ -30,9 +30,9 @@ import { gemmSimdBatch64, type GemmEngine } from "../cpu/simd/gemm-simd.js";
 import { binarySimd, reduceSimd, selectSimd, unarySimd } from "./elementwise-simd.js";
 import { col2imSimd, im2colSimd, maxPoolIndicesSimd, scatterAddSimd, stridedSimd, takeSimd } from "./movement-simd.js";
 
-const f32 = (x: unknown): x is Float32Array => x instanceof Float32Array;
+export const f32 = (x: unknown): x is Float32Array => x instanceof Float32Array;
 /** 32-bit storage of either kind: what the copying kernels move regardless of meaning. */
-const words = (x: unknown): x is Float32Array | Int32Array => x instanceof Float32Array || x instanceof Int32Array;
+export const words = (x: unknown): x is Float32Array | Int32Array => x instanceof Float32Array || x instanceof Int32Array;
 
 /** The SIMD kernels, each falling back to the TypeScript one of TS_KERNELS for what it declines. */
 export const WASM_KERNELS: CpuKernels = {
