@@ -176,10 +176,23 @@ function floatDType(where: string, options: CreateOptions): DType {
   return dtype;
 }
 
+/**
+ * The generator a random creator draws from. Called from plain JavaScript without options, the
+ * destructuring would fail with a bare TypeError; this names what is missing and how to pass it.
+ */
+function generatorOf(where: string, options: RandomOptions | undefined): Generator {
+  const rng = (options as Partial<RandomOptions> | undefined)?.rng;
+  if (rng === undefined || typeof (rng as Partial<Generator>).uniform !== "function") {
+    throw new ConfigError(`${where}: options.rng must be a Generator (there is no global one: pass { rng: new Generator(seed) })`);
+  }
+  return rng;
+}
+
 /** Uniform on [low, high). */
 export function rand(shape: Shape, options: RandomOptions & { low?: number; high?: number }): Tensor {
   checkShape("rand", shape);
-  const { rng, low = 0, high = 1 } = options;
+  const rng = generatorOf("rand", options);
+  const { low = 0, high = 1 } = options;
   const out = typedArrayFor(floatDType("rand", options), sizeOf(shape));
   for (let i = 0; i < out.length; i++) {
     // NOTE: in float32, a draw just below `high` can round up to it; drawing again keeps [low, high).
@@ -192,7 +205,8 @@ export function rand(shape: Shape, options: RandomOptions & { low?: number; high
 /** Normal with the given mean and standard deviation (default 0 and 1). */
 export function randn(shape: Shape, options: RandomOptions & { mean?: number; std?: number }): Tensor {
   checkShape("randn", shape);
-  const { rng, mean = 0, std = 1 } = options;
+  const rng = generatorOf("randn", options);
+  const { mean = 0, std = 1 } = options;
   const out = typedArrayFor(floatDType("randn", options), sizeOf(shape));
   for (let i = 0; i < out.length; i++) out[i] = mean + std * rng.normal();
   return fromValues(out, shape, options);
@@ -201,10 +215,11 @@ export function randn(shape: Shape, options: RandomOptions & { mean?: number; st
 /** Uniform integers in [low, high), int32 unless asked otherwise. */
 export function randint(low: number, high: number, shape: Shape, options: RandomOptions): Tensor {
   checkShape("randint", shape);
+  const rng = generatorOf("randint", options);
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new ConfigError(`randint: invalid range [${low}, ${high}) (expected integers with low < high)`);
   }
   const out = typedArrayFor(options.dtype ?? "int32", sizeOf(shape));
-  for (let i = 0; i < out.length; i++) out[i] = low + options.rng.int(high - low);
+  for (let i = 0; i < out.length; i++) out[i] = low + rng.int(high - low);
   return fromValues(out, shape, options);
 }

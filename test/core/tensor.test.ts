@@ -120,6 +120,19 @@ describe("random tensors and the Generator", () => {
     expect(() => randint(3, 3, [2], { rng: new Generator(0) })).toThrow(ConfigError);
   });
 
+  it("rand, randn and randint called without a generator (as from plain JavaScript) say what to pass", () => {
+    type Untyped = (...args: unknown[]) => unknown;
+    const calls: [string, () => unknown][] = [
+      ["rand", () => (rand as Untyped)([2])],
+      ["randn", () => (randn as Untyped)([2], {})],
+      ["randint", () => (randint as Untyped)(0, 3, [2], { rng: 5 })],
+    ];
+    for (const [name, call] of calls) {
+      expect(call).toThrow(ConfigError);
+      expect(call).toThrow(`${name}: options.rng must be a Generator`);
+    }
+  });
+
   it("rand never returns high, even when float32 rounding would reach it", () => {
     // a generator whose first uniform draw rounds to 1 in float32
     class Edge extends Generator {
