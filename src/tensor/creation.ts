@@ -181,11 +181,11 @@ function floatDType(where: string, options: CreateOptions): DType {
  * destructuring would fail with a bare TypeError; this names what is missing and how to pass it.
  */
 function generatorOf(where: string, options: RandomOptions | undefined): Generator {
-  const rng = (options as Partial<RandomOptions> | undefined)?.rng;
-  if (rng === undefined || typeof (rng as Partial<Generator>).uniform !== "function") {
+  const rng = (options as { rng?: Partial<Generator> | null } | undefined)?.rng;
+  if (typeof rng?.uniform !== "function") {
     throw new ConfigError(`${where}: options.rng must be a Generator (there is no global one: pass { rng: new Generator(seed) })`);
   }
-  return rng;
+  return rng as Generator;
 }
 
 /** Uniform on [low, high). */

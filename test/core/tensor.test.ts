@@ -125,6 +125,7 @@ describe("random tensors and the Generator", () => {
     const calls: [string, () => unknown][] = [
       ["rand", () => (rand as Untyped)([2])],
       ["randn", () => (randn as Untyped)([2], {})],
+      ["randn", () => (randn as Untyped)([2], { rng: null })],
       ["randint", () => (randint as Untyped)(0, 3, [2], { rng: 5 })],
     ];
     for (const [name, call] of calls) {
