@@ -100,6 +100,7 @@ static int item_parts(const Geom *g, int threads, int64_t macs) {
 typedef struct {
   const Geom *g;
   const float *x, *wpack; /* wpack: W packed per KC block (pack_a), block p0 at p0 * mpad */
+  const float *bias;      /* [outC] added to each channel as its rows are copied out, or NULL */
   Planes pl;
   float *out;
   int outC, K, mpad;
@@ -139,15 +140,28 @@ static void forward_part(const void *ctx, int part, int parts, Scratch *s) {
     }
     float *o = f->out + item * f->outC * L;
     for (int64_t oc = 0; oc < f->outC; oc++)
-      for (int64_t r = 0; r < g->oh; r++) memcpy(o + oc * L + r * g->ow, tmp + oc * pl->ldq + r * pl->Wp, g->ow * sizeof(float));
+      for (int64_t r = 0; r < g->oh; r++) {
+        float *dst = o + oc * L + r * g->ow;
+        const float *src = tmp + oc * pl->ldq + r * pl->Wp;
+        if (!f->bias) {
+          memcpy(dst, src, g->ow * sizeof(float));
+          continue;
+        }
+        const float b = f->bias[oc];
+        for (int64_t j = 0; j < g->ow; j++) dst[j] = src[j] + b;
+      }
   }
 }
 
-/* out [N, outC, L] = conv(x, w) for stride 1; 0 when declined (another stride), -1 when out of memory. */
-static int conv_forward(const Geom *g, const float *x, const float *w, float *out, int outC, int threads) {
+/*
+ * out [N, outC, L] = conv(x, w) (+ bias per channel, when not NULL) for stride 1; 0 when declined
+ * (another stride), -1 when out of memory. The bias is added to the finished float32 sum, so out
+ * holds the bits of the convolution followed by a separate broadcast add.
+ */
+static int conv_forward(const Geom *g, const float *x, const float *w, const float *bias, float *out, int outC, int threads) {
   if (g->sh != 1 || g->sw != 1) return 0;
   const int K = (int)(g->c * g->kh * g->kw);
-  Forward f = { .g = g, .x = x, .out = out, .outC = outC, .K = K, .mpad = (outC + MR - 1) / MR * MR };
+  Forward f = { .g = g, .x = x, .bias = bias, .out = out, .outC = outC, .K = K, .mpad = (outC + MR - 1) / MR * MR };
   const int made = planes_make(g, &f.pl);
   if (made <= 0) return made;
   float *wpack = malloc(sizeof(float) * f.mpad * K);
@@ -517,25 +531,32 @@ static int read_geom(napi_env env, napi_value v, Geom *g) {
   return 1;
 }
 
-/* conv2d(x, w, out, geometry, outC, threads): true when it ran, false when declined (a stride other than 1). */
+/*
+ * conv2d(x, w, out, geometry, outC, threads[, bias]): true when it ran, false when declined (a
+ * stride other than 1). bias, when given and not null, is a Float32Array of at least outC.
+ */
 static napi_value conv2d(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *x, *w, *out;
-  size_t xl, wl, ol;
+  float *x, *w, *out, *bias = NULL;
+  size_t xl, wl, ol, bl = 0;
   Geom g;
-  int ok = argc == 6;
+  int ok = argc == 6 || argc == 7;
+  napi_valuetype tb = napi_null;
+  if (ok && argc == 7) napi_typeof(env, argv[6], &tb);
+  if (tb != napi_null && tb != napi_undefined) ok = ok && addon_floats(env, argv[6], &bias, &bl);
   if (!ok || !addon_floats(env, argv[0], &x, &xl) || !addon_floats(env, argv[1], &w, &wl) || !addon_floats(env, argv[2], &out, &ol))
-    return addon_fail(env, "conv2d: (Float32Array x, Float32Array w, Float32Array out, Int32Array geometry, outC, threads) expected");
+    return addon_fail(env, "conv2d: (Float32Array x, Float32Array w, Float32Array out, Int32Array geometry, outC, threads[, Float32Array bias]) expected");
   if (!read_geom(env, argv[3], &g)) return addon_fail(env, "conv2d: invalid geometry");
   int32_t outC, threads;
   if (!addon_int32(env, argv[4], &outC) || !addon_int32(env, argv[5], &threads) || outC < 1) return addon_fail(env, "conv2d: outC >= 1 and threads expected");
   const int64_t K = g.c * g.kh * g.kw, L = g.oh * g.ow;
-  if ((int64_t)xl < g.n * g.c * g.h * g.w || (int64_t)wl < outC * K || (int64_t)ol < g.n * outC * L) return addon_fail(env, "conv2d: an array is shorter than its geometry");
+  if ((int64_t)xl < g.n * g.c * g.h * g.w || (int64_t)wl < outC * K || (int64_t)ol < g.n * outC * L || (bias && (int64_t)bl < outC))
+    return addon_fail(env, "conv2d: an array is shorter than its geometry");
   if (g.n == 0) return addon_boolean(env, 1);
   if (!caller_scratch()) return addon_fail(env, "conv2d: out of memory");
-  int r = conv_forward(&g, x, w, out, outC, threads);
+  int r = conv_forward(&g, x, w, bias, out, outC, threads);
   if (r < 0) return addon_fail(env, "conv2d: out of memory");
   return addon_boolean(env, r);
 }

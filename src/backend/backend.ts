@@ -119,12 +119,13 @@ export interface Backend {
   /** The adjoint of im2col: sums each column entry back into its input position. */
   col2im(cols: DataId, info: WindowInfo, dtype: DType): DataId;
   /**
-   * Optional fused 2-D convolution without bias, groups 1: y [N, outC, outH, outW] = weight
-   * [outC, C·kh·kw] applied to the columns of x [N, C, H, W] (`info`, its layout ignored), the
-   * result of ops/conv.ts's composed path (im2col "knl", matmul, permute) bit for bit. Null where
-   * the backend does not run the case; the composed path runs then.
+   * Optional fused 2-D convolution, groups 1: y [N, outC, outH, outW] = weight [outC, C·kh·kw]
+   * applied to the columns of x [N, C, H, W] (`info`, its layout ignored), plus bias [outC] per
+   * channel when not null: the result of ops/conv.ts's composed path (im2col "knl", matmul,
+   * permute, then the broadcast add) bit for bit. Null where the backend does not run the case;
+   * the composed path runs then.
    */
-  conv2d?(x: DataId, weight: DataId, info: WindowInfo, outC: number, dtype: DType): DataId | null;
+  conv2d?(x: DataId, weight: DataId, bias: DataId | null, info: WindowInfo, outC: number, dtype: DType): DataId | null;
   /**
    * The gradients of `conv2d` for dy [N, outC, outH, outW] (dx when `needX`, dweight [outC,
    * C·kh·kw] when `needWeight`), the composed path's bit for bit; null where it does not run.

@@ -14,6 +14,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { add } from "./elementwise.js";
 import { mm } from "./linalg.js";
 import { permute, reshape } from "./movement.js";
+import { sumToShape } from "./reduce.js";
 import { output } from "./util.js";
 import { pair, resolvePadding, windowOutputShape, type Padding, type Pair } from "./window.js";
 
@@ -79,8 +80,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     op, x.shape, [kh, kw], pair(op, "stride", options.stride ?? 1, 1), options.padding ?? 0,
     pair(op, "dilation", options.dilation ?? 1, 1),
   );
-  const fused = groups === 1 ? fusedConv2d(x, weight, info, outC) : null;
-  if (fused) return bias ? add(fused, reshape(bias, [1, outC, 1, 1])) : fused;
+  // a bias of another dtype is left to add, whose error names it
+  const fusedBias = bias && bias.dtype === x.dtype ? bias : null;
+  const fused = groups === 1 ? fusedConv2d(x, weight, fusedBias, info, outC) : null;
+  if (fused) return bias && !fusedBias ? add(fused, reshape(bias, [1, outC, 1, 1])) : fused;
   const L = info.outH * info.outW;
   const K = inPerGroup * kh * kw;
   // NOTE: the columns of the whole batch side by side ([K, N·L]) make one large product per group
@@ -95,18 +98,23 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
 }
 
 /**
- * conv2d without bias (groups 1) as one op, on a backend with a fused kernel (Backend.conv2d: the
- * columns never leave the matrix product's memory, and the graph keeps x and the weight instead
- * of the columns); null where the backend has none or declines the case. Its values are the
- * composed path's bit for bit, and so are its gradients: the backend's fused backward, or, when
- * the rule runs with recording on (createGraph, for second derivatives), the composed path's own
- * formulas in differentiable ops.
+ * conv2d (groups 1) as one op, its bias added in the same kernel, on a backend with a fused kernel
+ * (Backend.conv2d: the columns never leave the matrix product's memory, the graph keeps x and the
+ * weight instead of the columns, and no separate array holds the sum before the bias); null
+ * where the backend has none or declines the case. Its values are the composed path's bit for
+ * bit, and so are its gradients: the backend's fused backward, or, when the rule runs with
+ * recording on (createGraph, for second derivatives), the composed path's own formulas in
+ * differentiable ops; the bias's is the broadcast add's own reduction (sumToShape).
  */
-function fusedConv2d(x: Tensor, weight: Tensor, info: WindowInfo, outC: number): Tensor | null {
-  const id = x.backend.conv2d?.(x.dataId, weight.dataId, info, outC, x.dtype);
+function fusedConv2d(x: Tensor, weight: Tensor, bias: Tensor | null, info: WindowInfo, outC: number): Tensor | null {
+  const id = x.backend.conv2d?.(x.dataId, weight.dataId, bias?.dataId ?? null, info, outC, x.dtype);
   if (!id) return null;
   const y = output(x, id, [info.n, outC, info.outH, info.outW]);
-  return record("conv2d", [x, weight], y, (g) => conv2dGrads(x, weight, info, outC, g));
+  if (!bias) return record("conv2d", [x, weight], y, (g) => conv2dGrads(x, weight, info, outC, g));
+  return record("conv2d", [x, weight, bias], y, (g) => [
+    ...conv2dGrads(x, weight, info, outC, g),
+    bias.requiresGrad ? reshape(sumToShape(g, [1, outC, 1, 1]), [outC]) : null,
+  ]);
 }
 
 function conv2dGrads(x: Tensor, weight: Tensor, info: WindowInfo, outC: number, g: Tensor): [Tensor | null, Tensor | null] {

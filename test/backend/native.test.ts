@@ -156,13 +156,15 @@ describe.skipIf(!native)("the native backend", () => {
       }
     }
     const composed = new Composed(native!);
-    const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions; infinite?: boolean }[] = [
+    const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions; infinite?: boolean; bias?: boolean }[] = [
       { name: "3x3 same, large enough for 2 threads", x: [16, 8, 14, 14], w: [16, 8, 3, 3], options: { padding: 1 } },
+      { name: "3x3 same with a bias (added in the kernel)", x: [16, 8, 14, 14], w: [16, 8, 3, 3], options: { padding: 1 }, bias: true },
       { name: "stride 2, padding 1 (the forward declines to wasm)", x: [3, 2, 11, 9], w: [5, 2, 3, 3], options: { stride: 2, padding: 1 } },
+      { name: "stride 2 with a bias (wasm's convolution adds it)", x: [3, 2, 11, 9], w: [5, 2, 3, 3], options: { stride: 2, padding: 1 }, bias: true },
       { name: "dilation 2, rectangular kernel, uneven padding", x: [2, 3, 10, 13], w: [4, 3, 2, 3], options: { dilation: 2, padding: [1, 2] } },
       { name: "1x1, batch of one", x: [1, 6, 7, 5], w: [9, 6, 1, 1], options: {} },
       { name: "K = 288 (two blocks of 256), 5x5 kernel, no padding", x: [5, 32, 9, 8], w: [7, 32, 3, 3], options: {} },
-      { name: "one input channel, 28x28 same (W2's first layer)", x: [9, 1, 28, 28], w: [16, 1, 3, 3], options: { padding: "same" } },
+      { name: "one input channel, 28x28 same, a bias (W2's first layer)", x: [9, 1, 28, 28], w: [16, 1, 3, 3], options: { padding: "same" }, bias: true },
       { name: "an infinite weight (dx leaves the padded planes for col2im)", x: [3, 2, 6, 6], w: [4, 2, 3, 3], options: { padding: 1 }, infinite: true },
     ];
     const run = (backend: Backend, c: (typeof CASES)[number]) => withBackend(backend, () => {
@@ -170,10 +172,13 @@ describe.skipIf(!native)("the native backend", () => {
       const wv = values(c.w.reduce((a, b) => a * b), 4);
       if (c.infinite) wv[5] = Infinity;
       const w = fromValues(wv, c.w, { requiresGrad: true });
-      const y = conv2d(x, w, undefined, c.options);
+      const b = c.bias ? fromValues(values(c.w[0]!, 6), [c.w[0]!], { requiresGrad: true }) : null;
+      const y = conv2d(x, w, b, c.options);
       const r = fromValues(values(y.size, 5), y.shape);
-      const [gx, gw] = gradients(sum(mul(y, r)), [x, w]);
-      return { op: y.node?.op, y: bits(y.dataSync()), gx: bits(gx!.dataSync()), gw: bits(gw!.dataSync()) };
+      const [gx, gw, gb] = gradients(sum(mul(y, r)), b ? [x, w, b] : [x, w]);
+      return {
+        op: y.node?.op, y: bits(y.dataSync()), gx: bits(gx!.dataSync()), gw: bits(gw!.dataSync()), gb: bits(gb?.dataSync() ?? new Float32Array(0)),
+      };
     });
     for (const c of CASES) {
       it(c.name, () => {
@@ -182,7 +187,7 @@ describe.skipIf(!native)("the native backend", () => {
         for (const backend of [one, two]) {
           const got = run(backend, c);
           expect(got.op).toBe("conv2d");
-          for (const k of ["y", "gx", "gw"] as const) expect(differing(got[k], ref[k]), `words of ${k} that differ`).toBe(0);
+          for (const k of ["y", "gx", "gw", "gb"] as const) expect(differing(got[k], ref[k]), `words of ${k} that differ`).toBe(0);
         }
       });
     }
@@ -202,6 +207,9 @@ describe.skipIf(!native)("the native backend", () => {
       const g = Int32Array.from([2, 3, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5]);
       const x = new Float32Array(2 * 3 * 25), w = new Float32Array(4 * 27), out = new Float32Array(2 * 4 * 25);
       expect(native!.conv2d(x, w, out, g, 4, 1)).toBe(true);
+      expect(native!.conv2d(x, w, out, g, 4, 1, new Float32Array(4))).toBe(true);
+      expect(() => native!.conv2d(x, w, out, g, 4, 1, new Float32Array(3))).toThrow(/shorter than its geometry/);
+      expect(() => native!.conv2d(x, w, out, g, 4, 1, new Float64Array(4) as unknown as Float32Array)).toThrow(RangeError);
       expect(() => native!.conv2d(x.subarray(1), w, out, g, 4, 1)).toThrow(/shorter than its geometry/);
       expect(() => native!.conv2d(x, w, out.subarray(1), g, 4, 1)).toThrow(RangeError);
       expect(() => native!.conv2d(x, w, out, g.subarray(1), 4, 1)).toThrow(/invalid geometry/);

@@ -48,9 +48,10 @@ export interface NativeAddon {
   ): void;
   /**
    * out [N, outC, outH·outW] = the convolution of x [N, C, H, W] by w [outC, C, kh, kw] over
-   * `geometry` (windowArgs) for stride 1 (native/conv.c); false, writing nothing, for other strides.
+   * `geometry` (windowArgs), plus bias [outC] per channel when given, for stride 1
+   * (native/conv.c); false, writing nothing, for other strides.
    */
-  conv2d(x: Float32Array, w: Float32Array, out: Float32Array, geometry: Int32Array, outC: number, threads: number): boolean;
+  conv2d(x: Float32Array, w: Float32Array, out: Float32Array, geometry: Int32Array, outC: number, threads: number, bias?: Float32Array | null): boolean;
   /** The gradients of conv2d for dy, each overwritten whole where not null. */
   conv2dBackward(
     x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array | null, dw: Float32Array | null,
@@ -255,12 +256,12 @@ export class NativeBackend extends WasmBackend {
    * The convolution on the addon (native/conv.c: direct for stride 1, in the tensors' arrays);
    * other strides go to the wasm backend's fused convolution.
    */
-  override conv2d(x: DataId, weight: DataId, info: WindowInfo, outC: number, dtype: DType): DataId | null {
-    const xv = this.view(x), wv = this.view(weight), geometry = nativeGeometry(info, outC);
-    if (dtype !== "float32" || !(xv instanceof Float32Array) || !(wv instanceof Float32Array) || !geometry) return super.conv2d(x, weight, info, outC, dtype);
+  override conv2d(x: DataId, weight: DataId, bias: DataId | null, info: WindowInfo, outC: number, dtype: DType): DataId | null {
+    const xv = this.view(x), wv = this.view(weight), bv = bias && this.view(bias), geometry = nativeGeometry(info, outC);
+    if (dtype !== "float32" || !f32(xv) || !f32(wv) || (bv && !f32(bv)) || !geometry) return super.conv2d(x, weight, bias, info, outC, dtype);
     const out = this.alloc(dtype, info.n * outC * info.outH * info.outW, false) as Float32Array;
-    if (this.native.conv2d(xv, wv, out, geometry, outC, this.threads)) return this.own(out);
-    return super.conv2d(x, weight, info, outC, dtype);
+    if (this.native.conv2d(xv, wv, out, geometry, outC, this.threads, bv as Float32Array | null)) return this.own(out);
+    return super.conv2d(x, weight, bias, info, outC, dtype);
   }
 
   override conv2dBackward(

@@ -78,6 +78,19 @@ export function conv2dSimd(x: Float32Array, w: Float32Array, g: WindowInfo, outC
 }
 
 /**
+ * out [N, outC, L] += bias [outC] per channel, in place: the broadcast add of the composed
+ * conv2d, with its bits (each sum rounded once to float32, as the add kernels round it).
+ */
+export function addChannelBias(out: Float32Array, bias: Float32Array, outC: number, L: number): void {
+  for (let at = 0, n = out.length; at < n; ) {
+    for (let c = 0; c < outC; c++, at += L) {
+      const b = bias[c]!;
+      for (let i = at, end = at + L; i < end; i++) out[i]! += b;
+    }
+  }
+}
+
+/**
  * The gradients of `conv2dSimd` for dy [N, outC, outH·outW]: dw [outC, K] = dy' · im2col(x)ᵀ and
  * dx = col2im(Wᵀ · dy'), dy' being dy reordered [outC, N·L]; either output may be null (not
  * wanted). dx is overwritten whole.

@@ -25,7 +25,7 @@
 import type { DataId, WindowInfo } from "../backend.js";
 import type { DType } from "../../tensor/dtype.js";
 import { CpuBackend, TS_KERNELS, type CpuBackendOptions, type CpuKernels } from "../cpu/cpu.js";
-import { conv2dBackwardSimd, conv2dSimd } from "./conv-simd.js";
+import { addChannelBias, conv2dBackwardSimd, conv2dSimd } from "./conv-simd.js";
 import { gemmSimdBatch64, type GemmEngine } from "../cpu/simd/gemm-simd.js";
 import { binarySimd, reduceSimd, selectSimd, unarySimd } from "./elementwise-simd.js";
 import { col2imSimd, im2colSimd, maxPoolIndicesSimd, scatterAddSimd, stridedSimd, takeSimd } from "./movement-simd.js";
@@ -80,13 +80,16 @@ export class WasmBackend extends CpuBackend {
     super(options, kernels, engine);
   }
 
-  /** The fused float32 convolution of ./conv-simd.ts, on the engine this backend's products use. */
-  conv2d(x: DataId, weight: DataId, info: WindowInfo, outC: number, dtype: DType): DataId | null {
-    const xv = this.view(x), wv = this.view(weight);
-    if (dtype !== "float32" || !f32(xv) || !f32(wv)) return null;
+  /** The fused float32 convolution of ./conv-simd.ts, on the engine this backend's products use, then the bias. */
+  conv2d(x: DataId, weight: DataId, bias: DataId | null, info: WindowInfo, outC: number, dtype: DType): DataId | null {
+    const xv = this.view(x), wv = this.view(weight), bv = bias && this.view(bias);
+    if (dtype !== "float32" || !f32(xv) || !f32(wv) || (bv && !f32(bv))) return null;
     const out = this.alloc(dtype, info.n * outC * info.outH * info.outW, false) as Float32Array;
     const id = this.own(out);
-    if (conv2dSimd(xv, wv, info, outC, out, this.gemmEngine)) return id;
+    if (conv2dSimd(xv, wv, info, outC, out, this.gemmEngine)) {
+      if (bv) addChannelBias(out, bv as Float32Array, outC, info.outH * info.outW);
+      return id;
+    }
     this.dispose(id);
     return null;
   }
