@@ -25,7 +25,7 @@
 /* the unary ops, numbered as UNARY_OPS in native.ts */
 enum { U_NEG, U_ABS, U_RELU, U_STEP, U_SQUARE, U_SQRT, U_RECIPROCAL, U_COUNT };
 /* the binary ops, numbered as BINARY_OPS in native.ts */
-enum { B_ADD, B_SUB, B_MUL, B_DIV, B_MAXIMUM, B_MINIMUM, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_COUNT };
+enum { B_ADD, B_SUB, B_MUL, B_DIV, B_MAXIMUM, B_MINIMUM, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE, B_RELU_GRAD, B_COUNT };
 
 #define MAX_RANK 8
 
@@ -64,6 +64,7 @@ static void binary_row(int op, const float *restrict a, int64_t sa, const float 
     case B_LE: ROW(x <= y ? 1.0f : 0.0f); break;
     case B_GT: ROW(x > y ? 1.0f : 0.0f); break;
     case B_GE: ROW(x >= y ? 1.0f : 0.0f); break;
+    case B_RELU_GRAD: ROW(y <= 0 ? 0.0f : x); break; /* +0 where ReLU's input y <= 0, else the gradient x */
   }
 }
 

@@ -249,7 +249,7 @@ function laneSource(p: usize, stride: i32, j: i32): usize {
 // binary
 
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3, MAXIMUM = 4, MINIMUM = 5;
-const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11;
+const EQ = 6, NE = 7, LT = 8, LE = 9, GT = 10, GE = 11, RELU_GRAD = 12;
 
 // @ts-ignore: decorator
 @inline
@@ -268,6 +268,7 @@ function binaryLanes(op: i32, x: v128, y: v128): v128 {
     case LE: return v128.and(f32x4.le(x, y), one);
     case GT: return v128.and(f32x4.gt(x, y), one);
     case GE: return v128.and(f32x4.ge(x, y), one);
+    case RELU_GRAD: return v128.andnot(quiet(x), f32x4.le(y, f32x4.splat(0))); // +0 where y <= 0, else x
     default: unreachable();
   }
   return x;
@@ -320,6 +321,7 @@ export function binary_lt(out: usize, a: usize, b: usize, rank: i32): void { bin
 export function binary_le(out: usize, a: usize, b: usize, rank: i32): void { binaryWalk(LE, out, a, b, rank); }
 export function binary_gt(out: usize, a: usize, b: usize, rank: i32): void { binaryWalk(GT, out, a, b, rank); }
 export function binary_ge(out: usize, a: usize, b: usize, rank: i32): void { binaryWalk(GE, out, a, b, rank); }
+export function binary_reluGrad(out: usize, a: usize, b: usize, rank: i32): void { binaryWalk(RELU_GRAD, out, a, b, rank); }
 
 // ---------------------------------------------------------------------------------------------
 // select

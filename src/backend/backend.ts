@@ -31,7 +31,9 @@ export type UnaryOp =
 /** Comparisons give 1 or 0 in the inputs' dtype. */
 export type BinaryOp =
   | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
-  | "eq" | "ne" | "lt" | "le" | "gt" | "ge";
+  | "eq" | "ne" | "lt" | "le" | "gt" | "ge"
+  /** ReLU's backward, a the gradient and b ReLU's input: +0 where b <= 0, else a (NaN b passes a), as PyTorch's threshold_backward */
+  | "reluGrad";
 
 export type ReduceOp = "sum" | "max" | "min";
 

@@ -8,7 +8,7 @@ import { ShapeError, fmtShape } from "../errors/errors.js";
 import { requireFloat } from "../tensor/dtype.js";
 import { normalizeAxis } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { add, div, exp, gt, isNonFinite, log, mul, sub, unaryOp, where } from "./elementwise.js";
+import { add, binaryOp, div, exp, gt, isNonFinite, log, mul, sub, unaryOp, where } from "./elementwise.js";
 import { max, sum } from "./reduce.js";
 import { detach, reshape } from "./movement.js";
 
@@ -24,7 +24,15 @@ export function tanh(x: Tensor): Tensor {
 
 /** max(x, 0); d/dx = 1 for x > 0, else 0 (0 at x = 0, as in PyTorch). */
 export function relu(x: Tensor): Tensor {
-  return unaryOp("relu", x, "relu", (g, xx) => mul(g, step(xx)));
+  return unaryOp("relu", x, "relu", (g, xx) => reluGrad(g, xx));
+}
+
+/**
+ * relu's backward in one pass: g where x > 0, else +0 (PyTorch's threshold_backward, so a NaN x
+ * passes g). Linear in g, so its own gradient is reluGrad(gg, x); with respect to x it is 0.
+ */
+function reluGrad(g: Tensor, x: Tensor): Tensor {
+  return binaryOp("reluGrad", g, x, "reluGrad", (gg) => [reluGrad(gg, x), null]);
 }
 
 /** 1 where x > 0, else 0: the derivative of relu, itself with derivative 0. */

@@ -108,7 +108,7 @@ describe("WebAssembly SIMD elementwise kernels", () => {
     ["column broadcast", [[9, 1], [9, 6]]],
     ["empty", [[0, 5], [5]]],
   ];
-  const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
+  const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "reluGrad"];
 
   describe("binary", () => {
     const rng = new Generator(12);

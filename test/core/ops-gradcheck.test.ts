@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  Generator, Tensor, fromValues, gradcheck, gradgradcheck, ones,
+  Generator, Tensor, fromValues, gradcheck, gradgradcheck, gradients, ones,
   add, sub, mul, div, pow, neg, exp, log, log1p, expm1, sqrt, square, reciprocal, abs, sign, floor, ceil, round, sin, cos,
   isNonFinite, clamp, maximum, minimum, eq, ne, lt, le, gt, ge, where,
   sigmoid, tanh, relu, leakyRelu, elu, softplus, prelu, softmax, logSoftmax, logSumExp,
@@ -567,6 +567,20 @@ describe("ops: behaviour beyond the table", () => {
     expect(kept.every((v) => Math.abs(v - 4 / 3) < 1e-12)).toBe(true);
     expect(Math.abs(kept.length / y.length - 0.75)).toBeLessThan(0.02);
     expect(dropout(x, { p: 0.25, training: false, rng: new Generator(1) })).toBe(x);
+  });
+
+  it("relu's gradient is PyTorch's threshold_backward: +0 where x <= 0 (whatever the upstream gradient), g where x > 0 or x is NaN", () => {
+    for (const backend of [cpu, createBackend("wasm"), createBackend("native")]) {
+      withBackend(backend, () => {
+        const n = 300; // past the native and SIMD kernels' small-array cut-offs
+        const xv = Float32Array.from({ length: n }, (_, i) => [-2, -0, 0, 3, NaN][i % 5]!);
+        const gv = Float32Array.from({ length: n }, (_, i) => [-1.5, Infinity, NaN, -4, 7][(i * 3) % 5]!);
+        const x = fromValues(xv, [n], { requiresGrad: true });
+        const [gx] = gradients(relu(x), [x], { gradOutputs: [fromValues(gv, [n])] });
+        const want = Float32Array.from(xv, (v, i) => (v > 0 || Number.isNaN(v) ? gv[i]! : 0));
+        expect(Array.from(new Uint32Array(Float32Array.from(gx!.dataSync()).buffer)), backend.name).toEqual(Array.from(new Uint32Array(want.buffer)));
+      });
+    }
   });
 
   it("windowOutputSize is floor((n + pad − d·(f − 1) − 1) / s) + 1", () => {

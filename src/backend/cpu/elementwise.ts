@@ -95,6 +95,7 @@ function binaryRow(
     case "le": for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! <= b[ib]! ? 1 : 0; break;
     case "gt": for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! > b[ib]! ? 1 : 0; break;
     case "ge": for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia]! >= b[ib]! ? 1 : 0; break;
+    case "reluGrad": for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = b[ib]! <= 0 ? 0 : a[ia]!; break;
     default:
       op satisfies never;
   }

@@ -74,7 +74,7 @@ export interface NativeAddon {
 
 /** The ops of native/elementwise.c, in its numbering. */
 export const UNARY_OPS: readonly UnaryOp[] = ["neg", "abs", "relu", "step", "square", "sqrt", "reciprocal"];
-export const BINARY_OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"];
+export const BINARY_OPS: readonly BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "reluGrad"];
 /** Below this many elements a call into the addon costs more than the kernel it saves. */
 const MIN_NATIVE = 256;
 

@@ -38,7 +38,7 @@ const UNARY_KERNELS = [
 ] as const satisfies readonly UnaryOp[];
 type UnaryKernel = (typeof UNARY_KERNELS)[number];
 const BINARY_KERNELS = [
-  "add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+  "add", "sub", "mul", "div", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "reluGrad",
 ] as const satisfies readonly BinaryOp[];
 type BinaryKernel = (typeof BINARY_KERNELS)[number];
 
