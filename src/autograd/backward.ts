@@ -12,8 +12,12 @@
  * each gradient once every tensor that received it has passed it on. The storage goes back to
  * the backend (`dispose`; the cpu backends recycle it), so a training loop reuses the same
  * arrays step after step instead of mapping fresh memory for each. The gradients it returns, the
- * seeds and anything the caller made are never touched. With `createGraph` nothing is freed:
- * the recorded graph of the gradients keeps its intermediates for the next derivative. So a
+ * seeds and anything the caller made are never touched. Once the walk is done, the hidden
+ * activations it went through (a Sequential's outputs between its layers, which no one else
+ * holds: autograd/graph.ts) are freed too, as PyTorch frees a graph's saved tensors; walking that
+ * graph again is then an error that says to pass `retainGraph`. With `createGraph` (or
+ * `retainGraph`) nothing is freed: the recorded graph of the gradients keeps its intermediates
+ * for the next derivative. So a
  * backward rule (record()) must not keep the gradient it is given, or what it makes, past its
  * return: reading such a tensor later is an error that says its storage was freed.
  */
@@ -27,6 +31,7 @@ import { sum } from "../ops/reduce.js";
 import { collectOutputs } from "../ops/util.js";
 import type { DataId } from "../backend/backend.js";
 import { setGradModeFor, noGrad, isGradEnabled } from "./mode.js";
+import { readsReleased, releaseHidden } from "./graph.js";
 
 /**
  * The storage of one backward pass the engine made and may free: held once per entry of the
@@ -69,6 +74,11 @@ export interface GradientsOptions {
   gradOutputs?: readonly (Tensor | null | undefined)[];
   /** record the gradient computation so it can be differentiated again (default false) */
   createGraph?: boolean;
+  /**
+   * keep the forward graph for another backward through it (default: createGraph). Without it, a
+   * backward frees the hidden activations of the Sequentials it went through once it has run.
+   */
+  retainGraph?: boolean;
   /** give zeros for inputs the outputs do not depend on, instead of an error */
   allowUnused?: boolean;
 }
@@ -125,6 +135,7 @@ function seed(out: Tensor, g: Tensor | null | undefined, index: number): Tensor 
 export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options: GradientsOptions = {}): Tensor[] {
   const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
   const { gradOutputs = [], createGraph = false, allowUnused = false } = options;
+  const retainGraph = options.retainGraph ?? createGraph;
   outs.forEach((o, i) => {
     if (!isFloat(o.dtype)) throw new GradError(`gradients: output ${i} is ${o.dtype}; only floating tensors have gradients`);
   });
@@ -152,6 +163,12 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
       const node = t.node;
       const g = grads.get(t);
       if (!node || !g) continue;
+      if (readsReleased(t)) {
+        throw new GradError(
+          `backward through ${node.op} a second time: an earlier backward freed the activations it needs (a Sequential's, ` +
+            "as PyTorch frees saved tensors); pass { retainGraph: true } to the first backward to keep them, or add the losses and call backward once",
+        );
+      }
       node.inputs.forEach((inp, j) => {
         if (inp.version !== node.versions[j]) {
           throw new GradError(
@@ -189,6 +206,7 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
         spent.sweep(made);
       }
     }
+    if (!retainGraph) releaseHidden(order);
     return inputs.map((t, i) => {
       const g = grads.get(t);
       if (g) return g;
@@ -222,12 +240,12 @@ function leavesOf(root: Tensor): Tensor[] {
  * Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf requiring gradients (PyTorch's
  * `loss.backward()`). A non-scalar root needs `gradient`, the upstream gradient of its shape.
  */
-export function backward(root: Tensor, gradient?: Tensor, options: { createGraph?: boolean } = {}): void {
+export function backward(root: Tensor, gradient?: Tensor, options: { createGraph?: boolean; retainGraph?: boolean } = {}): void {
   if (!root.requiresGrad) {
     throw new GradError("backward: this tensor does not require gradients (nothing that requires gradients was used to compute it)");
   }
   const leaves = leavesOf(root);
-  const gs = gradients([root], leaves, { gradOutputs: [gradient], createGraph: options.createGraph ?? false });
+  const gs = gradients([root], leaves, { gradOutputs: [gradient], createGraph: options.createGraph ?? false, retainGraph: options.retainGraph ?? options.createGraph ?? false });
   const accumulate = () => leaves.forEach((leaf, i) => (leaf.grad = leaf.grad ? add(leaf.grad, gs[i]!) : gs[i]!));
   if (options.createGraph) accumulate();
   else noGrad(accumulate);

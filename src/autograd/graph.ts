@@ -23,6 +23,43 @@ export interface GradNode {
  * gradients; returns the output either way. The rule may refer to `out` itself (exp, tanh,
  * sigmoid do), which is what makes their second derivatives exact.
  */
+/**
+ * Activations no one outside the library holds: a Sequential's outputs between its layers (see
+ * markHidden). A backward that keeps no graph (neither createGraph nor retainGraph) frees their
+ * storage once it has run, as PyTorch frees a graph's saved tensors after backward, so that the
+ * next step's forward takes the same arrays back from the backend's pool instead of new memory.
+ */
+const hidden = new WeakSet<Tensor>();
+/** Hidden activations a backward has freed: their graph cannot be walked again. */
+const released = new WeakSet<Tensor>();
+
+/**
+ * Marks `t`, an activation made under recording that the caller hands to no one (it shares no
+ * storage with anything the caller returns or was given), as freeable after backward.
+ */
+export function markHidden(t: Tensor): void {
+  if (t.node) hidden.add(t);
+}
+
+/** Frees the hidden activations among `tensors` (a finished backward's graph). */
+export function releaseHidden(tensors: readonly Tensor[]): void {
+  const freed = new Set<object>(); // a view (flatten) shares its input's storage: free it once
+  for (const t of tensors) {
+    if (!hidden.has(t)) continue;
+    hidden.delete(t);
+    released.add(t);
+    if (!freed.has(t.dataId)) t.backend.dispose(t.dataId);
+    freed.add(t.dataId);
+  }
+}
+
+/** Whether backward through `t`'s node would read an activation an earlier backward freed. */
+export function readsReleased(t: Tensor): boolean {
+  if (released.has(t)) return true;
+  for (const i of t.node?.inputs ?? []) if (released.has(i)) return true;
+  return false;
+}
+
 export function record(op: string, inputs: readonly Tensor[], out: Tensor, backward: BackwardRule): Tensor {
   if (!isGradEnabled()) return out;
   let needed = false;

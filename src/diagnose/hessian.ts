@@ -44,7 +44,7 @@ export async function hessianOf(f: (...params: Tensor[]) => Tensor, params: read
     unit.fill(0);
     unit[i] = 1;
     const seed = fromValues(flat.dtype === "float64" ? unit.slice() : Float32Array.from(unit), [size], { backend: flat.backend });
-    const row = flat.requiresGrad ? enableGrad(() => gradients([flat], leaves, { gradOutputs: [seed], allowUnused: true })) : leaves.map(() => null);
+    const row = flat.requiresGrad ? enableGrad(() => gradients([flat], leaves, { gradOutputs: [seed], allowUnused: true, retainGraph: true })) : leaves.map(() => null);
     let off = i * size;
     for (const [k, r] of row.entries()) {
       const v = r ? await r.data() : new Float64Array(leaves[k]!.size);

@@ -90,7 +90,7 @@ export async function lossFunctionOf(model: Sequential, loss: LossFn, x: Tensor,
   const hvp: MatVec = async (v) => {
     const out = new Float64Array(size);
     if (!flat.requiresGrad) return out;
-    const rows = enableGrad(() => gradients([flat], params, { gradOutputs: [fromValues(Float64Array.from(v), [size], { backend })], allowUnused: true }));
+    const rows = enableGrad(() => gradients([flat], params, { gradOutputs: [fromValues(Float64Array.from(v), [size], { backend })], allowUnused: true, retainGraph: true }));
     let k = 0;
     for (const [i, r] of rows.entries()) {
       if (r) for (const e of await r.data()) out[k++] = e;

@@ -14,6 +14,7 @@ import { ConfigError, DescentError, addContext, fmtShape } from "../errors/error
 import type { FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { markHidden } from "../autograd/graph.js";
 import { Module } from "./module.js";
 import { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS } from "./budget.js";
 import { buildLayer, specElements, validateLayerSpecs, type LayerSpec } from "./specs.js";
@@ -62,10 +63,17 @@ export class Sequential extends Module {
     return this.layers[Symbol.iterator]();
   }
 
+  /**
+   * The layers in order. The outputs between them reach no one but the next layer, so those that
+   * share no storage with x or the result are marked hidden (autograd/graph.ts): the backward of
+   * a loss computed from the result frees them, and the next step reuses their arrays.
+   */
   forward(x: Tensor): Tensor {
     let y = x;
+    const between: Tensor[] = [];
     this.layers.forEach((m, i) => {
       try {
+        if (i > 0) between.push(y);
         y = m.forward(y);
       } catch (e) {
         if (!(e instanceof DescentError) || wrapped.has(e)) throw e;
@@ -74,6 +82,7 @@ export class Sequential extends Module {
         throw out;
       }
     });
+    for (const t of between) if (t.dataId !== x.dataId && t.dataId !== y.dataId) markHidden(t);
     return y;
   }
 

@@ -136,7 +136,7 @@ export class Tensor {
   }
 
   /** Accumulates d(this)/d(leaf) into every leaf's `grad`; see autograd/backward.ts. */
-  backward(gradient?: Tensor, options: { createGraph?: boolean } = {}): void {
+  backward(gradient?: Tensor, options: { createGraph?: boolean; retainGraph?: boolean } = {}): void {
     runBackward(this, gradient, options);
   }
 

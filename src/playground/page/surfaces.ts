@@ -116,7 +116,7 @@ function secondOrder(s: Surface, x: number, y: number): { value: number; gradien
   return enableGrad(() => {
     const value = sum(s.f(w[0]!, w[1]!));
     const g = gradients([value], w, { createGraph: true });
-    const row = (gi: Tensor): number[] => gradients([gi], w, { allowUnused: true }).map((h) => (h ? h.item() : 0));
+    const row = (gi: Tensor): number[] => gradients([gi], w, { allowUnused: true, retainGraph: true }).map((h) => (h ? h.item() : 0));
     return { value: value.item(), gradient: [g[0]!.item(), g[1]!.item()], hessian: Float64Array.from([...row(g[0]!), ...row(g[1]!)]) };
   });
 }
