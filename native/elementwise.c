@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "addon.h"
+#include "gemm.h"
 
 /* the unary ops, numbered as UNARY_OPS in native.ts */
 enum { U_NEG, U_ABS, U_RELU, U_STEP, U_SQUARE, U_SQRT, U_RECIPROCAL, U_COUNT };
@@ -68,35 +69,116 @@ static void binary_row(int op, const float *restrict a, int64_t sa, const float 
   }
 }
 
-/* unary(op, x, out): out[i] = op(x[i]) for i < min(x.length, out.length). */
+/*
+ * Threads: a map of at least PARALLEL_MIN_ELEMENTS outputs is split into `threads` contiguous parts
+ * (whole rows for binary, whole planes for max-pool), each element still computed by one thread
+ * by the same expression, so any thread count gives the same bits. Below that, waking a worker
+ * costs more than the half it would take.
+ */
+#define PARALLEL_MIN_ELEMENTS (1 << 17)
+
+/* How many parts a map of `size` outputs runs in on `threads` threads (0 when out of memory). */
+static int map_parts(int32_t threads, int64_t size) {
+  if (threads <= 1 || size < PARALLEL_MIN_ELEMENTS) return 1;
+  return caller_scratch() ? pool_parts(threads) : 0;
+}
+
+/* [lo, hi) of n items for one of `parts` parts, lo a multiple of `align` (the last part takes the rest). */
+static void part_range(int64_t n, int part, int parts, int64_t align, int64_t *lo, int64_t *hi) {
+  *lo = n * part / parts / align * align;
+  *hi = part + 1 == parts ? n : n * (part + 1) / parts / align * align;
+}
+
+typedef struct {
+  int op;
+  const float *x;
+  float *out;
+  int64_t n;
+} Unary;
+
+static void unary_part(const void *ctx, int part, int parts, Scratch *s) {
+  (void)s;
+  const Unary *u = ctx;
+  int64_t lo, hi;
+  part_range(u->n, part, parts, 16, &lo, &hi);
+  if (hi > lo) unary_run(u->op, u->x + lo, u->out + lo, (size_t)(hi - lo));
+}
+
+/* unary(op, x, out[, threads]): out[i] = op(x[i]) for i < min(x.length, out.length). */
 static napi_value unary(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t op;
+  int32_t op, threads = 1;
   float *x, *out;
   size_t xl, ol;
-  if (argc != 3 || !addon_int32(env, argv[0], &op) || !addon_floats(env, argv[1], &x, &xl) || !addon_floats(env, argv[2], &out, &ol))
-    return addon_fail(env, "unary: (op, Float32Array x, Float32Array out) expected");
+  if ((argc != 3 && argc != 4) || !addon_int32(env, argv[0], &op) || !addon_floats(env, argv[1], &x, &xl) || !addon_floats(env, argv[2], &out, &ol) ||
+      (argc == 4 && !addon_int32(env, argv[3], &threads)))
+    return addon_fail(env, "unary: (op, Float32Array x, Float32Array out[, threads]) expected");
   if (op < 0 || op >= U_COUNT) return addon_boolean(env, 0);
-  unary_run(op, x, out, xl < ol ? xl : ol);
+  const Unary u = { .op = op, .x = x, .out = out, .n = (int64_t)(xl < ol ? xl : ol) };
+  const int parts = map_parts(threads, u.n);
+  if (!parts) return addon_fail(env, "unary: out of memory");
+  pool_run(unary_part, &u, parts);
   return addon_boolean(env, 1);
 }
 
+typedef struct {
+  int op;
+  const float *a, *b;
+  float *out;
+  const int32_t *shape, *strides;
+  int rank;
+  int64_t rows; /* size / shape[rank - 1] */
+} Binary;
+
+/* Rows [lo, hi) of the broadcast walk: the odometer starts at row lo's index. */
+static void binary_part(const void *ctx, int part, int parts, Scratch *s) {
+  (void)s;
+  const Binary *w = ctx;
+  const int rank = w->rank;
+  const int32_t *shape = w->shape, *strides = w->strides;
+  int64_t lo, hi;
+  part_range(w->rows, part, parts, 1, &lo, &hi);
+  if (hi <= lo) return;
+  const int64_t n = shape[rank - 1], sa = strides[rank - 1], sb = strides[2 * rank - 1];
+  int64_t idx[MAX_RANK] = { 0 }, ia = 0, ib = 0;
+  for (int64_t d = rank - 2, r = lo; d >= 0; d--) {
+    idx[d] = r % shape[d];
+    r /= shape[d];
+    ia += idx[d] * strides[d];
+    ib += idx[d] * strides[rank + d];
+  }
+  for (int64_t row = lo; row < hi; row++) {
+    binary_row(w->op, w->a + ia, sa, w->b + ib, sb, w->out + row * n, n);
+    for (int d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      ia += strides[d];
+      ib += strides[rank + d];
+      if (idx[d] < shape[d]) break;
+      ia -= (int64_t)strides[d] * shape[d];
+      ib -= (int64_t)strides[rank + d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 /*
- * binary(op, a, b, out, shape, strides): out (row-major over shape) = a op b, the operands walked
- * with strides [a's per dim, then b's per dim] (a coalesced BroadcastInfo, rank <= MAX_RANK).
+ * binary(op, a, b, out, shape, strides[, threads]): out (row-major over shape) = a op b, the
+ * operands walked with strides [a's per dim, then b's per dim] (a coalesced BroadcastInfo, rank
+ * <= MAX_RANK).
  */
 static napi_value binary(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  int32_t op, *shape, *strides;
+  int32_t op, *shape, *strides, threads = 1;
   float *a, *b, *out;
   size_t al, bl, ol, rank, sl;
-  if (argc != 6 || !addon_int32(env, argv[0], &op) || !addon_floats(env, argv[1], &a, &al) || !addon_floats(env, argv[2], &b, &bl) ||
-      !addon_floats(env, argv[3], &out, &ol) || !addon_ints(env, argv[4], &shape, &rank) || !addon_ints(env, argv[5], &strides, &sl))
-    return addon_fail(env, "binary: (op, Float32Array a, b, out, Int32Array shape, Int32Array strides) expected");
+  if ((argc != 6 && argc != 7) || !addon_int32(env, argv[0], &op) || !addon_floats(env, argv[1], &a, &al) || !addon_floats(env, argv[2], &b, &bl) ||
+      !addon_floats(env, argv[3], &out, &ol) || !addon_ints(env, argv[4], &shape, &rank) || !addon_ints(env, argv[5], &strides, &sl) ||
+      (argc == 7 && !addon_int32(env, argv[6], &threads)))
+    return addon_fail(env, "binary: (op, Float32Array a, b, out, Int32Array shape, Int32Array strides[, threads]) expected");
   if (op < 0 || op >= B_COUNT || rank > MAX_RANK) return addon_boolean(env, 0);
   if (sl != 2 * rank) return addon_fail(env, "binary: two strides per dimension expected");
   int64_t size = 1, aMax = 0, bMax = 0;
@@ -114,20 +196,10 @@ static napi_value binary(napi_env env, napi_callback_info info) {
     binary_row(op, a, 0, b, 0, out, 1);
     return addon_boolean(env, 1);
   }
-  const int64_t n = shape[rank - 1], sa = strides[rank - 1], sb = strides[2 * rank - 1];
-  int64_t idx[MAX_RANK] = { 0 }, ia = 0, ib = 0;
-  for (int64_t o = 0; o < size; o += n) {
-    binary_row(op, a + ia, sa, b + ib, sb, out + o, n);
-    for (int d = (int)rank - 2; d >= 0; d--) {
-      idx[d]++;
-      ia += strides[d];
-      ib += strides[rank + d];
-      if (idx[d] < shape[d]) break;
-      ia -= (int64_t)strides[d] * shape[d];
-      ib -= (int64_t)strides[rank + d] * shape[d];
-      idx[d] = 0;
-    }
-  }
+  const Binary w = { .op = op, .a = a, .b = b, .out = out, .shape = shape, .strides = strides, .rank = (int)rank, .rows = size / shape[rank - 1] };
+  const int parts = map_parts(threads, size);
+  if (!parts) return addon_fail(env, "binary: out of memory");
+  pool_run(binary_part, &w, parts < w.rows ? parts : (int)w.rows);
   return addon_boolean(env, 1);
 }
 
@@ -207,35 +279,29 @@ static void window_max8_at(const float *x, const int32_t *corner, int32_t *const
   for (int t = 0; t < 8; t++) *dest[t] = out[t];
 }
 
-/* maxPoolIndices(x, out, geometry): maxPoolIndicesInto of window.ts (padding never wins; a NaN does). */
-static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *x;
-  int32_t *out, *gv;
-  size_t xl, ol, gl;
-  if (argc != 3 || !addon_floats(env, argv[0], &x, &xl) || !addon_ints(env, argv[1], &out, &ol) || !addon_ints(env, argv[2], &gv, &gl) || gl != 14)
-    return addon_fail(env, "maxPoolIndices: (Float32Array x, Int32Array out, Int32Array geometry) expected");
-  int64_t g[14];
-  for (int i = 0; i < 14; i++) g[i] = gv[i];
-  const int64_t n = g[0], c = g[1], h = g[2], w = g[3], kh = g[4], kw = g[5], sh = g[6], sw = g[7], pt = g[8], pl = g[9], dh = g[10], dw = g[11], oh = g[12], ow = g[13];
-  for (int i = 0; i < 14; i++)
-    if (g[i] < 0) return addon_fail(env, "maxPoolIndices: invalid geometry");
-  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || kh < 1 || kw < 1) return addon_fail(env, "maxPoolIndices: invalid geometry");
-  if ((int64_t)xl < n * c * h * w || (int64_t)ol < n * c * oh * ow || n * c * h * w > INT32_MAX)
-    return addon_fail(env, "maxPoolIndices: an array is shorter than its geometry");
-  /* the ow whose window is inside the row: ow·sw − pl >= 0 and ow·sw − pl + (kw − 1)·dw < w */
-  const int64_t owLo = ow < addon_ceil_div(pl, sw) ? ow : addon_ceil_div(pl, sw);
-  int64_t owHi = addon_ceil_div(w - (kw - 1) * dw + pl, sw);
-  owHi = owHi > ow ? ow : owHi;
-  owHi = owHi < owLo ? owLo : owHi;
-  /* windows wholly inside go to max8 in groups of 8 (a row's, or gathered across narrow rows and planes); edge windows one by one */
-  const int vector = addon_cpu_supported();
+typedef struct {
+  const float *x;
+  int32_t *out;
+  const int64_t *g;
+  int64_t owLo, owHi; /* the ow whose window is inside the row */
+  int vector;
+} MaxPool;
+
+/* Planes [lo, hi) of the batch's N·C; the windows gathered across rows and planes are flushed at the end of the part. */
+static void max_pool_part(const void *ctx, int part, int parts, Scratch *s) {
+  (void)s;
+  const MaxPool *m = ctx;
+  const int64_t *g = m->g;
+  const float *x = m->x;
+  const int64_t h = g[2], w = g[3], kh = g[4], sh = g[6], sw = g[7], pt = g[8], pl = g[9], dh = g[10], oh = g[12], ow = g[13];
+  const int64_t owLo = m->owLo, owHi = m->owHi;
+  const int vector = m->vector;
+  int64_t lo, hi;
+  part_range(g[0] * g[1], part, parts, 1, &lo, &hi);
   int32_t corner[8], *dest[8];
   int pending = 0;
-  int32_t *o = out;
-  for (int64_t plane = 0; plane < n * c; plane++) {
+  int32_t *o = m->out + lo * oh * ow;
+  for (int64_t plane = lo; plane < hi; plane++) {
     const int64_t base = plane * h * w;
     for (int64_t r = 0; r < oh; r++, o += ow) {
       const int64_t y0 = r * sh - pt;
@@ -269,6 +335,40 @@ static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
     }
   }
   for (int t = 0; t < pending; t++) *dest[t] = window_max_inside(x, corner[t], g);
+}
+
+/* maxPoolIndices(x, out, geometry[, threads]): maxPoolIndicesInto of window.ts (padding never wins; a NaN does). */
+static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *x;
+  int32_t *out, *gv, threads = 1;
+  size_t xl, ol, gl;
+  if ((argc != 3 && argc != 4) || !addon_floats(env, argv[0], &x, &xl) || !addon_ints(env, argv[1], &out, &ol) || !addon_ints(env, argv[2], &gv, &gl) ||
+      gl != 14 || (argc == 4 && !addon_int32(env, argv[3], &threads)))
+    return addon_fail(env, "maxPoolIndices: (Float32Array x, Int32Array out, Int32Array geometry[, threads]) expected");
+  int64_t g[14];
+  for (int i = 0; i < 14; i++) g[i] = gv[i];
+  const int64_t n = g[0], c = g[1], h = g[2], w = g[3], kh = g[4], kw = g[5], sh = g[6], sw = g[7], pt = g[8], pl = g[9], dh = g[10], dw = g[11], oh = g[12], ow = g[13];
+  (void)pt, (void)dh;
+  for (int i = 0; i < 14; i++)
+    if (g[i] < 0) return addon_fail(env, "maxPoolIndices: invalid geometry");
+  if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || kh < 1 || kw < 1) return addon_fail(env, "maxPoolIndices: invalid geometry");
+  if ((int64_t)xl < n * c * h * w || (int64_t)ol < n * c * oh * ow || n * c * h * w > INT32_MAX)
+    return addon_fail(env, "maxPoolIndices: an array is shorter than its geometry");
+  /* the ow whose window is inside the row: ow·sw − pl >= 0 and ow·sw − pl + (kw − 1)·dw < w */
+  const int64_t owLo = ow < addon_ceil_div(pl, sw) ? ow : addon_ceil_div(pl, sw);
+  int64_t owHi = addon_ceil_div(w - (kw - 1) * dw + pl, sw);
+  owHi = owHi > ow ? ow : owHi;
+  owHi = owHi < owLo ? owLo : owHi;
+  /* windows wholly inside go to max8 in groups of 8 (a row's, or gathered across narrow rows and planes); edge windows one by one */
+  const MaxPool m = { .x = x, .out = out, .g = g, .owLo = owLo, .owHi = owHi, .vector = addon_cpu_supported() };
+  const int64_t planes = n * c;
+  if (planes == 0) return NULL;
+  int parts = map_parts(threads, n * c * oh * ow);
+  if (!parts) return addon_fail(env, "maxPoolIndices: out of memory");
+  pool_run(max_pool_part, &m, parts < planes ? parts : (int)planes);
   return NULL;
 }
 

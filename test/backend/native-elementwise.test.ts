@@ -14,6 +14,7 @@ import { BINARY_OPS, nativeAddon, NativeBackend, UNARY_OPS, type NativeAddon } f
 import { windowArgs } from "../../src/backend/wasm/movement-simd.js";
 import type { BroadcastInfo, WindowInfo } from "../../src/backend/backend.js";
 import { broadcastShapes, broadcastStrides } from "../../src/tensor/shape.js";
+import { coalesce } from "../../src/backend/cpu/elementwise.js";
 
 const native = nativeAddon();
 const words = (a: Float32Array | Int32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -104,6 +105,44 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
     TS_KERNELS.scatterAdd(x, indices, want);
     native!.scatterAdd(x, indices, got);
     expect(words(got)).toEqual(words(want));
+  });
+
+  it("on 2 threads give the bits of 1 (arrays large enough to be split: whole rows, whole planes)", () => {
+    const big = values(64 * 16 * 28 * 28, 9), other = values(64 * 16 * 28 * 28, 10);
+    const on = (threads: number, run: (t: number) => Float32Array | Int32Array) => words(run(threads));
+    for (const [k] of UNARY_OPS.entries()) {
+      const run = (t: number) => {
+        const out = new Float32Array(big.length);
+        native!.unary(k, big, out, t);
+        return out;
+      };
+      expect(on(2, run), UNARY_OPS[k]).toEqual(on(1, run));
+    }
+    const BROADCASTS: [number[], number[]][] = [[[64, 16, 28, 28], [64, 16, 28, 28]], [[64, 16, 28, 28], [1, 16, 1, 1]], [[64, 16, 784], [64, 1, 784]], [[802816], [1]]];
+    for (const [k, op] of BINARY_OPS.entries()) {
+      for (const [sa, sb] of BROADCASTS) {
+        const info = broadcast(sa, sb);
+        const { outShape, strides } = coalesce(info);
+        const b = other.subarray(0, sb.reduce((p, d) => p * d, 1));
+        const run = (t: number) => {
+          const out = new Float32Array(big.length);
+          native!.binary(k, big, b, out, Int32Array.from(outShape), Int32Array.from([...strides[0]!, ...strides[1]!]), t);
+          return out;
+        };
+        expect(on(2, run), `${sa} ${op} ${sb}`).toEqual(on(1, run));
+      }
+    }
+    for (const g of [window(64, 16, 28, 28, [2, 2], [2, 2], [0, 0], [1, 1]), window(64, 4, 28, 28, [3, 3], [1, 1], [1, 1], [1, 1]), window(700, 2, 6, 9, [2, 2], [2, 2], [1, 1], [1, 1])]) {
+      const run = (t: number) => {
+        const out = new Int32Array(g.n * g.c * g.outH * g.outW);
+        native!.maxPoolIndices(big, out, Int32Array.from(windowArgs(g)!), t);
+        return out;
+      };
+      const want = new Int32Array(g.n * g.c * g.outH * g.outW);
+      TS_KERNELS.maxPoolIndices(big, g, want);
+      expect(on(2, run)).toEqual(words(want));
+      expect(on(1, run)).toEqual(words(want));
+    }
   });
 
   it("refuses arrays shorter than their shapes with a RangeError", () => {

@@ -57,11 +57,14 @@ export interface NativeAddon {
     x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array | null, dw: Float32Array | null,
     geometry: Int32Array, outC: number, threads: number,
   ): void;
-  /** out[i] = op(x[i]) (native/elementwise.c); `op` indexes UNARY_OPS; false for an op it lacks. */
-  unary(op: number, x: Float32Array, out: Float32Array): boolean;
+  /**
+   * out[i] = op(x[i]) (native/elementwise.c); `op` indexes UNARY_OPS; false for an op it lacks. This
+   * and the two below split large arrays over `threads` (default 1), with the same bits.
+   */
+  unary(op: number, x: Float32Array, out: Float32Array, threads?: number): boolean;
   /** out = a op b over a coalesced broadcast (`strides`: a's per dim, then b's); `op` indexes BINARY_OPS. */
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array): boolean;
-  maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array, threads?: number): boolean;
+  maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array, threads?: number): void;
   take(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array): void;
   scatterAdd(x: Float32Array, indices: Int32Array, out: Float32Array): void;
   /**
@@ -84,24 +87,24 @@ const MIN_NATIVE = 256;
  * themselves; each falls back to the WebAssembly kernel (and so the TypeScript one) for what it
  * declines: another dtype, an op it lacks, a small array, a broadcast of rank above 8.
  */
-function nativeKernels(native: NativeAddon): CpuKernels {
+function nativeKernels(native: NativeAddon, threads: number): CpuKernels {
   return {
     ...WASM_KERNELS,
     unary: (op, x, out, params) => {
       const k = UNARY_OPS.indexOf(op);
-      if (!(k >= 0 && f32(x) && f32(out) && out.length >= MIN_NATIVE && native.unary(k, x, out))) WASM_KERNELS.unary(op, x, out, params);
+      if (!(k >= 0 && f32(x) && f32(out) && out.length >= MIN_NATIVE && native.unary(k, x, out, threads))) WASM_KERNELS.unary(op, x, out, params);
     },
     binary: (op, a, b, info, out) => {
       const k = BINARY_OPS.indexOf(op);
       if (k >= 0 && f32(a) && f32(b) && f32(out) && out.length >= MIN_NATIVE) {
         const { outShape, strides } = coalesce(info);
-        if (native.binary(k, a, b, out, Int32Array.from(outShape), Int32Array.from([...strides[0]!, ...strides[1]!]))) return;
+        if (native.binary(k, a, b, out, Int32Array.from(outShape), Int32Array.from([...strides[0]!, ...strides[1]!]), threads)) return;
       }
       WASM_KERNELS.binary(op, a, b, info, out);
     },
     maxPoolIndices: (x, g, out) => {
       const geometry = windowArgs(g);
-      if (f32(x) && geometry) native.maxPoolIndices(x, out, Int32Array.from(geometry));
+      if (f32(x) && geometry) native.maxPoolIndices(x, out, Int32Array.from(geometry), threads);
       else WASM_KERNELS.maxPoolIndices(x, g, out);
     },
     take: (x, indices, out) => {
@@ -240,7 +243,7 @@ export class NativeBackend extends WasmBackend {
   override readonly name: string = "native";
 
   constructor(private readonly native: NativeAddon, options: Omit<CpuBackendOptions, "simd"> = {}) {
-    super(options, (threads) => nativeEngine(native, threads), nativeKernels(native));
+    super(options, (threads) => nativeEngine(native, threads), nativeKernels(native, options.threads ?? 1));
   }
 
   override matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId {
