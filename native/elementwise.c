@@ -264,11 +264,65 @@ static inline __m256i max8(const float *x, __m256i at, const int64_t *g) {
   return best;
 }
 
+/*
+ * max8 for m <= 8 windows side by side, two wide with stride 2 (kw 2, sw 2, dw 1: W2's 2x2 pool):
+ * each window row is 2m contiguous floats, loaded (masked past them) and split into the windows'
+ * left (even) and right (odd) elements, in place of two gathers. The same comparisons in the same
+ * order as max8; lanes from m on are not windows.
+ */
+__attribute__((target("avx2"), always_inline))
+static inline __m256i max8_pairs(const float *x, int64_t first, const int64_t *g, int m) {
+  const int64_t w = g[3], kh = g[4], dh = g[10];
+  const __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int32_t)first), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+  __m256 bv = _mm256_setzero_ps();
+  __m256i best = at;
+  for (int64_t i = 0; i < kh; i++) {
+    const float *row = x + first + i * dh * w;
+    __m256 lo, hi;
+    if (m == 8) {
+      lo = _mm256_loadu_ps(row);
+      hi = _mm256_loadu_ps(row + 8);
+    } else {
+      const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+      lo = _mm256_maskload_ps(row, _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * m), lane));
+      hi = _mm256_maskload_ps(row + 8, _mm256_cmpgt_epi32(_mm256_set1_epi32(2 * m - 8), lane));
+    }
+    /* shuffle_ps works within 128-bit lanes: [l0 l2 h0 h2 | l4 l6 h4 h6], then the middle 64-bit quarters swapped */
+    const __m256 even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+    const __m256 odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+    const __m256i rowAt = _mm256_add_epi32(at, _mm256_set1_epi32((int32_t)(i * dh * w)));
+    for (int j = 0; j < 2; j++) {
+      const __m256 v = j ? odd : even;
+      const __m256i idx = j ? _mm256_add_epi32(rowAt, _mm256_set1_epi32(1)) : rowAt;
+      if (i == 0 && j == 0) {
+        bv = v;
+        continue;
+      }
+      const __m256 take = _mm256_andnot_ps(_mm256_cmp_ps(v, bv, _CMP_LE_OQ), _mm256_cmp_ps(bv, bv, _CMP_EQ_OQ));
+      bv = _mm256_blendv_ps(bv, v, take);
+      best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best), _mm256_castsi256_ps(idx), take));
+    }
+  }
+  return best;
+}
+
 /* Eight windows side by side in a row, the first's corner at x[first], the next sw further each: into out[0..7]. */
 __attribute__((target("avx2")))
 static void window_max8_row(const float *x, int64_t first, int64_t sw, int32_t *out, const int64_t *g) {
+  if (sw == 2 && g[5] == 2 && g[11] == 1) {
+    _mm256_storeu_si256((__m256i *)out, max8_pairs(x, first, g, 8));
+    return;
+  }
   const __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int32_t)first), _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int32_t)sw)));
   _mm256_storeu_si256((__m256i *)out, max8(x, at, g));
+}
+
+/* 1 <= m < 8 windows side by side (the pairs case of max8_pairs), the first's corner at x[first]: into out[0..m-1]. */
+__attribute__((target("avx2")))
+static void window_max_pairs_short(const float *x, int64_t first, int m, int32_t *out, const int64_t *g) {
+  int32_t all[8];
+  _mm256_storeu_si256((__m256i *)all, max8_pairs(x, first, g, m));
+  memcpy(out, all, (size_t)m * sizeof(int32_t));
 }
 
 /* Eight windows anywhere, their corners at x[corner[t]]: into *dest[t]. */
@@ -295,7 +349,7 @@ static void max_pool_part(const void *ctx, int part, int parts, Scratch *s) {
   const float *x = m->x;
   const int64_t h = g[2], w = g[3], kh = g[4], sh = g[6], sw = g[7], pt = g[8], pl = g[9], dh = g[10], oh = g[12], ow = g[13];
   const int64_t owLo = m->owLo, owHi = m->owHi;
-  const int vector = m->vector;
+  const int vector = m->vector, pairs = sw == 2 && g[5] == 2 && g[11] == 1;
   int64_t lo, hi;
   part_range(g[0] * g[1], part, parts, 1, &lo, &hi);
   int32_t corner[8], *dest[8];
@@ -314,6 +368,13 @@ static void max_pool_part(const void *ctx, int part, int parts, Scratch *s) {
           window_max8_row(x, base + y0 * w + q * sw - pl, sw, o + q, g);
           if (q + 8 == owHi) break;
         }
+        for (int64_t q = owHi; q < ow; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
+        continue;
+      }
+      if (vector && rowInside && pairs && owHi > owLo) {
+        /* fewer than 8 inside windows of the 2x2 stride-2 kind: one masked row, not gathers across rows */
+        for (int64_t q = 0; q < owLo; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
+        window_max_pairs_short(x, base + y0 * w + owLo * sw - pl, (int)(owHi - owLo), o + owLo, g);
         for (int64_t q = owHi; q < ow; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
         continue;
       }
