@@ -17,6 +17,7 @@ import { linear } from "../ops/linalg.js";
 import { avgPool2d, globalAvgPool2d, maxPool2d } from "../ops/pool.js";
 import { flatten } from "../ops/movement.js";
 import type { FloatDType } from "../tensor/dtype.js";
+import { generatorOf } from "../tensor/creation.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Module, type WindowGeometry } from "./module.js";
@@ -57,10 +58,11 @@ export class Linear extends Module {
     this.dtype = checkDType("Linear", options.dtype);
     this.weightInit = options.weightInit;
     this.biasInit = options.biasInit;
+    const rng = generatorOf("Linear", options);
     const shape = [this.outFeatures, this.inFeatures];
-    this.registerParameter("weight", new Parameter(drawParam(this.weightInit, shape, shape, options.rng, this.dtype)));
+    this.registerParameter("weight", new Parameter(drawParam(this.weightInit, shape, shape, rng, this.dtype)));
     const bias = options.bias ?? true;
-    this.registerParameter("bias", bias ? new Parameter(drawParam(this.biasInit, [this.outFeatures], shape, options.rng, this.dtype)) : null);
+    this.registerParameter("bias", bias ? new Parameter(drawParam(this.biasInit, [this.outFeatures], shape, rng, this.dtype)) : null);
   }
 
   get weight(): Parameter {
@@ -155,10 +157,11 @@ export class Conv2d extends Module {
     this.dtype = checkDType(L, options.dtype);
     this.weightInit = options.weightInit;
     this.biasInit = options.biasInit;
+    const rng = generatorOf(L, options);
     const shape = this.weightShape();
-    this.registerParameter("weight", new Parameter(drawParam(this.weightInit, shape, shape, options.rng, this.dtype)));
+    this.registerParameter("weight", new Parameter(drawParam(this.weightInit, shape, shape, rng, this.dtype)));
     const bias = options.bias ?? true;
-    this.registerParameter("bias", bias ? new Parameter(drawParam(this.biasInit, [this.outChannels], shape, options.rng, this.dtype)) : null);
+    this.registerParameter("bias", bias ? new Parameter(drawParam(this.biasInit, [this.outChannels], shape, rng, this.dtype)) : null);
   }
 
   private weightShape(): number[] {
@@ -360,7 +363,7 @@ export class Dropout extends Module {
     const p = options.p ?? 0.5;
     if (!(typeof p === "number" && p >= 0 && p < 1)) throw new ConfigError(`Dropout: invalid p ${p} (expected 0 <= p < 1)`);
     this.p = p;
-    this.rng = options.rng;
+    this.rng = generatorOf("Dropout", options);
   }
 
   forward(x: Tensor): Tensor {

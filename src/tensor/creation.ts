@@ -177,10 +177,11 @@ function floatDType(where: string, options: CreateOptions): DType {
 }
 
 /**
- * The generator a random creator draws from. Called from plain JavaScript without options, the
- * destructuring would fail with a bare TypeError; this names what is missing and how to pass it.
+ * The generator a random creator (or a layer drawing its first weights) draws from. Called from
+ * plain JavaScript without options, the destructuring would fail with a bare TypeError; this
+ * names the call, what is missing and how to pass it.
  */
-function generatorOf(where: string, options: RandomOptions | undefined): Generator {
+export function generatorOf(where: string, options: { rng?: Generator } | undefined): Generator {
   const rng = (options as { rng?: Partial<Generator> | null } | undefined)?.rng;
   if (typeof rng?.uniform !== "function") {
     throw new ConfigError(`${where}: options.rng must be a Generator (there is no global one: pass { rng: new Generator(seed) })`);

@@ -110,6 +110,20 @@ describe("stateDict", () => {
   });
 });
 
+describe("layers built by hand without a generator", () => {
+  it("name the layer and say how to pass one (plain JavaScript, where the types do not stop it)", () => {
+    const build: [string, () => unknown][] = [
+      ["Linear", () => new Linear({ inFeatures: 2, outFeatures: 3 } as never)],
+      ["Conv2d", () => new Conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3, rng: null } as never)],
+      ["Dropout", () => new Dropout({ p: 0.5, rng: 7 } as never)],
+    ];
+    for (const [name, make] of build) {
+      expect(make, name).toThrow(ConfigError);
+      expect(make, name).toThrow(`${name}: options.rng must be a Generator (there is no global one: pass { rng: new Generator(seed) })`);
+    }
+  });
+});
+
 describe("buildSequential and specs", () => {
   it("round-trips through JSON", () => {
     const specs: LayerSpec[] = [
