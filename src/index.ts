@@ -20,7 +20,7 @@ export { currentBackend, withBackend } from "./backend/registry.js";
 
 export { noGrad, enableGrad, isGradEnabled } from "./autograd/mode.js";
 export { gradients, backward, grad, valueAndGrad, hvp } from "./autograd/backward.js";
-export type { GradientsOptions, GradOptions } from "./autograd/backward.js";
+export type { BackwardOptions, GradientsOptions, GradOptions } from "./autograd/backward.js";
 export { gradcheck, gradgradcheck } from "./autograd/gradcheck.js";
 export type { GradcheckOptions, GradcheckReport, GradcheckMismatch } from "./autograd/gradcheck.js";
 

@@ -166,7 +166,8 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
       if (readsReleased(t)) {
         throw new GradError(
           `backward through ${node.op} a second time: an earlier backward freed the activations it needs (a Sequential's, ` +
-            "as PyTorch frees saved tensors); pass { retainGraph: true } to the first backward to keep them, or add the losses and call backward once",
+            "as PyTorch frees saved tensors); pass { retainGraph: true } to the first backward (loss.backward({ retainGraph: true })) to keep them, " +
+            "or add the losses and call backward once",
         );
       }
       node.inputs.forEach((inp, j) => {
@@ -240,7 +241,14 @@ function leavesOf(root: Tensor): Tensor[] {
  * Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf requiring gradients (PyTorch's
  * `loss.backward()`). A non-scalar root needs `gradient`, the upstream gradient of its shape.
  */
-export function backward(root: Tensor, gradient?: Tensor, options: { createGraph?: boolean; retainGraph?: boolean } = {}): void {
+export interface BackwardOptions {
+  /** record the gradient computation (for higher derivatives); default false */
+  createGraph?: boolean;
+  /** keep the forward graph for another backward through it; default: createGraph */
+  retainGraph?: boolean;
+}
+
+export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new GradError("backward: this tensor does not require gradients (nothing that requires gradients was used to compute it)");
   }

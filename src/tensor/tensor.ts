@@ -17,7 +17,7 @@ import * as A from "../ops/activations.js";
 import * as R from "../ops/reduce.js";
 import * as M from "../ops/movement.js";
 import * as L from "../ops/linalg.js";
-import { backward as runBackward } from "../autograd/backward.js";
+import { backward as runBackward, type BackwardOptions } from "../autograd/backward.js";
 import { settleChecks } from "../ops/checks.js";
 
 export type Scalar = number;
@@ -135,9 +135,13 @@ export class Tensor {
     }
   }
 
-  /** Accumulates d(this)/d(leaf) into every leaf's `grad`; see autograd/backward.ts. */
-  backward(gradient?: Tensor, options: { createGraph?: boolean; retainGraph?: boolean } = {}): void {
-    runBackward(this, gradient, options);
+  /**
+   * Accumulates d(this)/d(leaf) into every leaf's `grad`; see autograd/backward.ts. The options
+   * may come first when there is no gradient to give: `loss.backward({ retainGraph: true })`.
+   */
+  backward(gradient?: Tensor | BackwardOptions, options: BackwardOptions = {}): void {
+    if (gradient === undefined || gradient instanceof Tensor) runBackward(this, gradient, options);
+    else runBackward(this, undefined, gradient);
   }
 
   // elementwise

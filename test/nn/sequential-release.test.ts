@@ -87,7 +87,7 @@ describe("a Sequential's hidden activations", () => {
 
       model.zeroGrad();
       const kept = loss(model.forward(x));
-      kept.backward(undefined, { retainGraph: true });
+      kept.backward({ retainGraph: true });
       const once = model.parameters().map((p) => Array.from(p.grad!.dataSync()));
       kept.backward();
       model.parameters().forEach((p, i) => {
