@@ -8,8 +8,9 @@
  *   once into a zero-bordered plane (Hp x Wp per channel, in L1 or L2 for small images); column q
  *   = oh*Wp + ow of the product reads, for the weight's column p = (c, ki, kj), the plane at
  *   q + rows[p], so the 6x16 tile loads 16 outputs' inputs straight from the plane (kernel_rows).
- *   The Wp - outW columns per row that straddle the border are computed and dropped. Other
- *   strides return false (declined): the caller runs its WebAssembly convolution.
+ *   The Wp - outW columns per row that straddle the border are computed and dropped; the bias,
+ *   when given, is added to each finished sum as its row is copied out. Other strides return
+ *   false (declined): the caller runs its WebAssembly convolution.
  * - dx: per batch item, dcols = Wᵀ (K x outC) . dy_n (outC x L) into the thread's scratch, then
  *   col2im into dx_n, in the order of the TypeScript col2im (src/backend/cpu/window.ts); for stride
  *   1 (and a finite weight) over the forward's padded planes, one long run per column row

@@ -9,6 +9,9 @@
  * rounded to float32 is the same number), comparisons and maxima follow its NaN rules, copies move
  * words, and scatter-add adds in index order. Built with -ffp-contract=off: nothing is fused.
  *
+ * Maps, broadcasts and max-pool of 2^17 outputs or more split over the backend's threads (whole
+ * rows or planes, each element computed by one thread: the same bits for any count).
+ *
  * A function returns false, writing nothing, for an op it does not run; the caller then runs the
  * WebAssembly or TypeScript kernel. Array lengths and indices are checked: a bad call throws a
  * RangeError; an index outside x reads NaN (take), outside out is skipped (scatter-add), as the

@@ -7,6 +7,9 @@
  * its neighbour and both sizes. Each layer is built by its entry in the layer table (LAYERS in
  * specs.ts), after its allocation has been counted against the model's budget.
  *
+ * The outputs between the layers are marked hidden (autograd/graph.ts): no one else holds them, so
+ * the backward of a loss computed from the result frees them for the next step to reuse.
+ *
  * A runtime failure inside a layer is re-thrown (same error class) prefixed with the layer's index
  * and type, e.g. `layer 5 (Linear "5"): linear: input [64,1000] has 1000 features, ...`.
  */
