@@ -246,11 +246,18 @@ static int32_t window_max_inside(const float *x, int32_t corner, const int64_t *
 }
 
 /*
- * Eight windows wholly inside the input, their corners at x[at[t]]: the flat indices of their
- * maxima. The running maximum takes v where window_max would (v > best, or v the first NaN) by a
- * blend, not a branch (which element of a window wins is random, and a branch mispredicted that
- * often cost 4x the whole kernel).
+ * One element of eight windows' running maximum: the running maximum bv (at best) takes v (at idx)
+ * where window_max would (v > bv, or v the first NaN), by a blend, not a branch (which element of
+ * a window wins is random, and a branch mispredicted that often cost 4x the whole kernel).
  */
+__attribute__((target("avx2"), always_inline))
+static inline void max8_step(__m256 *bv, __m256i *best, __m256 v, __m256i idx) {
+  const __m256 take = _mm256_andnot_ps(_mm256_cmp_ps(v, *bv, _CMP_LE_OQ), _mm256_cmp_ps(*bv, *bv, _CMP_EQ_OQ));
+  *bv = _mm256_blendv_ps(*bv, v, take);
+  *best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*best), _mm256_castsi256_ps(idx), take));
+}
+
+/* Eight windows wholly inside the input, their corners at x[at[t]]: the flat indices of their maxima. */
 __attribute__((target("avx2"), always_inline))
 static inline __m256i max8(const float *x, __m256i at, const int64_t *g) {
   const int64_t w = g[3], kh = g[4], kw = g[5], dh = g[10], dw = g[11];
@@ -259,10 +266,7 @@ static inline __m256i max8(const float *x, __m256i at, const int64_t *g) {
   for (int64_t i = 0; i < kh; i++)
     for (int64_t j = i == 0 ? 1 : 0; j < kw; j++) {
       const __m256i idx = _mm256_add_epi32(at, _mm256_set1_epi32((int32_t)(i * dh * w + j * dw)));
-      const __m256 v = _mm256_i32gather_ps(x, idx, 4);
-      const __m256 take = _mm256_andnot_ps(_mm256_cmp_ps(v, bv, _CMP_LE_OQ), _mm256_cmp_ps(bv, bv, _CMP_EQ_OQ));
-      bv = _mm256_blendv_ps(bv, v, take);
-      best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best), _mm256_castsi256_ps(idx), take));
+      max8_step(&bv, &best, _mm256_i32gather_ps(x, idx, 4), idx);
     }
   return best;
 }
@@ -294,17 +298,9 @@ static inline __m256i max8_pairs(const float *x, int64_t first, const int64_t *g
     const __m256 even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
     const __m256 odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
     const __m256i rowAt = _mm256_add_epi32(at, _mm256_set1_epi32((int32_t)(i * dh * w)));
-    for (int j = 0; j < 2; j++) {
-      const __m256 v = j ? odd : even;
-      const __m256i idx = j ? _mm256_add_epi32(rowAt, _mm256_set1_epi32(1)) : rowAt;
-      if (i == 0 && j == 0) {
-        bv = v;
-        continue;
-      }
-      const __m256 take = _mm256_andnot_ps(_mm256_cmp_ps(v, bv, _CMP_LE_OQ), _mm256_cmp_ps(bv, bv, _CMP_EQ_OQ));
-      bv = _mm256_blendv_ps(bv, v, take);
-      best = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(best), _mm256_castsi256_ps(idx), take));
-    }
+    if (i == 0) bv = even; /* the first element seeds the maximum, as in max8 */
+    else max8_step(&bv, &best, even, rowAt);
+    max8_step(&bv, &best, odd, _mm256_add_epi32(rowAt, _mm256_set1_epi32(1)));
   }
   return best;
 }
@@ -312,17 +308,17 @@ static inline __m256i max8_pairs(const float *x, int64_t first, const int64_t *g
 /* Eight windows side by side in a row, the first's corner at x[first], the next sw further each: into out[0..7]. */
 __attribute__((target("avx2")))
 static void window_max8_row(const float *x, int64_t first, int64_t sw, int32_t *out, const int64_t *g) {
-  if (sw == 2 && g[5] == 2 && g[11] == 1) {
-    _mm256_storeu_si256((__m256i *)out, max8_pairs(x, first, g, 8));
-    return;
-  }
   const __m256i at = _mm256_add_epi32(_mm256_set1_epi32((int32_t)first), _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int32_t)sw)));
   _mm256_storeu_si256((__m256i *)out, max8(x, at, g));
 }
 
-/* 1 <= m < 8 windows side by side (the pairs case of max8_pairs), the first's corner at x[first]: into out[0..m-1]. */
+/* 1 <= m <= 8 windows side by side of max8_pairs' kind, the first's corner at x[first]: into out[0..m-1]. */
 __attribute__((target("avx2")))
-static void window_max_pairs_short(const float *x, int64_t first, int m, int32_t *out, const int64_t *g) {
+static void window_max_pairs(const float *x, int64_t first, int m, int32_t *out, const int64_t *g) {
+  if (m == 8) {
+    _mm256_storeu_si256((__m256i *)out, max8_pairs(x, first, g, 8));
+    return;
+  }
   int32_t all[8];
   _mm256_storeu_si256((__m256i *)all, max8_pairs(x, first, g, m));
   memcpy(out, all, (size_t)m * sizeof(int32_t));
@@ -363,6 +359,13 @@ static void max_pool_part(const void *ctx, int part, int parts, Scratch *s) {
     for (int64_t r = 0; r < oh; r++, o += ow) {
       const int64_t y0 = r * sh - pt;
       const int rowInside = y0 >= 0 && y0 + (kh - 1) * dh < h;
+      if (vector && rowInside && pairs && owHi > owLo) {
+        /* windows two wide with stride 2: each row of up to 8 inside windows read as contiguous floats, not gathered */
+        for (int64_t q = 0; q < owLo; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
+        for (int64_t q = owLo; q < owHi; q += 8) window_max_pairs(x, base + y0 * w + q * sw - pl, (int)(owHi - q < 8 ? owHi - q : 8), o + q, g);
+        for (int64_t q = owHi; q < ow; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
+        continue;
+      }
       if (vector && rowInside && owHi - owLo >= 8) {
         /* a row of 8 or more inside windows: groups of 8 side by side, the last overlapping the one before (a window recomputed gives the same index) */
         for (int64_t q = 0; q < owLo; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
@@ -371,13 +374,6 @@ static void max_pool_part(const void *ctx, int part, int parts, Scratch *s) {
           window_max8_row(x, base + y0 * w + q * sw - pl, sw, o + q, g);
           if (q + 8 == owHi) break;
         }
-        for (int64_t q = owHi; q < ow; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
-        continue;
-      }
-      if (vector && rowInside && pairs && owHi > owLo) {
-        /* fewer than 8 inside windows of the 2x2 stride-2 kind: one masked row, not gathers across rows */
-        for (int64_t q = 0; q < owLo; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
-        window_max_pairs_short(x, base + y0 * w + owLo * sw - pl, (int)(owHi - owLo), o + owLo, g);
         for (int64_t q = owHi; q < ow; q++) o[q] = window_max(x, base, y0, q * sw - pl, g);
         continue;
       }
@@ -414,8 +410,7 @@ static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
     return addon_fail(env, "maxPoolIndices: (Float32Array x, Int32Array out, Int32Array geometry[, threads]) expected");
   int64_t g[14];
   for (int i = 0; i < 14; i++) g[i] = gv[i];
-  const int64_t n = g[0], c = g[1], h = g[2], w = g[3], kh = g[4], kw = g[5], sh = g[6], sw = g[7], pt = g[8], pl = g[9], dh = g[10], dw = g[11], oh = g[12], ow = g[13];
-  (void)pt, (void)dh;
+  const int64_t n = g[0], c = g[1], h = g[2], w = g[3], kh = g[4], kw = g[5], sh = g[6], sw = g[7], pl = g[9], dh = g[10], dw = g[11], oh = g[12], ow = g[13];
   for (int i = 0; i < 14; i++)
     if (g[i] < 0) return addon_fail(env, "maxPoolIndices: invalid geometry");
   if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || kh < 1 || kw < 1) return addon_fail(env, "maxPoolIndices: invalid geometry");
