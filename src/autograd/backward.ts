@@ -78,7 +78,7 @@ export interface GradientsOptions {
    * keep the forward graph for another backward through it (default: createGraph). Without it, a
    * backward frees the hidden activations of the Sequentials it went through once it has run.
    */
-  retainGraph?: boolean;
+  retainGraph?: boolean | undefined;
   /** give zeros for inputs the outputs do not depend on, instead of an error */
   allowUnused?: boolean;
 }
@@ -237,23 +237,19 @@ function leavesOf(root: Tensor): Tensor[] {
   return leaves;
 }
 
+/** What `backward` takes of the gradients options. */
+export type BackwardOptions = Pick<GradientsOptions, "createGraph" | "retainGraph">;
+
 /**
  * Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf requiring gradients (PyTorch's
  * `loss.backward()`). A non-scalar root needs `gradient`, the upstream gradient of its shape.
  */
-export interface BackwardOptions {
-  /** record the gradient computation (for higher derivatives); default false */
-  createGraph?: boolean;
-  /** keep the forward graph for another backward through it; default: createGraph */
-  retainGraph?: boolean;
-}
-
 export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new GradError("backward: this tensor does not require gradients (nothing that requires gradients was used to compute it)");
   }
   const leaves = leavesOf(root);
-  const gs = gradients([root], leaves, { gradOutputs: [gradient], createGraph: options.createGraph ?? false, retainGraph: options.retainGraph ?? options.createGraph ?? false });
+  const gs = gradients([root], leaves, { gradOutputs: [gradient], createGraph: options.createGraph ?? false, retainGraph: options.retainGraph });
   const accumulate = () => leaves.forEach((leaf, i) => (leaf.grad = leaf.grad ? add(leaf.grad, gs[i]!) : gs[i]!));
   if (options.createGraph) accumulate();
   else noGrad(accumulate);

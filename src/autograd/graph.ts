@@ -19,11 +19,6 @@ export interface GradNode {
 }
 
 /**
- * Attaches the op's node to its freshly made output when grad mode is on and any input requires
- * gradients; returns the output either way. The rule may refer to `out` itself (exp, tanh,
- * sigmoid do), which is what makes their second derivatives exact.
- */
-/**
  * Activations no one outside the library holds: a Sequential's outputs between its layers (see
  * markHidden). A backward that keeps no graph (neither createGraph nor retainGraph) frees their
  * storage once it has run, as PyTorch frees a graph's saved tensors after backward, so that the
@@ -60,6 +55,11 @@ export function readsReleased(t: Tensor): boolean {
   return false;
 }
 
+/**
+ * Attaches the op's node to its freshly made output when grad mode is on and any input requires
+ * gradients; returns the output either way. The rule may refer to `out` itself (exp, tanh,
+ * sigmoid do), which is what makes their second derivatives exact.
+ */
 export function record(op: string, inputs: readonly Tensor[], out: Tensor, backward: BackwardRule): Tensor {
   if (!isGradEnabled()) return out;
   let needed = false;

@@ -1,6 +1,7 @@
 /**
- * Shared by the GEMM tests: uniform draws from the project's seeded Generator, and the naive
- * triple-loop product in float64 that every kernel is checked against.
+ * Shared by the backend tests: uniform draws from the project's seeded Generator, the naive
+ * triple-loop product in float64 that every GEMM kernel is checked against, and a count of
+ * differing words for comparing large arrays.
  */
 import { Generator } from "../../src/tensor/random.js";
 
@@ -30,4 +31,11 @@ export function naive(
     }
   }
   return { ref, mag };
+}
+
+/** How many words of a and b differ (a length mismatch counts its excess): a small failure message for large arrays. */
+export function differing(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = Math.abs(a.length - b.length);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) d++;
+  return d;
 }

@@ -15,6 +15,7 @@ import { windowArgs } from "../../src/backend/wasm/movement-simd.js";
 import type { BroadcastInfo, WindowInfo } from "../../src/backend/backend.js";
 import { broadcastShapes, broadcastStrides } from "../../src/tensor/shape.js";
 import { coalesce } from "../../src/backend/cpu/elementwise.js";
+import { differing } from "./helpers.js";
 
 const native = nativeAddon();
 const words = (a: Float32Array | Int32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -112,15 +113,14 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
   it("on 2 threads give the bits of 1 (arrays large enough to be split: whole rows, whole planes)", () => {
     const big = values(64 * 16 * 28 * 28, 9), other = values(64 * 16 * 28 * 28, 10);
     const on = (threads: number, run: (t: number) => Float32Array | Int32Array) => words(run(threads));
-    // the number of words that differ (a diff of arrays this long would take the reporter minutes)
-    const differ = (a: number[], b: number[]) => a.reduce((n, v, i) => n + (v === b[i] ? 0 : 1), Math.abs(a.length - b.length));
+    // counts of differing words: a diff of arrays this long would take the reporter minutes
     for (const [k] of UNARY_OPS.entries()) {
       const run = (t: number) => {
         const out = new Float32Array(big.length);
         native!.unary(k, big, out, t);
         return out;
       };
-      expect(differ(on(2, run), on(1, run)), UNARY_OPS[k]).toBe(0);
+      expect(differing(on(2, run), on(1, run)), UNARY_OPS[k]).toBe(0);
     }
     const BROADCASTS: [number[], number[]][] = [[[64, 16, 28, 28], [64, 16, 28, 28]], [[64, 16, 28, 28], [1, 16, 1, 1]], [[64, 16, 784], [64, 1, 784]], [[802816], [1]]];
     for (const [k, op] of BINARY_OPS.entries()) {
@@ -133,7 +133,7 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
           native!.binary(k, big, b, out, Int32Array.from(outShape), Int32Array.from([...strides[0]!, ...strides[1]!]), t);
           return out;
         };
-        expect(differ(on(2, run), on(1, run)), `${sa} ${op} ${sb}`).toBe(0);
+        expect(differing(on(2, run), on(1, run)), `${sa} ${op} ${sb}`).toBe(0);
       }
     }
     for (const g of [window(64, 16, 28, 28, [2, 2], [2, 2], [0, 0], [1, 1]), window(64, 4, 28, 28, [3, 3], [1, 1], [1, 1], [1, 1]), window(700, 2, 6, 9, [2, 2], [2, 2], [1, 1], [1, 1])]) {
@@ -144,8 +144,8 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
       };
       const want = new Int32Array(g.n * g.c * g.outH * g.outW);
       TS_KERNELS.maxPoolIndices(big, g, want);
-      expect(differ(on(2, run), words(want)), `${g.kh}x${g.kw} stride ${g.strideW}, 2 threads`).toBe(0);
-      expect(differ(on(1, run), words(want)), `${g.kh}x${g.kw} stride ${g.strideW}, 1 thread`).toBe(0);
+      expect(differing(on(2, run), words(want)), `${g.kh}x${g.kw} stride ${g.strideW}, 2 threads`).toBe(0);
+      expect(differing(on(1, run), words(want)), `${g.kh}x${g.kw} stride ${g.strideW}, 1 thread`).toBe(0);
     }
   });
 

@@ -22,14 +22,9 @@ import {
 } from "../../src/index.js";
 import { nativeAddon, NativeBackend, type NativeAddon } from "../../src/backend/native/native.js";
 import { ensureBuilt } from "../cli/helpers.js";
+import { differing } from "./helpers.js";
 
 const native = nativeAddon();
-/** How many words of a and b differ (a length mismatch counts its excess): a small failure message for large arrays. */
-const differing = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = Math.abs(a.length - b.length);
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) d++;
-  return d;
-};
 const cpuFlags = (() => {
   try {
     return readFileSync("/proc/cpuinfo", "utf8");
