@@ -71,6 +71,7 @@ typedef void (*PartFn)(const void *ctx, int part, int parts, Scratch *s);
 Scratch *caller_scratch(void);
 /* How many parts a task asking for `threads` threads runs in (the workers it can start, plus the caller). */
 int pool_parts(int threads);
-/* Runs fn's parts 0 .. parts - 1 (the caller runs part 0) and returns when all are done. The caller's scratch must exist. */
+/* Runs fn's parts 0 .. parts - 1 (the caller runs part 0) and returns when all are done; where another thread of
+ * the program is driving the pool, the caller runs every part in turn itself. The caller's scratch must exist. */
 void pool_run(PartFn fn, const void *ctx, int parts);
 #endif

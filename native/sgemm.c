@@ -303,13 +303,15 @@ int pool_parts(int threads) {
 }
 
 void pool_run(PartFn fn, const void *ctx, int parts) {
-  if (parts > 1 && pthread_mutex_trylock(&poolBusy) != 0) parts = 1;
-  else if (parts > 1 && parts > nworkers + 1) {
+  if (parts < 1) parts = 1;
+  int alone = parts == 1 || pthread_mutex_trylock(&poolBusy) != 0;
+  if (!alone && parts > nworkers + 1) {
     pthread_mutex_unlock(&poolBusy);
-    parts = 1;
+    alone = 1;
   }
-  if (parts <= 1) {
-    fn(ctx, 0, 1, &callerScratch);
+  if (alone) {
+    /* every part in turn on this thread (ctx was cut for `parts`): the same elements, the same bits */
+    for (int p = 0; p < parts; p++) fn(ctx, p, parts, &callerScratch);
     return;
   }
   currentFn = fn;

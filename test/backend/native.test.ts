@@ -4,7 +4,8 @@
  * batches, offsets and an empty inner dimension; 2 threads give 1 thread's bits, in a product, a
  * convolution and training steps; its convolution (native/conv.c) equals its composed path bit for
  * bit over padding, strides, dilation, 1x1 and K past one block;
- * a call out of range throws instead of touching memory; and DESCENT_NATIVE=0 puts a program on
+ * two JavaScript threads driving the pool at once each get whole products; a call out of range
+ * throws instead of touching memory; and DESCENT_NATIVE=0 puts a program on
  * the wasm backend. (Equality with the relaxed-SIMD WebAssembly kernel's bits is checked under that
  * build's flag, in gemm-fused.test.ts.)
  *
@@ -15,6 +16,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { describe, expect, it, vi } from "vitest";
 import {
   buildSequential, conv2d, createBackend, createOptimizer, crossEntropy, DEFAULT_BACKEND, fromValues, Generator, gradients, mm, mul, sum,
@@ -25,6 +27,7 @@ import { ensureBuilt } from "../cli/helpers.js";
 import { differing } from "./helpers.js";
 
 const native = nativeAddon();
+const ADDON = fileURLToPath(new URL("../../native/build/descent.node", import.meta.url));
 const cpuFlags = (() => {
   try {
     return readFileSync("/proc/cpuinfo", "utf8");
@@ -132,6 +135,39 @@ describe.skipIf(!native)("the native backend", () => {
     };
     const ref = product(1);
     for (const threads of [2, 3, 4, 2]) expect(product(threads), `${threads} threads`).toEqual(ref);
+  });
+
+  it("keeps every product whole when two JavaScript threads drive the pool at once (the one that waits runs all its parts alone)", async () => {
+    const [m, k, n] = [32, 256, 512]; // just past PARALLEL_MIN_MACS: short calls, so the two threads collide often
+    const a = values(m * k, 21), b = values(k * n, 22), o = new Int32Array([0]);
+    const ref = new Float32Array(m * n);
+    native!.sgemm(a, o, b, o, ref, 0, n, m, k, n, 0, 0, 1);
+    // a worker thread and this one each run the same 2-thread product many times, started together
+    const go = new Int32Array(new SharedArrayBuffer(4));
+    const worker = new Worker(`
+      const { workerData, parentPort } = require("node:worker_threads");
+      const { addon, a, b, ref, m, k, n, go, rounds } = workerData;
+      const native = require(addon), o = new Int32Array([0]), c = new Float32Array(m * n);
+      Atomics.store(go, 0, 1); Atomics.notify(go, 0);
+      let wrong = 0;
+      for (let r = 0; r < rounds; r++) {
+        c.fill(0);
+        native.sgemm(a, o, b, o, c, 0, n, m, k, n, 0, 0, 2);
+        for (let i = 0; i < c.length; i++) if (c[i] !== ref[i]) { wrong++; break; }
+      }
+      parentPort.postMessage(wrong);
+    `, { eval: true, workerData: { addon: ADDON, a, b, ref, m, k, n, go, rounds: 3000 } });
+    const workerWrong = new Promise<number>((resolve, reject) => { worker.once("message", resolve); worker.once("error", reject); });
+    expect(Atomics.wait(go, 0, 0, 60_000), "the worker thread did not start within 60 s").not.toBe("timed-out");
+    let wrong = 0;
+    const c = new Float32Array(m * n);
+    for (let r = 0; r < 3000; r++) {
+      c.fill(0);
+      native!.sgemm(a, o, b, o, c, 0, n, m, k, n, 0, 0, 2);
+      if (differing(bits(c), bits(ref)) > 0) wrong++;
+    }
+    expect({ main: wrong, worker: await workerWrong }).toEqual({ main: 0, worker: 0 });
+    await worker.terminate();
   });
 
   it("refuses a call out of range with a RangeError, writing nothing outside the arrays", () => {
@@ -247,7 +283,7 @@ it("DESCENT_NATIVE=0 keeps a program on the wasm backend", () => {
 
 it("the build is optional: without a working compiler it says why in one line, exits 0 and leaves any built addon alone", () => {
   const script = fileURLToPath(new URL("../../scripts/build-native.mjs", import.meta.url));
-  const target = fileURLToPath(new URL("../../native/build/descent.node", import.meta.url));
+  const target = ADDON;
   const before = existsSync(target) ? statSync(target).mtimeMs : null;
   const r = spawnSync(process.execPath, [script, "--force"], { encoding: "utf8", env: { ...process.env, CC: "/nonexistent/cc" } });
   expect(r.status, r.stderr).toBe(0);
