@@ -1,13 +1,21 @@
 /**
  * The worker pool's products are bit-identical to one thread's, for products split among the
  * threads (large enough, every transpose, batches, odd edges) and for small ones that stay on one
- * thread; and a few training steps on a 2-thread backend leave the same parameters as on one.
+ * thread; a few training steps on a 2-thread backend leave the same parameters as on one; and
+ * the caller, whose event loop is blocked while it waits, never waits on a worker that cannot
+ * answer: one that never starts, or one whose band throws, leaves its band to the caller (checked
+ * in a child process with a time limit, so that a regression fails instead of hanging the run).
  */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CpuBackend } from "../../src/backend/cpu/cpu.js";
 import { gemmSimdBatch, type GemmEngine } from "../../src/backend/cpu/simd/gemm-simd.js";
 import { gemmPool } from "../../src/backend/cpu/simd/gemm-threads.js";
 import { buildSequential, createOptimizer, crossEntropy, fromValues, Generator, withBackend, type Parameter } from "../../src/index.js";
+import { ensureBuilt, ROOT, tempDir } from "../cli/helpers.js";
 import { rng } from "./helpers.js";
 
 const pool = gemmPool(2);
@@ -64,4 +72,51 @@ describe("gemm worker pool", () => {
     });
     expect(train(new CpuBackend({ threads: 2 }))).toEqual(train(new CpuBackend()));
   });
+
+  /**
+   * Runs four different 2-thread products on a pool whose workers run `program` (in a child process, 60 s at most),
+   * after the program has written dir/ready where `awaitReady`; prints how many were wrong.
+   */
+  function productsWithWorkers(program: string, awaitReady: boolean): { status: number | null; stdout: string; stderr: string } {
+    const dist = (file: string) => JSON.stringify(pathToFileURL(join(ROOT, "dist", "src", "backend", "cpu", "simd", file)).href);
+    const script = `
+      import { makePool } from ${dist("gemm-threads.js")};
+      import { gemmSimdBatch } from ${dist("gemm-simd.js")};
+      const pool = makePool(2, ${JSON.stringify(program)});
+      const ready = ${JSON.stringify(join(dir, "ready"))};
+      const { existsSync } = await import("node:fs");
+      for (let waited = 0; ${awaitReady} && !existsSync(ready) && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      const [m, k, n] = [64, 128, 256];
+      let wrong = 0;
+      for (let round = 0; round < 4; round++) {
+        const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i + round)), b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 3 + round));
+        const one = new Float32Array(m * n), two = new Float32Array(m * n);
+        gemmSimdBatch(a, [0], b, [0], one, 0, { m, k, n, transA: false, transB: false });
+        gemmSimdBatch(a, [0], b, [0], two, 0, { m, k, n, transA: false, transB: false }, pool);
+        if (one.some((v, i) => !Object.is(v, two[i]))) wrong++;
+      }
+      console.log(wrong);
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    return { status: r.status, stdout: r.stdout.trim(), stderr: r.stderr };
+  }
+  let dir = "";
+
+  it.runIf(hasWorkers)("computes a worker's band itself when the worker never starts, or when its band throws (and then stops posting to it)", async () => {
+    await ensureBuilt();
+    const { WORKER_PROGRAM } = await import("../../src/backend/cpu/simd/gemm-threads.js");
+    dir = tempDir("gemm-workers");
+    // a worker that exits at once: never ready, so every band stays with the caller
+    const never = productsWithWorkers("process.exit(0)", false);
+    expect(never, never.stderr).toMatchObject({ status: 0, stdout: "0" });
+    // a worker that takes its first band, then throws on the next (after it was posted): the caller recomputes it
+    const failed = join(dir, "failed");
+    const throwing = WORKER_PROGRAM
+      .replace("for (;;) {", `require("node:fs").writeFileSync(${JSON.stringify(join(dir, "ready"))}, "");\nfor (;;) {`)
+      .replace("try {", `try {\n globalThis.jobs = (globalThis.jobs ?? 0) + 1;\n if (globalThis.jobs > 1) { require("node:fs").writeFileSync(${JSON.stringify(failed)}, ""); throw new Error("injected"); }`);
+    expect(throwing).not.toBe(WORKER_PROGRAM);
+    const afterThrow = productsWithWorkers(throwing, true);
+    expect(afterThrow, afterThrow.stderr).toMatchObject({ status: 0, stdout: "0" });
+    expect(existsSync(failed), "the worker's second band did not throw: the failure path was not exercised").toBe(true);
+  }, 150_000);
 });
