@@ -37,7 +37,7 @@ const cpuFlags = (() => {
 })();
 /** Node's headers where scripts/build-native.mjs looks for them. */
 const headers = [process.env.npm_config_nodedir, join(dirname(process.execPath), "..")].some((dir) => dir && existsSync(join(dir, "include", "node", "node_api.h")));
-const couldBuild = process.arch === "x64" && /\bavx2\b/.test(cpuFlags) && /\bfma\b/.test(cpuFlags) && headers && spawnSync("cc", ["--version"]).status === 0;
+const couldBuild = process.arch === "x64" && /\bavx2\b/.test(cpuFlags) && /\bfma\b/.test(cpuFlags) && headers && spawnSync("cc", ["--version"], { timeout: 60_000 }).status === 0;
 if (!native) console.warn(`native backend tests skipped: the addon is not built here${couldBuild ? " (but it could be: run npm run build:native)" : ""}`);
 
 it("the addon is built and loaded wherever it can be (x86-64 with AVX2 and FMA, and a C compiler)", () => {
@@ -276,7 +276,7 @@ it("DESCENT_NATIVE=0 keeps a program on the wasm backend", () => {
   ensureBuilt();
   const built = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
   const script = `import(${JSON.stringify(built)}).then((d) => console.log(d.DEFAULT_BACKEND))`;
-  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, DESCENT_NATIVE: "0" } });
+  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 120_000, env: { ...process.env, DESCENT_NATIVE: "0" } });
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout.trim()).toBe("wasm");
 });
@@ -285,12 +285,12 @@ it("the build is optional: without a working compiler it says why in one line, e
   const script = fileURLToPath(new URL("../../scripts/build-native.mjs", import.meta.url));
   const target = ADDON;
   const before = existsSync(target) ? statSync(target).mtimeMs : null;
-  const r = spawnSync(process.execPath, [script, "--force"], { encoding: "utf8", env: { ...process.env, CC: "/nonexistent/cc" } });
+  const r = spawnSync(process.execPath, [script, "--force"], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CC: "/nonexistent/cc" } });
   expect(r.status, r.stderr).toBe(0);
   const said = r.stdout.trim().split("\n");
   expect(said).toHaveLength(1);
   expect(said[0]).toMatch(/^descent native: not built: .*; descent uses its WebAssembly backend$/);
   expect(existsSync(target) ? statSync(target).mtimeMs : null).toBe(before);
-  const skipped = spawnSync(process.execPath, [script, "--force"], { encoding: "utf8", env: { ...process.env, DESCENT_NATIVE: "0" } });
+  const skipped = spawnSync(process.execPath, [script, "--force"], { encoding: "utf8", timeout: 120_000, env: { ...process.env, DESCENT_NATIVE: "0" } });
   expect(skipped.stdout.trim()).toBe("descent native: skipped (DESCENT_NATIVE=0)");
 });

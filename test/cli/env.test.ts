@@ -37,7 +37,7 @@ describe("descent env", () => {
     const probe = spawnSync(
       process.execPath,
       [...relaxedSimdFlags(), "--input-type=module", "-e", `import { wasmFeatures } from ${JSON.stringify(pathToFileURL(features).href)}; console.log(wasmFeatures().relaxedSimd)`],
-      { encoding: "utf8" },
+      { encoding: "utf8", timeout: 60_000 },
     );
     const runtimeHasIt = probe.stdout.trim() === "true";
     const out = lines((await runCli(["env"], cwd)).stdout);

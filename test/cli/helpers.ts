@@ -44,7 +44,7 @@ export async function ensureBuilt(): Promise<void> {
   }
   try {
     if (!stale()) return;
-    const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: ROOT, encoding: "utf8" });
+    const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
     // tsc emits even with type errors (the typecheck is its own step); only a missing build is fatal here
     if (tsc.status !== 0) console.warn(`tsc exited ${tsc.status}:\n${tsc.stdout}${tsc.stderr}`);
     if (!existsSync(ENTRY)) throw new Error(`the build did not produce ${ENTRY}`);

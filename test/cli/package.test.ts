@@ -23,11 +23,11 @@ beforeAll(async () => {
   await ensureBuilt();
   const packDir = tempDir("pack");
   // the build is fresh (ensureBuilt); --ignore-scripts skips building it a second time
-  const packed = JSON.parse(execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDir], { cwd: ROOT, encoding: "utf8" })) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", packDir], { cwd: ROOT, encoding: "utf8", timeout: 120_000 })) as { filename: string; files: { path: string }[] }[];
   files = packed[0]!.files.map((f) => f.path);
   user = tempDir("user-project");
   writeFileSync(join(user, "package.json"), JSON.stringify({ name: "my-project", private: true, type: "module" }));
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", join(packDir, packed[0]!.filename)], { cwd: user, encoding: "utf8", stdio: "pipe" });
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", join(packDir, packed[0]!.filename)], { cwd: user, encoding: "utf8", stdio: "pipe", timeout: 240_000 });
 }, 300_000);
 
 describe(`npm install ${pkg.name} in a user's folder`, () => {

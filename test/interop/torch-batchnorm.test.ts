@@ -25,7 +25,7 @@ const SPECS: LayerSpec[] = [
 const SCRIPT = new URL("./torch_batchnorm.py", import.meta.url).pathname;
 const FIXTURES = new URL("./fixtures", import.meta.url).pathname;
 const PYTHON = "/usr/bin/python3";
-const hasTorch = spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+const hasTorch = spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 }).status === 0;
 
 const root = mkdtempSync(join(tmpdir(), "descent-torch-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,7 +39,7 @@ function expectClose(a: Tensor, b: Tensor, what: string, tol = 1e-5): void {
 }
 
 function python(...args: string[]): void {
-  const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: "utf8" });
+  const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`torch_batchnorm.py ${args[0]} failed: ${r.stderr}`);
 }
 

@@ -95,7 +95,7 @@ describe("one process at a time in a run folder", () => {
   });
 
   it("takes over the lock of a process that is gone (a kill -9) and lets go of it at the end", async () => {
-    const gone = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+    const gone = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8", timeout: 60_000 });
     const dir = join(root, "stale");
     lock(dir, Number(gone.stdout.trim()));
     const result = await runExperiment(config(), { outDir: dir, ...quiet });
