@@ -4,6 +4,7 @@
  * Each build is loaded from its own dist/ (e.g. the main branch's checkout and this one).
  *
  *   npm run build && node dist/bench/ab.js --roots=/work/main,. --workload=W1 --windows=11 --batches=20
+ *   node dist/bench/ab.js --roots=/work/main,. --workload=W2 --threads=2   # each on its default backend with 2 threads
  *
  * Prints the median samples/s (min-max) of each build and the ratio of the medians (second / first).
  */
@@ -15,8 +16,9 @@ type Descent = typeof import("../src/node.js");
 
 const BATCH = 64;
 
-async function setup(root: string, preset: "mlp" | "cnn"): Promise<(i: number) => void> {
+async function setup(root: string, preset: "mlp" | "cnn", threads: number): Promise<(i: number) => void> {
   const D = (await import(pathToFileURL(resolve(root, "dist", "src", "node.js")).href)) as Descent;
+  D.setBackend(D.createBackend(D.DEFAULT_BACKEND, { threads })); // this build's own registry: the other root keeps its own
   const data = D.loadMnist();
   const x = data.inputs.dataSync();
   const y = data.labels.dataSync();
@@ -43,7 +45,8 @@ async function main(): Promise<void> {
   const preset = arg("workload", "W1") === "W1" ? "mlp" : "cnn";
   const windows = Number(arg("windows", "11"));
   const per = Number(arg("batches", preset === "mlp" ? "20" : "5"));
-  const runs = await Promise.all(roots.map(async (root) => ({ root, step: await setup(root, preset), rates: [] as number[] })));
+  const threads = Number(arg("threads", "1"));
+  const runs = await Promise.all(roots.map(async (root) => ({ root, step: await setup(root, preset, threads), rates: [] as number[] })));
   let i = 0;
   for (const r of runs) for (let k = 0; k < 10; k++) r.step(i++);
   for (let w = 0; w < windows; w++) {

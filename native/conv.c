@@ -93,7 +93,7 @@ static int planes_make(const Geom *g, Planes *p) {
 
 /* The parts a task over the batch items runs in: one below PARALLEL_MIN_MACS multiply-adds, at most one an item. */
 static int item_parts(const Geom *g, int threads, int64_t macs) {
-  return threads > 1 && g->n > 1 && macs >= PARALLEL_MIN_MACS ? pool_parts((int)min64(threads, g->n)) : 1;
+  return macs >= PARALLEL_MIN_MACS ? pool_split(threads, g->n) : 1;
 }
 
 /* ---- forward ---- */

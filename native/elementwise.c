@@ -73,8 +73,9 @@ static void binary_row(int op, const float *restrict a, int64_t sa, const float 
 }
 
 /*
- * Threads: a map of at least PARALLEL_MIN_ELEMENTS outputs is split into `threads` contiguous parts
- * (whole rows for binary, whole planes for max-pool), each element still computed by one thread
+ * Threads: a map of at least PARALLEL_MIN_ELEMENTS outputs is split into contiguous parts, a few per
+ * thread (pool_split; whole rows for binary, or pieces of rows where there are fewer rows than parts, as in
+ * an op on two arrays of one shape; whole planes for max-pool), each element still computed by one thread
  * by the same expression, so any thread count gives the same bits. Below that, waking a worker
  * costs more than the half it would take.
  */
@@ -83,7 +84,7 @@ static void binary_row(int op, const float *restrict a, int64_t sa, const float 
 /* How many parts a map of `size` outputs runs in on `threads` threads (0 when out of memory). */
 static int map_parts(int32_t threads, int64_t size) {
   if (threads <= 1 || size < PARALLEL_MIN_ELEMENTS) return 1;
-  return caller_scratch() ? pool_parts(threads) : 0;
+  return caller_scratch() ? pool_split(threads, size / 16) : 0;
 }
 
 /* [lo, hi) of n items for one of `parts` parts, lo a multiple of `align` (the last part takes the rest). */
@@ -132,26 +133,42 @@ typedef struct {
   float *out;
   const int32_t *shape, *strides;
   int rank;
-  int64_t rows; /* size / shape[rank - 1] */
+  int64_t rows;   /* size / shape[rank - 1] */
+  int64_t pieces; /* per row: 1, or, where there are fewer rows than parts (a same-shape op is one row), pieces of whole 16s */
 } Binary;
 
-/* Rows [lo, hi) of the broadcast walk: the odometer starts at row lo's index. */
+/* Where row `row` of the walk starts in a and b: its index (into idx) times the strides. */
+static void row_start(const Binary *w, int64_t row, int64_t *idx, int64_t *ia, int64_t *ib) {
+  *ia = *ib = 0;
+  for (int64_t d = w->rank - 2, r = row; d >= 0; d--) {
+    idx[d] = r % w->shape[d];
+    r /= w->shape[d];
+    *ia += idx[d] * w->strides[d];
+    *ib += idx[d] * w->strides[w->rank + d];
+  }
+}
+
+/* Rows [lo, hi) of the broadcast walk (the odometer starts at row lo's index), or pieces [lo, hi) of rows. */
 static void binary_part(const void *ctx, int part, int parts, Scratch *s) {
   (void)s;
   const Binary *w = ctx;
   const int rank = w->rank;
   const int32_t *shape = w->shape, *strides = w->strides;
-  int64_t lo, hi;
-  part_range(w->rows, part, parts, 1, &lo, &hi);
-  if (hi <= lo) return;
   const int64_t n = shape[rank - 1], sa = strides[rank - 1], sb = strides[2 * rank - 1];
-  int64_t idx[MAX_RANK] = { 0 }, ia = 0, ib = 0;
-  for (int64_t d = rank - 2, r = lo; d >= 0; d--) {
-    idx[d] = r % shape[d];
-    r /= shape[d];
-    ia += idx[d] * strides[d];
-    ib += idx[d] * strides[rank + d];
+  int64_t lo, hi, idx[MAX_RANK] = { 0 }, ia, ib;
+  part_range(w->rows * w->pieces, part, parts, 1, &lo, &hi);
+  if (hi <= lo) return;
+  if (w->pieces > 1) {
+    for (int64_t u = lo; u < hi; u++) {
+      const int64_t row = u / w->pieces;
+      int64_t c0, c1;
+      part_range(n, (int)(u % w->pieces), (int)w->pieces, 16, &c0, &c1);
+      row_start(w, row, idx, &ia, &ib);
+      if (c1 > c0) binary_row(w->op, w->a + ia + c0 * sa, sa, w->b + ib + c0 * sb, sb, w->out + row * n + c0, c1 - c0);
+    }
+    return;
   }
+  row_start(w, lo, idx, &ia, &ib);
   for (int64_t row = lo; row < hi; row++) {
     binary_row(w->op, w->a + ia, sa, w->b + ib, sb, w->out + row * n, n);
     for (int d = rank - 2; d >= 0; d--) {
@@ -199,10 +216,11 @@ static napi_value binary(napi_env env, napi_callback_info info) {
     binary_row(op, a, 0, b, 0, out, 1);
     return addon_boolean(env, 1);
   }
-  const Binary w = { .op = op, .a = a, .b = b, .out = out, .shape = shape, .strides = strides, .rank = (int)rank, .rows = size / shape[rank - 1] };
+  Binary w = { .op = op, .a = a, .b = b, .out = out, .shape = shape, .strides = strides, .rank = (int)rank, .rows = size / shape[rank - 1], .pieces = 1 };
   const int parts = map_parts(threads, size);
   if (!parts) return addon_fail(env, "binary: out of memory");
-  pool_run(binary_part, &w, parts < w.rows ? parts : (int)w.rows);
+  if (w.rows < parts) w.pieces = addon_ceil_div(parts, w.rows);
+  pool_run(binary_part, &w, parts < w.rows * w.pieces ? parts : (int)(w.rows * w.pieces));
   return addon_boolean(env, 1);
 }
 

@@ -71,6 +71,11 @@ typedef void (*PartFn)(const void *ctx, int part, int parts, Scratch *s);
 Scratch *caller_scratch(void);
 /* How many parts a task asking for `threads` threads runs in (the workers it can start, plus the caller). */
 int pool_parts(int threads);
+/* Parts per thread where a task is cut into independent items (a batch's images, rows, planes): whoever is
+ * free claims the next part, so a thread that starts late (waking up) or runs slow takes fewer. */
+#define PARTS_PER_THREAD 4
+/* How many parts a task of `items` independent items runs in on `threads` threads. */
+int pool_split(int threads, int64_t items);
 /* Runs fn's parts 0 .. parts - 1 (the caller runs part 0) and returns when all are done; where another thread of
  * the program is driving the pool, the caller runs every part in turn itself. The caller's scratch must exist. */
 void pool_run(PartFn fn, const void *ctx, int parts);

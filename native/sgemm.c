@@ -18,8 +18,10 @@
  * of threads gives the same bits: threads split the columns into bands of whole micro-panels, and
  * an element's sum does not depend on the band it falls in.
  *
- * Threads: a pool of threads - 1 workers started on first use and kept; the caller computes part 0
- * of a task and waits for the rest. Workers spin briefly (SPIN_PAUSES) on a generation counter,
+ * Threads: a pool of threads - 1 workers started on first use and kept. A task is cut into parts
+ * (a few per thread where it is made of independent items: pool_split); the caller takes part 0 and
+ * every thread then claims the next unclaimed part until none is left, so a worker still waking up
+ * takes fewer (which thread computes a part never changes its bits). Workers spin briefly (SPIN_PAUSES) on a generation counter,
  * then sleep on a condition variable. Products below PARALLEL_MIN_MACS run on the caller alone. The pool runs any
  * task split into parts (pool_run), and the loop nest takes its operands through packing
  * callbacks (gemm_columns): native/conv.c runs convolutions on both (native/gemm.h).
@@ -242,6 +244,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static atomic_uint generation = 0;
 static atomic_int remaining = 0;
+static atomic_int nextPart = 0; /* the next part of the task to claim: whoever is free takes it */
 static PartFn currentFn;
 static const void *currentCtx;
 static int currentParts;
@@ -262,8 +265,8 @@ static void *worker_main(void *arg) {
       pthread_mutex_unlock(&lock);
     }
     seen = g;
-    int part = self->index + 1;
-    if (part < currentParts) currentFn(currentCtx, part, currentParts, &self->scratch);
+    for (int part; (part = atomic_fetch_add_explicit(&nextPart, 1, memory_order_relaxed)) < currentParts;)
+      currentFn(currentCtx, part, currentParts, &self->scratch);
     atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
   }
   return NULL;
@@ -302,10 +305,16 @@ int pool_parts(int threads) {
   return threads < have + 1 ? threads : have + 1;
 }
 
+int pool_split(int threads, int64_t items) {
+  if (threads <= 1 || items <= 1) return 1;
+  int64_t parts = (int64_t)pool_parts(threads) * PARTS_PER_THREAD;
+  return (int)(parts < items ? parts : items);
+}
+
 void pool_run(PartFn fn, const void *ctx, int parts) {
   if (parts < 1) parts = 1;
   int alone = parts == 1 || pthread_mutex_trylock(&poolBusy) != 0;
-  if (!alone && parts > nworkers + 1) {
+  if (!alone && nworkers == 0) {
     pthread_mutex_unlock(&poolBusy);
     alone = 1;
   }
@@ -317,12 +326,15 @@ void pool_run(PartFn fn, const void *ctx, int parts) {
   currentFn = fn;
   currentCtx = ctx;
   currentParts = parts;
+  atomic_store_explicit(&nextPart, 1, memory_order_relaxed); /* part 0 is the caller's */
   atomic_store_explicit(&remaining, nworkers, memory_order_release);
   pthread_mutex_lock(&lock);
   atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
   fn(ctx, 0, parts, &callerScratch);
+  /* the parts no worker has claimed yet (one still waking up) are the caller's too */
+  for (int part; (part = atomic_fetch_add_explicit(&nextPart, 1, memory_order_relaxed)) < parts;) fn(ctx, part, parts, &callerScratch);
   while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) _mm_pause();
   pthread_mutex_unlock(&poolBusy);
 }

@@ -110,7 +110,7 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
     expect(words(got)).toEqual(words(want));
   });
 
-  it("on 2 threads give the bits of 1 (arrays large enough to be split: whole rows, whole planes)", () => {
+  it("on 2 threads give the bits of 1 (arrays large enough to be split: whole rows, pieces of few long rows, whole planes)", () => {
     const big = values(64 * 16 * 28 * 28, 9), other = values(64 * 16 * 28 * 28, 10);
     const on = (threads: number, run: (t: number) => Float32Array | Int32Array) => words(run(threads));
     // counts of differing words: a diff of arrays this long would take the reporter minutes
@@ -122,7 +122,7 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
       };
       expect(differing(on(2, run), on(1, run)), UNARY_OPS[k]).toBe(0);
     }
-    const BROADCASTS: [number[], number[]][] = [[[64, 16, 28, 28], [64, 16, 28, 28]], [[64, 16, 28, 28], [1, 16, 1, 1]], [[64, 16, 784], [64, 1, 784]], [[802816], [1]]];
+    const BROADCASTS: [number[], number[]][] = [[[64, 16, 28, 28], [64, 16, 28, 28]], [[64, 16, 28, 28], [1, 16, 1, 1]], [[64, 16, 784], [64, 1, 784]], [[802816], [1]], [[2, 401408], [2, 1]], [[7, 114688], [1, 114688]]];
     for (const [k, op] of BINARY_OPS.entries()) {
       for (const [sa, sb] of BROADCASTS) {
         const info = broadcast(sa, sb);
