@@ -407,15 +407,14 @@ static inline void transpose8(__m256 r[8]) {
  * times the column's broadcast value, one fused multiply-add,
  * in blocks of KC from p = 0, the first block stored and later ones added: each element's sum in
  * the loop nest's order, so the same bits. dy's 8 values per position come from an 8x8 transpose
- * in registers where 8 positions lie in one item. Parts take 8-channel panels in turn.
+ * in registers where 8 positions lie in one item, and their corners in x step by sw·C where the 8
+ * lie along one output row. Parts take 8-channel panels in turn.
  */
-__attribute__((target("avx2,fma")))
-static void weight_grad_narrow(const void *ctx, int part, int parts, Scratch *s) {
-  (void)s;
-  const WeightGrad *d = ctx;
+__attribute__((target("avx2,fma"), always_inline))
+static inline void narrow_sums(const WeightGrad *d, int part, int parts, const int K) {
   const Geom *g = d->g;
   const int64_t L = g->oh * g->ow, NL = g->n * L, C = g->c;
-  const int K = d->K, outC = d->outC;
+  const int outC = d->outC;
   for (int o0 = part * 8; o0 < outC; o0 += parts * 8) {
     const int lanes = outC - o0 < 8 ? outC - o0 : 8;
     int64_t n = 0, l = 0, r = 0, q = 0; /* p = n·L + l, l = r·outW + q */
@@ -440,6 +439,13 @@ static void weight_grad_narrow(const void *ctx, int part, int parts, Scratch *s)
           for (int t = 0; t < count; t++) dyT[t] = _mm256_load_ps(t8[t]);
         }
         const float *src[8];
+        if (count == 8 && q + 8 < g->ow) {
+          /* 8 positions along one output row: their corners step by sw·C */
+          const float *at = d->xp + ((n * d->Hp + r * g->sh) * d->Wp + q * g->sw) * C;
+          for (int t = 0; t < 8; t++) src[t] = at + t * g->sw * C;
+          q += 8;
+          l += 8;
+        } else
         for (int t = 0; t < count; t++) {
           src[t] = d->xp + ((n * d->Hp + r * g->sh) * d->Wp + q * g->sw) * C;
           l++;
@@ -468,6 +474,15 @@ static void weight_grad_narrow(const void *ctx, int part, int parts, Scratch *s)
       }
     }
   }
+}
+
+/* A 3x3 kernel over one channel (K = 9, the first layer of an image model) gets its own copy with K known. */
+__attribute__((target("avx2,fma")))
+static void weight_grad_narrow(const void *ctx, int part, int parts, Scratch *s) {
+  (void)s;
+  const WeightGrad *d = ctx;
+  if (d->K == 9) narrow_sums(d, part, parts, 9);
+  else narrow_sums(d, part, parts, d->K);
 }
 
 /* dw [outC, K] = dy' . im2col(x)ᵀ; 0 when out of memory. `work` is the caller's scratch. */
