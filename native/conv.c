@@ -578,6 +578,28 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
 }
 
 /* conv2dBackward(x, w, dy, dx | null, dw | null, geometry, outC, threads): dx and dw overwritten whole. */
+/*
+ * dx and dW together on 2 threads or more: dW is one part and dx the other, each whole on the
+ * thread that claims it (its own loops then run alone there), which keeps both threads busy
+ * without splitting either: no packing done twice, no wait at the end of a split.
+ */
+typedef struct {
+  const Geom *g;
+  const float *x, *w, *dy;
+  float *dx, *dw;
+  int outC;
+  atomic_int *failed;
+} BothGrads;
+
+static void both_grads_part(const void *ctx, int part, int parts, Scratch *s) {
+  (void)parts, (void)s;
+  const BothGrads *b = ctx;
+  /* the thread's own scratch for the loops below, which run alone on it (a worker's is made on first use) */
+  Scratch *own = caller_scratch();
+  const int ok = own && (part == 0 ? weight_grad(b->g, b->x, b->dy, b->dw, b->outC, 1, own) : input_grad(b->g, b->w, b->dy, b->dx, b->outC, 1));
+  if (!ok) atomic_store(b->failed, 1);
+}
+
 static napi_value conv2d_backward(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -604,6 +626,13 @@ static napi_value conv2d_backward(napi_env env, napi_callback_info info) {
   if (g.n == 0) {
     if (dw) memset(dw, 0, sizeof(float) * outC * K);
     return NULL;
+  }
+  if (dw && dx && threads > 1 && g.n * outC * K * L >= 2 * PARALLEL_MIN_MACS) {
+    /* both gradients: one thread each, every part of each on its thread (the same bits as split) */
+    atomic_int failed = 0;
+    const BothGrads b = { &g, x, w, dy, dx, dw, outC, &failed };
+    pool_run(both_grads_part, &b, pool_parts(2) == 2 ? 2 : 1);
+    return atomic_load(&failed) ? addon_fail(env, "conv2dBackward: out of memory") : NULL;
   }
   if (dw && !weight_grad(&g, x, dy, dw, outC, threads, caller_scratch())) return addon_fail(env, "conv2dBackward: out of memory");
   if (dx && !input_grad(&g, w, dy, dx, outC, threads)) return addon_fail(env, "conv2dBackward: out of memory");

@@ -189,6 +189,7 @@ describe.skipIf(!native)("the native backend", () => {
     const composed = new Composed(native!);
     const CASES: { name: string; x: number[]; w: number[]; options: Conv2dOptions; infinite?: boolean; bias?: boolean }[] = [
       { name: "3x3 same, large enough for 2 threads", x: [16, 8, 14, 14], w: [16, 8, 3, 3], options: { padding: 1 } },
+      { name: "W2's second layer at batch 32 (on 2 threads dx and dW run side by side, one thread each)", x: [32, 16, 14, 14], w: [32, 16, 3, 3], options: { padding: 1 }, bias: true },
       { name: "3x3 same with a bias (added in the kernel)", x: [16, 8, 14, 14], w: [16, 8, 3, 3], options: { padding: 1 }, bias: true },
       { name: "stride 2, padding 1 (the forward declines to wasm)", x: [3, 2, 11, 9], w: [5, 2, 3, 3], options: { stride: 2, padding: 1 } },
       { name: "stride 2 with a bias (wasm's convolution adds it)", x: [3, 2, 11, 9], w: [5, 2, 3, 3], options: { stride: 2, padding: 1 }, bias: true },
