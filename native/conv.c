@@ -577,7 +577,6 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   return addon_boolean(env, r);
 }
 
-/* conv2dBackward(x, w, dy, dx | null, dw | null, geometry, outC, threads): dx and dw overwritten whole. */
 /*
  * dx and dW together on 2 threads or more: dW is one part and dx the other, each whole on the
  * thread that claims it (its own loops then run alone there), which keeps both threads busy
@@ -600,6 +599,7 @@ static void both_grads_part(const void *ctx, int part, int parts, Scratch *s) {
   if (!ok) atomic_store(b->failed, 1);
 }
 
+/* conv2dBackward(x, w, dy, dx | null, dw | null, geometry, outC, threads): dx and dw overwritten whole. */
 static napi_value conv2d_backward(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
@@ -627,11 +627,11 @@ static napi_value conv2d_backward(napi_env env, napi_callback_info info) {
     if (dw) memset(dw, 0, sizeof(float) * outC * K);
     return NULL;
   }
-  if (dw && dx && threads > 1 && g.n * outC * K * L >= 2 * PARALLEL_MIN_MACS) {
+  if (dw && dx && threads > 1 && g.n * outC * K * L >= 2 * PARALLEL_MIN_MACS && pool_parts(2) == 2) {
     /* both gradients: one thread each, every part of each on its thread (the same bits as split) */
     atomic_int failed = 0;
     const BothGrads b = { &g, x, w, dy, dx, dw, outC, &failed };
-    pool_run(both_grads_part, &b, pool_parts(2) == 2 ? 2 : 1);
+    pool_run(both_grads_part, &b, 2);
     return atomic_load(&failed) ? addon_fail(env, "conv2dBackward: out of memory") : NULL;
   }
   if (dw && !weight_grad(&g, x, dy, dw, outC, threads, caller_scratch())) return addon_fail(env, "conv2dBackward: out of memory");

@@ -126,9 +126,10 @@ export function makePool(threads: number, program: string = WORKER_PROGRAM): Gem
         Atomics.notify(ctl, SEQ);
         return true;
       });
-      runBand(ex, h32, job, parts[0]![0], parts[0]![1], scratch0);
+      const here = ([j0, j1]: [number, number]) => runBand(ex, h32, job, j0, j1, scratch0);
+      here(parts[0]!);
       posted.forEach((wasPosted, i) => {
-        if (!wasPosted) runBand(ex, h32, job, parts[i + 1]![0], parts[i + 1]![1], scratch0);
+        if (!wasPosted) here(parts[i + 1]!);
       });
       posted.forEach((wasPosted, i) => {
         if (!wasPosted) return;
@@ -137,7 +138,7 @@ export function makePool(threads: number, program: string = WORKER_PROGRAM): Gem
         while (Atomics.load(ctl, DONE) !== seq) Atomics.wait(ctl, DONE, Atomics.load(ctl, DONE));
         if (Atomics.load(ctl, FAILED) === seq) {
           retired[i] = true;
-          runBand(ex, h32, job, parts[i + 1]![0], parts[i + 1]![1], scratch0);
+          here(parts[i + 1]!);
         }
       });
     },
