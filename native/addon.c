@@ -65,5 +65,6 @@ NAPI_MODULE_INIT() {
   register_update(env, exports);
   register_conv(env, exports);
   register_elementwise(env, exports);
+  register_reduce(env, exports);
   return exports;
 }

@@ -28,4 +28,5 @@ void register_sgemm(napi_env env, napi_value exports);
 void register_update(napi_env env, napi_value exports);
 void register_conv(napi_env env, napi_value exports);
 void register_elementwise(napi_env env, napi_value exports);
+void register_reduce(napi_env env, napi_value exports);
 #endif

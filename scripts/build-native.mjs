@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const sources = ["addon.c", "sgemm.c", "conv.c", "elementwise.c", "update.c"].map((f) => join(root, "native", f));
+const sources = ["addon.c", "sgemm.c", "conv.c", "elementwise.c", "reduce.c", "update.c"].map((f) => join(root, "native", f));
 const inputs = [...sources, join(root, "native", "addon.h"), join(root, "native", "gemm.h"), fileURLToPath(import.meta.url)];
 const target = join(root, "native", "build", "descent.node");
 const say = (line) => console.log(`descent native: ${line}`);

@@ -3,7 +3,8 @@
  * src/backend/native/native.ts): each gives the TypeScript kernel's bits (src/backend/cpu), over
  * values with NaN, signed zeros, infinities and ties, broadcasts of several ranks and strides,
  * pooling windows with padding, strides and dilation (the 8-wide path and the edge windows),
- * gathers outside the array and scatter-adds with repeated and outside indices; the backend runs
+ * gathers outside the array and scatter-adds with repeated and outside indices; the native sum
+ * (native/reduce.c) gives the WebAssembly reduce's bits over every kind of stage; the backend runs
  * them (a spy sees each call); and a call with arrays too short throws a RangeError.
  * Skipped where the addon is not built (test/backend/native.test.ts says whether it should be).
  */
@@ -11,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { add, fromValues, Generator, gradients, maxPool2d, mul, relu, sum, withBackend } from "../../src/index.js";
 import { TS_KERNELS } from "../../src/backend/cpu/cpu.js";
 import { BINARY_OPS, nativeAddon, NativeBackend, UNARY_OPS, type NativeAddon } from "../../src/backend/native/native.js";
+import { reducePlan, reduceSimd } from "../../src/backend/wasm/elementwise-simd.js";
 import { windowArgs } from "../../src/backend/wasm/movement-simd.js";
 import type { BroadcastInfo, WindowInfo } from "../../src/backend/backend.js";
 import { broadcastShapes, broadcastStrides } from "../../src/tensor/shape.js";
@@ -149,6 +151,46 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
     }
   });
 
+  // a NaN's sign is not the sum's to keep: the WebAssembly kernel's changes when V8 recompiles it (which add's
+  // operand is the NaN), so NaNs compare as one word and every other value word for word
+  const nanAsOne = (a: Float32Array) => words(a).map((w, i) => (Number.isNaN(a[i]) ? 0x7fc00000 : w));
+  // sums over every pattern of axes the stages meet: a contiguous run (its 8-lane order and tail), columns (16, 4 and 1
+  // at a time), several stages in float64, size-1 dims, nothing reduced but a size-1 axis, and a bias gradient's axes
+  const SUMS: [number[], number[]][] = [
+    [[3001], [0]], [[7, 5, 9, 13], [1, 3]], [[7, 5, 9, 13], [0]], [[7, 5, 9, 13], [3]], [[7, 5, 9, 13], [0, 1, 2, 3]], [[2, 1, 300], [1]],
+    [[2, 1, 300], [1, 2]], [[17, 33, 3], [0, 2]], [[5, 40, 7], [0]], [[5, 41, 7], [1]], [[300, 17], [0]], [[300, 17], [1]], [[3, 4, 5, 6, 7], [0, 2, 4]],
+    [[3, 4, 5, 6, 7], [1, 3]], [[64, 32, 14, 14], [0, 2, 3]], [[64, 256], [0]],
+  ];
+  for (const [shape, axes] of SUMS) {
+    it(`sum of [${shape}] over [${axes}] gives the WebAssembly reduce's bits, on 1 and 2 threads`, () => {
+      const n = shape.reduce((p, d) => p * d, 1), kept = shape.reduce((p, d, i) => (axes.includes(i) ? p : p * d), 1);
+      // with NaN and infinities; finite over 18 decades; finite with ±2^50 at every third place, whose cancelling
+      // makes any other order of the float64 adds show in the float32 sums
+      const finite = (seed: number, f: (v: number, i: number) => number) => Float32Array.from(values(n, seed), (v, i) => (Number.isFinite(v) ? f(v, i) : -0));
+      const xs = [values(n, 7), finite(8, (v) => v * 1e3 ** ((v * 7) % 3)), finite(9, (v, i) => (i % 3 === 0 ? (v < 0 ? -1 : 1) * 2 ** 50 : v))];
+      for (const v of xs) {
+        const want = new Float32Array(kept);
+        expect(reduceSimd("sum", v, shape, axes, want, 0)).toBe(true);
+        const plan = Int32Array.from(reducePlan(shape, axes).flatMap((g) => [g.size, g.reduced ? 1 : 0]));
+        for (const t of [1, 2]) {
+          const got = new Float32Array(kept).fill(7);
+          native!.sum(v, got, plan, t);
+          expect(differing(nanAsOne(got), nanAsOne(want)), `${t} thread(s)`).toBe(0);
+        }
+      }
+    });
+  }
+
+  it("refuses a sum whose plan does not match its arrays with a RangeError", () => {
+    const out = new Float32Array(5);
+    expect(() => native!.sum(x.subarray(0, 20), out, Int32Array.from([4, 0, 5, 1]), 1)).not.toThrow();
+    expect(() => native!.sum(x.subarray(0, 21), out, Int32Array.from([4, 0, 5, 1]), 1)).toThrow(/does not match the plan/);
+    expect(() => native!.sum(x.subarray(0, 20), out.subarray(0, 3), Int32Array.from([4, 0, 5, 1]), 1)).toThrow(RangeError);
+    expect(() => native!.sum(x.subarray(0, 20), new Float32Array(20), Int32Array.from([20, 0]), 1)).toThrow(/reduces nothing/);
+    expect(() => native!.sum(x.subarray(0, 20), out, Int32Array.from([4, 0, 5]), 1)).toThrow(/pairs expected/);
+    expect(() => native!.sum(x.subarray(0, 20), out, Int32Array.from([4, 0, 0, 1, 5, 1]), 1)).toThrow(/sizes of 1 or more/);
+  });
+
   it("refuses arrays shorter than their shapes with a RangeError", () => {
     const shape = Int32Array.from([4, 5]), strides = Int32Array.from([5, 1, 5, 1]);
     expect(() => native!.binary(0, x.subarray(0, 19), y, new Float32Array(20), shape, strides)).toThrow(/shorter than the broadcast/);
@@ -160,10 +202,10 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
     expect(native!.unary(99, x, new Float32Array(4))).toBe(false);
   });
 
-  it("the backend runs them in training code (relu, a bias add, max-pool and their gradients)", () => {
+  it("the backend runs them in training code (relu, a bias add, max-pool and their gradients, the bias's a sum)", () => {
     const calls = new Set<string>();
     const spy: NativeAddon = { ...native! };
-    for (const name of ["unary", "binary", "maxPoolIndices", "take", "scatterAdd"] as const) {
+    for (const name of ["unary", "binary", "maxPoolIndices", "take", "scatterAdd", "sum"] as const) {
       const real = native![name] as (...a: unknown[]) => unknown;
       (spy as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => (calls.add(name), real(...a));
     }
@@ -174,6 +216,6 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
       const [gx] = gradients(sum(mul(out, out)), [input]);
       expect(gx!.shape).toEqual([4, 3, 16, 16]);
     });
-    expect([...calls].sort()).toEqual(["binary", "maxPoolIndices", "scatterAdd", "take", "unary"]);
+    expect([...calls].sort()).toEqual(["binary", "maxPoolIndices", "scatterAdd", "sum", "take", "unary"]);
   });
 });

@@ -10,10 +10,10 @@
  * staging copy), the fused optimizer update (native/update.c, in place in the parameter, gradient
  * and slot arrays), and the float32 convolution and its gradients (native/conv.c, in the tensors'
  * arrays, threads over the batch), and the float32 elementwise maps, broadcasting binaries,
- * max-pool argmax, gather and scatter-add (native/elementwise.c, the kernel table of
- * nativeKernels). A strided convolution's forward runs the wasm backend's fused convolution
- * (src/backend/wasm/conv-simd.ts), whose products the engine here hands to the addon over the
- * WebAssembly module's memory. Everything else (reductions, exp and log, strided copies, ...) is
+ * max-pool argmax, gather and scatter-add (native/elementwise.c) and float32 sums (native/reduce.c),
+ * the kernel table of nativeKernels. A strided convolution's forward runs the wasm backend's fused
+ * convolution (src/backend/wasm/conv-simd.ts), whose products the engine here hands to the addon
+ * over the WebAssembly module's memory. Everything else (max and min, exp and log, strided copies, ...) is
  * the wasm backend's.
  *
  * Bits: the addon sums each element in the order of the relaxed-SIMD WebAssembly kernel (KC blocks
@@ -31,6 +31,7 @@ import { singleEngine, type GemmEngine, type GemmJob } from "../cpu/simd/gemm-si
 import { simdStage } from "../cpu/simd/update-simd.js";
 import type { CpuBackendOptions, CpuKernels } from "../cpu/cpu.js";
 import { coalesce } from "../cpu/elementwise.js";
+import { MIN_SIZES, reducePlan } from "../wasm/elementwise-simd.js";
 import { windowArgs } from "../wasm/movement-simd.js";
 import { f32, WASM_KERNELS, WasmBackend, words } from "../wasm/wasm.js";
 
@@ -65,6 +66,11 @@ export interface NativeAddon {
   /** out = a op b over a coalesced broadcast (`strides`: a's per dim, then b's); `op` indexes BINARY_OPS. */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array, threads?: number): boolean;
   maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array, threads?: number): void;
+  /**
+   * out = the sum of x over the reduced groups of `plan` ([size, reduced, ...] pairs from
+   * reducePlan), in the WebAssembly reduce_sum's float64 order (native/reduce.c): its bits.
+   */
+  sum(x: Float32Array, out: Float32Array, plan: Int32Array, threads: number): void;
   take(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array): void;
   scatterAdd(x: Float32Array, indices: Int32Array, out: Float32Array): void;
   /**
@@ -83,8 +89,8 @@ const MIN_NATIVE = 256;
 
 /**
  * The wasm backend's kernel table with the addon's elementwise maps, broadcasting binaries,
- * max-pool argmax, gather and scatter-add (native/elementwise.c), which work in the arrays
- * themselves; each falls back to the WebAssembly kernel (and so the TypeScript one) for what it
+ * max-pool argmax, gather and scatter-add (native/elementwise.c) and float32 sums
+ * (native/reduce.c), which work in the arrays themselves; each falls back to the WebAssembly kernel (and so the TypeScript one) for what it
  * declines: another dtype, an op it lacks, a small array, a broadcast of rank above 8.
  */
 function nativeKernels(native: NativeAddon, threads: number): CpuKernels {
@@ -106,6 +112,12 @@ function nativeKernels(native: NativeAddon, threads: number): CpuKernels {
       const geometry = windowArgs(g);
       if (f32(x) && geometry) native.maxPoolIndices(x, out, Int32Array.from(geometry), threads);
       else WASM_KERNELS.maxPoolIndices(x, g, out);
+    },
+    reduce: (op, x, shape, axes, out) => {
+      // where the WebAssembly sum would run (its size floor), the same sum in place
+      if (op === "sum" && f32(x) && f32(out) && x.length >= Math.max(MIN_NATIVE, MIN_SIZES.reduce)) {
+        native.sum(x, out, Int32Array.from(reducePlan(shape, axes).flatMap((g) => [g.size, g.reduced ? 1 : 0])), threads);
+      } else WASM_KERNELS.reduce(op, x, shape, axes, out);
     },
     take: (x, indices, out) => {
       if (words(x) && words(out) && x.constructor === out.constructor && indices.length >= MIN_NATIVE) native.take(x, indices, out);

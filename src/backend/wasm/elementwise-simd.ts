@@ -214,7 +214,7 @@ export function selectSimd(
   return true;
 }
 
-interface Group {
+export interface Group {
   size: number;
   reduced: boolean;
 }
@@ -240,6 +240,18 @@ function innermostReduced(groups: readonly Group[]): number {
 }
 
 /**
+ * The groups a reduction runs over in stages, from outermost in: shape's dimensions of size
+ * above 1 merged into runs that are all reduced or all kept, and at least one reduced group
+ * (reducing only size-1 axes is one stage [n, 1, 1]; sum turns -0 into 0 as 0 + -0 does). The
+ * native sum (native/reduce.c) runs the same plan.
+ */
+export function reducePlan(shape: readonly number[], axes: readonly number[]): Group[] {
+  const groups = groupsOf(shape, axes);
+  if (innermostReduced(groups) < 0) groups.push({ size: 1, reduced: true });
+  return groups;
+}
+
+/**
  * out = op of x over `axes` (`reduceInto` of ../cpu/reduce.ts for float32; sum may differ in
  * the last bit), or false. x is contiguous with `shape`; axes are sorted and unique.
  */
@@ -250,9 +262,7 @@ export function reduceSimd(
   const m = load();
   // an empty x (a reduced dim of size 0) fills the output: left to the TypeScript kernel
   if (m === null || x.length === 0 || x.length < minElements) return false;
-  const groups = groupsOf(shape, axes);
-  // reducing only size-1 axes is one stage [n, 1, 1] (sum turns -0 into 0 as 0 + -0 does)
-  if (innermostReduced(groups) < 0) groups.push({ size: 1, reduced: true });
+  const groups = reducePlan(shape, axes);
   let g = innermostReduced(groups);
   const sum = op === "sum";
   const xAt = m.base, tAt = xAt + slots(x.length);
