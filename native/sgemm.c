@@ -21,8 +21,10 @@
  * Threads: a pool of threads - 1 workers started on first use and kept. A task is cut into parts
  * (a few per thread where it is made of independent items: pool_split); the caller takes part 0 and
  * every thread then claims the next unclaimed part until none is left, so a worker still waking up
- * takes fewer (which thread computes a part never changes its bits). Workers spin briefly (SPIN_PAUSES) on a generation counter,
- * then sleep on a condition variable. Products below PARALLEL_MIN_MACS run on the caller alone. The pool runs any
+ * takes fewer (which thread computes a part never changes its bits), and the caller waits only for
+ * the parts a worker claimed, never for a worker to wake. Idle workers spin (SPIN_PAUSES, yielding
+ * the core to any other thread that wants it) on a generation counter, then sleep on a condition
+ * variable. Products below PARALLEL_MIN_MACS run on the caller alone. The pool runs any
  * task split into parts (pool_run), and the loop nest takes its operands through packing
  * callbacks (gemm_columns): native/conv.c runs convolutions on both (native/gemm.h).
  *
@@ -33,6 +35,7 @@
 #include <node_api.h>
 #include <immintrin.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,12 +47,14 @@
 #define NC 2048
 #define MAX_THREADS 64
 /*
- * How long an idle worker spins before it sleeps: about 30 µs. Longer spins kept the second core
- * busy through the JavaScript between a step's kernels, where the collector's helper threads want
- * it: W2 on 2 threads was 0.92x of 1 thread with 100000 pauses, 1.0x with 20000, 1.06-1.11x with
- * 500 or none (in-process A/B, this 2-core machine).
+ * How long an idle worker spins before it sleeps: about 2 ms, through the JavaScript between a
+ * step's kernels, so that the next kernel finds it awake (waking one took 50-100 µs on this 2-core
+ * machine, about what a ReLU over 3 MB costs). Every 64 pauses it yields its core, so the
+ * collector's helper threads, which a spin without yielding kept off the second core (W2 on 2
+ * threads 0.92x of 1 thread with 100000 pauses), still run. 50000 and 200000 pauses measured alike.
  */
-#define SPIN_PAUSES 1000
+#define SPIN_PAUSES 50000
+#define PAUSES_PER_YIELD 64
 
 typedef struct {
   const float *a, *b;
@@ -243,11 +248,32 @@ static pthread_mutex_t poolBusy = PTHREAD_MUTEX_INITIALIZER; /* one caller at a 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static atomic_uint generation = 0;
-static atomic_int remaining = 0;
-static atomic_int nextPart = 0; /* the next part of the task to claim: whoever is free takes it */
+/*
+ * The current task's claims in one word: its generation (high 32 bits), its count of parts and the
+ * next part to claim (16 bits each). A claim is a compare-and-swap on the whole word, so it takes
+ * a part only of the task that is current and unfinished: a worker that wakes late, after the
+ * caller has run every part itself and moved on, can never take a part of the next task with the
+ * last one's count, or run one twice. The caller waits only for the parts workers claimed.
+ */
+static _Atomic uint64_t claims = 0;
+static atomic_int claimedDone = 0; /* of the current task's parts that workers claimed, those finished */
 static PartFn currentFn;
 static const void *currentCtx;
 static int currentParts;
+
+static uint64_t claims_word(unsigned gen, int parts, int next) {
+  return (uint64_t)gen << 32 | (uint64_t)parts << 16 | (uint64_t)next;
+}
+
+/* The next part of task `gen` for the calling thread; -1 when none is left or another task is current. */
+static int claim(unsigned gen) {
+  uint64_t w = atomic_load_explicit(&claims, memory_order_acquire);
+  for (;;) {
+    const int parts = (int)(w >> 16 & 0xffff), next = (int)(w & 0xffff);
+    if ((unsigned)(w >> 32) != gen || next >= parts) return -1;
+    if (atomic_compare_exchange_weak_explicit(&claims, &w, w + 1, memory_order_acq_rel, memory_order_acquire)) return next;
+  }
+}
 
 static void *worker_main(void *arg) {
   Worker *self = arg;
@@ -257,7 +283,7 @@ static void *worker_main(void *arg) {
     int spins = 0;
     while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen && spins < SPIN_PAUSES) {
       _mm_pause();
-      spins++;
+      if (++spins % PAUSES_PER_YIELD == 0) sched_yield();
     }
     if (g == seen) {
       pthread_mutex_lock(&lock);
@@ -265,9 +291,11 @@ static void *worker_main(void *arg) {
       pthread_mutex_unlock(&lock);
     }
     seen = g;
-    for (int part; (part = atomic_fetch_add_explicit(&nextPart, 1, memory_order_relaxed)) < currentParts;)
+    /* a part claimed is of task g, unfinished: its fn, ctx and count stay as posted until it is done */
+    for (int part; (part = claim(g)) >= 0;) {
       currentFn(currentCtx, part, currentParts, &self->scratch);
-    atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
+      atomic_fetch_add_explicit(&claimedDone, 1, memory_order_release);
+    }
   }
   return NULL;
 }
@@ -313,7 +341,7 @@ int pool_split(int threads, int64_t items) {
 
 void pool_run(PartFn fn, const void *ctx, int parts) {
   if (parts < 1) parts = 1;
-  int alone = parts == 1 || pthread_mutex_trylock(&poolBusy) != 0;
+  int alone = parts == 1 || parts > 0xffff || pthread_mutex_trylock(&poolBusy) != 0;
   if (!alone && nworkers == 0) {
     pthread_mutex_unlock(&poolBusy);
     alone = 1;
@@ -326,16 +354,19 @@ void pool_run(PartFn fn, const void *ctx, int parts) {
   currentFn = fn;
   currentCtx = ctx;
   currentParts = parts;
-  atomic_store_explicit(&nextPart, 1, memory_order_relaxed); /* part 0 is the caller's */
-  atomic_store_explicit(&remaining, nworkers, memory_order_release);
+  atomic_store_explicit(&claimedDone, 0, memory_order_relaxed);
+  /* only this caller (holding poolBusy) moves the generation */
+  const unsigned gen = atomic_load_explicit(&generation, memory_order_relaxed) + 1;
+  atomic_store_explicit(&claims, claims_word(gen, parts, 1), memory_order_release); /* part 0 is the caller's */
   pthread_mutex_lock(&lock);
-  atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+  atomic_store_explicit(&generation, gen, memory_order_release);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
   fn(ctx, 0, parts, &callerScratch);
   /* the parts no worker has claimed yet (one still waking up) are the caller's too */
-  for (int part; (part = atomic_fetch_add_explicit(&nextPart, 1, memory_order_relaxed)) < parts;) fn(ctx, part, parts, &callerScratch);
-  while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) _mm_pause();
+  int mine = 1;
+  for (int part; (part = claim(gen)) >= 0; mine++) fn(ctx, part, parts, &callerScratch);
+  while (atomic_load_explicit(&claimedDone, memory_order_acquire) < parts - mine) _mm_pause();
   pthread_mutex_unlock(&poolBusy);
 }
 

@@ -170,6 +170,28 @@ describe.skipIf(!native)("the native backend", () => {
     await worker.terminate();
   });
 
+  it("keeps every result whole when tasks follow each other while a worker wakes late (the caller waits only for parts a worker claimed)", () => {
+    // three kinds of task with 2, 8 and some number of parts, back to back, some after a pause long enough for the
+    // worker to fall asleep: a worker that woke for one task and claimed a part of the next would break a result
+    const [m, k, n] = [32, 256, 512], size = 1 << 17;
+    const a = values(m * k, 31), b = values(k * n, 32), o = new Int32Array([0]);
+    const x = values(size, 33), y = values(size, 34);
+    const plan = Int32Array.from([64, 0, size / 64, 1]);
+    const tasks = [
+      (t: number) => { const c = new Float32Array(m * n); native!.sgemm(a, o, b, o, c, 0, n, m, k, n, 0, 0, t); return c; },
+      (t: number) => { const out = new Float32Array(64); native!.sum(x, out, plan, t); return out; },
+      (t: number) => { const out = new Float32Array(size); native!.binary(2, x, y, out, Int32Array.from([size]), Int32Array.from([1, 1]), t); return out; },
+    ];
+    const refs = tasks.map((task) => bits(task(1)));
+    let wrong = 0;
+    for (let round = 0; round < 1500; round++) {
+      if (round % 100 === 99) for (const until = performance.now() + 5; performance.now() < until;); // the worker sleeps
+      const i = round % 3;
+      if (differing(bits(tasks[i]!(2)), refs[i]!) > 0) wrong++;
+    }
+    expect(wrong).toBe(0);
+  });
+
   it("refuses a call out of range with a RangeError, writing nothing outside the arrays", () => {
     const a = new Float32Array(12), b = new Float32Array(12), c = new Float32Array(9);
     expect(() => native!.sgemm(a, new Int32Array([1]), b, new Int32Array([0]), c, 0, 3, 3, 4, 3, 0, 0, 1)).toThrow(RangeError);
