@@ -27,6 +27,8 @@ export interface GradNode {
 const hidden = new WeakSet<Tensor>();
 /** Hidden activations a backward has freed: their graph cannot be walked again. */
 const released = new WeakSet<Tensor>();
+/** Storage an op made for its own backward rule alone (max-pool's argmax), freed with its output (saveFor). */
+const saved = new WeakMap<Tensor, Tensor[]>();
 
 /**
  * Marks `t`, an activation made under recording that the caller hands to no one (it shares no
@@ -36,15 +38,32 @@ export function markHidden(t: Tensor): void {
   if (t.node) hidden.add(t);
 }
 
-/** Frees the hidden activations among `tensors` (a finished backward's graph). */
+/**
+ * Records `internal`, a tensor the op that made `out` keeps for out's backward rule and hands to no
+ * one else (max-pool's argmax indices), so that it is freed when `out` is: once a backward has
+ * released out as a hidden activation, nothing can read it again.
+ */
+export function saveFor(out: Tensor, internal: Tensor): void {
+  if (!out.node) return;
+  const list = saved.get(out);
+  if (list) list.push(internal);
+  else saved.set(out, [internal]);
+}
+
+/** Frees the hidden activations among `tensors` (a finished backward's graph), and what their ops saved for them. */
 export function releaseHidden(tensors: readonly Tensor[]): void {
   const freed = new Set<object>(); // a view (flatten) shares its input's storage: free it once
+  const free = (t: Tensor) => {
+    if (!freed.has(t.dataId)) t.backend.dispose(t.dataId);
+    freed.add(t.dataId);
+  };
   for (const t of tensors) {
     if (!hidden.has(t)) continue;
     hidden.delete(t);
     released.add(t);
-    if (!freed.has(t.dataId)) t.backend.dispose(t.dataId);
-    freed.add(t.dataId);
+    free(t);
+    for (const s of saved.get(t) ?? []) free(s);
+    saved.delete(t);
   }
 }
 

@@ -11,6 +11,7 @@ import { checkPoolPadding, pair, type Pair } from "./window.js";
 import { mean } from "./reduce.js";
 import { reshape, take } from "./movement.js";
 import { output } from "./util.js";
+import { saveFor } from "../autograd/graph.js";
 
 export interface Pool2dOptions {
   kernelSize: Pair;
@@ -32,7 +33,9 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const info = poolInfo("maxPool2d", x, options);
   const shape = [info.n, info.c, info.outH, info.outW];
   const idx = output(x, x.backend.maxPoolIndices(x.dataId, info, x.dtype), shape, "int32");
-  return take(x, idx);
+  const y = take(x, idx);
+  saveFor(y, idx); // freed with y after backward when y is a Sequential's hidden activation: the next step reuses its storage
+  return y;
 }
 
 export function avgPool2d(x: Tensor, options: Pool2dOptions): Tensor {

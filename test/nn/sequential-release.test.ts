@@ -1,7 +1,8 @@
 /**
  * A Sequential's hidden activations (its outputs between layers, autograd/graph.ts): a backward
  * frees them once it has run, never the input, the result, or a result that shares storage with
- * one of them (a Flatten at the end); the next step's forward gets the same arrays back; walking
+ * one of them (a Flatten at the end), and what their ops saved for backward (max-pool's argmax);
+ * the next step's forward gets the same arrays back; walking
  * the freed graph again is an error that names retainGraph, and with retainGraph (or createGraph)
  * nothing is freed.
  */
@@ -95,6 +96,36 @@ describe("a Sequential's hidden activations", () => {
         twice.forEach((v, j) => expect(v).toBeCloseTo(2 * once[i]![j]!, 5));
       });
     });
+  });
+
+  it("take what their ops saved for backward with them (max-pool's argmax indices), which the next step reuses", () => {
+    const backend = new CpuBackend();
+    const disposed: Int32Array[] = [];
+    const made: Int32Array[] = [];
+    const dispose = backend.dispose.bind(backend);
+    vi.spyOn(backend, "dispose").mockImplementation((id) => {
+      const v = (id as { values?: unknown }).values;
+      if (v instanceof Int32Array) disposed.push(v);
+      dispose(id);
+    });
+    const maxPoolIndices = backend.maxPoolIndices.bind(backend);
+    vi.spyOn(backend, "maxPoolIndices").mockImplementation((...a) => {
+      const id = maxPoolIndices(...a);
+      made.push((id as unknown as { values: Int32Array }).values);
+      return id;
+    });
+    withBackend(backend, () => {
+      const rng = new Generator(4);
+      // indices of 16 x 4 x 8 x 8: past the pool's smallest size
+      const specs: LayerSpec[] = [{ type: "conv2d", outChannels: 4, kernelSize: 3, padding: 1 }, { type: "maxPool2d", kernelSize: 2 }, { type: "flatten" }, { type: "linear", outFeatures: 5 }];
+      const model = buildSequential(specs, { inputShape: [2, 16, 16], rng });
+      const x = fromValues(Float32Array.from({ length: 16 * 2 * 256 }, () => rng.normal()), [16, 2, 16, 16]);
+      const labels = fromValues(Int32Array.from({ length: 16 }, (_, i) => i % 5), [16]);
+      for (let step = 0; step < 2; step++) crossEntropy(model.forward(x), labels).backward();
+    });
+    expect(made.length).toBe(2);
+    expect(disposed).toContain(made[0]); // freed by the first backward
+    expect(made[1]).toBe(made[0]); // and taken back by the second step's max-pool
   });
 
   it("are kept by createGraph: a gradient of the gradient walks the same forward graph", () => {
