@@ -14,7 +14,9 @@
  * - dx: per batch item, dcols = Wᵀ (K x outC) . dy_n (outC x L) into the thread's scratch, then
  *   col2im into dx_n, in the order of the TypeScript col2im (src/backend/cpu/window.ts); for stride
  *   1 (and a finite weight) over the forward's padded planes, one long run per column row
- *   (input_grad_planar says why the bits stay the same).
+ *   (input_grad_planar says why the bits stay the same), and where outC <= KC (the product one
+ *   block) Wᵀ is packed once for every item and the tile reads dy's rows in place, as the
+ *   forward reads x's.
  * - dW = dy' (outC x N·L) . colsᵀ (N·L x K), dy' being dy with the batch moved inside: x is laid
  *   out once NHWC with a zero border, and the loop nest packs its blocks from that and from dy
  *   (pack_cols, pack_dy), W's columns taken in the order (ki, kj, c) so that 16 of them
@@ -190,6 +192,9 @@ typedef struct {
   /* stride 1 and a finite weight: col2im as one run per column row over the padded planes (below) */
   int planar;
   Planes pl; /* column row p lands at rows[p] */
+  /* outC <= KC (one block): Wᵀ packed once for every item, and dy's rows read in place at brow[o] */
+  const float *wtpack;
+  const int32_t *brow;
   atomic_int *failed;
 } InputGrad;
 
@@ -211,9 +216,18 @@ static void input_grad_planar(const InputGrad *d, int64_t item, float *dyq, floa
   const float *dyi = d->dy + item * d->outC * L;
   for (int64_t o = 0; o < d->outC; o++)
     for (int64_t r = 0; r < g->oh; r++) memcpy(dyq + o * pl->ldq + r * pl->Wp, dyi + o * L + r * g->ow, g->ow * sizeof(float));
-  const Strided a = { d->w, 1, d->K }, b = { dyq, pl->ldq, 1 };
-  const Gemm gm = { pack_a_strided, pack_b_strided, &a, &b, d->K, d->outC, cols, pl->ldq };
-  gemm_columns(&gm, 0, (int)pl->nq, s);
+  if (d->wtpack) {
+    /* one block: the loop nest's tiles in its order, without packing either operand again */
+    for (int64_t q0 = 0; q0 < pl->nq; q0 += NR) {
+      const int wq = (int)min64(NR, pl->nq - q0);
+      for (int ir = 0; ir < d->K; ir += MR)
+        kernel_rows(d->outC, d->wtpack + (int64_t)ir * d->outC, dyq + q0, d->brow, cols + ir * pl->ldq + q0, pl->ldq, 1, d->K - ir < MR ? d->K - ir : MR, wq);
+    }
+  } else {
+    const Strided a = { d->w, 1, d->K }, b = { dyq, pl->ldq, 1 };
+    const Gemm gm = { pack_a_strided, pack_b_strided, &a, &b, d->K, d->outC, cols, pl->ldq };
+    gemm_columns(&gm, 0, (int)pl->nq, s);
+  }
   memset(xpad, 0, pl->padLen * sizeof(float));
   for (int64_t p = 0; p < d->K; p++) {
     float *restrict to = xpad + pl->rows[p];
@@ -290,8 +304,21 @@ static int input_grad(const Geom *g, const float *w, const float *dy, float *dx,
     if (made < 0) return 0;
     d.planar = made == 1;
   }
+  float *wtpack = NULL;
+  int32_t *brow = NULL;
+  if (d.planar && outC <= KC && (int64_t)outC * d.pl.ldq <= INT32_MAX) {
+    wtpack = malloc(sizeof(float) * ((K + MR - 1) / MR * MR) * outC);
+    brow = malloc(sizeof(int32_t) * outC);
+    if (!wtpack || !brow) {
+      free(wtpack), free(brow), free(d.pl.rows);
+      return 0;
+    }
+    pack_a(w, 1, K, K, outC, wtpack); /* A(r, o) = W[o, r] */
+    for (int o = 0; o < outC; o++) brow[o] = (int32_t)(o * d.pl.ldq);
+    d.wtpack = wtpack, d.brow = brow;
+  }
   pool_run(input_grad_part, &d, item_parts(g, threads, g->n * outC * K * g->oh * g->ow));
-  free(d.pl.rows);
+  free(wtpack), free(brow), free(d.pl.rows);
   return !atomic_load(&failed);
 }
 

@@ -221,6 +221,7 @@ describe.skipIf(!native)("the native backend", () => {
       { name: "one input channel, 28x28 same, a bias (W2's first layer)", x: [9, 1, 28, 28], w: [16, 1, 3, 3], options: { padding: "same" }, bias: true },
       { name: "one input channel, stride 2 (dW's narrow path, corners 2 apart), 11 outputs a row", x: [4, 1, 21, 19], w: [6, 1, 3, 3], options: { stride: 2, padding: 1 } },
       { name: "a 2x2 kernel over one channel (narrow, K = 4), rows of 33", x: [3, 1, 12, 34], w: [10, 1, 2, 2], options: {} },
+      { name: "260 output channels (dx's product sums over two blocks of 256, through the loop nest)", x: [2, 3, 5, 5], w: [260, 3, 3, 3], options: { padding: 1 } },
       { name: "an infinite weight (dx leaves the padded planes for col2im)", x: [3, 2, 6, 6], w: [4, 2, 3, 3], options: { padding: 1 }, infinite: true },
     ];
     const run = (backend: Backend, c: (typeof CASES)[number]) => withBackend(backend, () => {
