@@ -20,8 +20,9 @@
  * - dW = dy' (outC x N·L) . colsᵀ (N·L x K), dy' being dy with the batch moved inside: x is laid
  *   out once NHWC with a zero border, and the loop nest packs its blocks from that and from dy
  *   (pack_cols, pack_dy), W's columns taken in the order (ki, kj, c) so that 16 of them
- *   are one 64-byte copy where C is a multiple of 16. Narrow weights (K <= 12) skip the packing
- *   (weight_grad_narrow).
+ *   are one 64-byte copy where C is a multiple of 16; there, every panel being 16 consecutive
+ *   floats, the tile reads them in place instead (weight_grad_direct). Narrow weights (K <= 12)
+ *   skip the packing (weight_grad_narrow).
  *
  * Bits: each is the composed path's product (W . im2col(x), Wᵀ . dy', dy' . im2col(x)ᵀ, with
  * those shapes) summed in the same KC blocks in the same order, on the same operands (the
@@ -338,6 +339,7 @@ typedef struct {
   int K, width, outC;    /* width: the band of columns per part */
   const float *dy;
   float *dwp;            /* [outC, K], columns in the order j' */
+  const int32_t *corner; /* where every panel is dense: corner[p], position p's corner in xp (else NULL) */
 } WeightGrad;
 
 /* A(o, p) = dy[n, o, l] for p = n·L + l: dy' (outC x N·L), packed in panels of MR rows. */
@@ -395,11 +397,36 @@ static void pack_cols(const void *ctx, int p0, int kc, int jc, int nc, float *ou
   }
 }
 
+/*
+ * dW's columns [j0, j1) where every panel of 16 is 16 consecutive floats of xp (C a multiple of
+ * 16): the tile reads B's row p of panel j in place, at xp + off[j] + corner[p], as the forward
+ * reads x, instead of a packed copy; dy' is packed as in the loop nest. The same KC blocks from p =
+ * 0, each element's sum in the same order: the same bits.
+ */
+static void weight_grad_direct(const WeightGrad *d, int j0, int j1, Scratch *s) {
+  const int NL = (int)(d->g->n * d->g->oh * d->g->ow), outC = d->outC;
+  for (int p0 = 0; p0 < NL; p0 += KC) {
+    const int kc = NL - p0 < KC ? NL - p0 : KC;
+    for (int i0 = 0; i0 < outC; i0 += MC) {
+      const int mc = outC - i0 < MC ? outC - i0 : MC;
+      pack_dy(d, p0, kc, i0, mc, s->packA);
+      for (int j = j0; j < j1; j += NR)
+        for (int ir = 0; ir < mc; ir += MR)
+          kernel_rows(kc, s->packA + ir * kc, d->xp + d->off[j], d->corner + p0, d->dwp + (int64_t)(i0 + ir) * d->K + j, d->K, p0 == 0,
+                      mc - ir < MR ? mc - ir : MR, NR);
+    }
+  }
+}
+
 static void weight_grad_part(const void *ctx, int part, int parts, Scratch *s) {
   (void)parts;
   const WeightGrad *d = ctx;
   int j0 = part * d->width, j1 = j0 + d->width < d->K ? j0 + d->width : d->K;
   if (j0 >= j1) return;
+  if (d->corner) {
+    weight_grad_direct(d, j0, j1, s);
+    return;
+  }
   const Gemm gm = { pack_dy, pack_cols, d, d, d->outC, (int)(d->g->n * d->g->oh * d->g->ow), d->dwp, d->K };
   gemm_columns(&gm, j0, j1, s);
 }
@@ -544,18 +571,27 @@ static int weight_grad(const Geom *g, const float *x, const float *dy, float *dw
     dense[k] = k * NR + NR <= K;
     for (int64_t t = 1; dense[k] && t < NR; t++) dense[k] = off[k * NR + t] == off[k * NR] + t;
   }
-  WeightGrad d = { g, xp, off, dense, Hp, Wp, (int)K, (int)K, outC, dy, dwp };
+  WeightGrad d = { g, xp, off, dense, Hp, Wp, (int)K, (int)K, outC, dy, dwp, NULL };
   const int big = threads > 1 && NL * outC * K >= PARALLEL_MIN_MACS;
+  int32_t *corner = NULL;
   if (K <= NARROW_K) {
     pool_run(weight_grad_narrow, &d, big && outC > 8 ? pool_parts(min64(threads, (outC + 7) / 8)) : 1);
   } else {
+    int allDense = K % NR == 0 && xpLen <= INT32_MAX;
+    for (int64_t k = 0; allDense && k * NR < K; k++) allDense = dense[k];
+    if (allDense && (corner = malloc(sizeof(int32_t) * NL)) != NULL) {
+      for (int64_t n = 0, p = 0; n < g->n; n++)
+        for (int64_t r = 0; r < g->oh; r++)
+          for (int64_t q = 0; q < g->ow; q++) corner[p++] = (int32_t)(((n * Hp + r * g->sh) * Wp + q * g->sw) * C);
+      d.corner = corner;
+    }
     int parts = big && K >= 2 * NR ? pool_parts(threads) : 1;
     d.width = band_width(K, parts);
     pool_run(weight_grad_part, &d, parts);
   }
   for (int64_t o = 0; o < outC; o++)
     for (int64_t j = 0; j < K; j++) dw[o * K + perm[j]] = dwp[o * K + j];
-  free(off), free(perm), free(dense), free(dwp);
+  free(off), free(perm), free(dense), free(dwp), free(corner);
   return 1;
 }
 

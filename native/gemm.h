@@ -17,6 +17,7 @@
 #define MR 6
 #define NR 16
 #define KC 256
+#define MC 144 /* the rows of A packed at a time: a Scratch's packA holds MC x KC */
 /* products (multiply-adds) below this run on the caller alone */
 #define PARALLEL_MIN_MACS (1 << 22)
 

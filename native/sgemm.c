@@ -43,7 +43,6 @@
 #include "addon.h"
 #include "gemm.h"
 
-#define MC 144
 #define NC 2048
 #define MAX_THREADS 64
 /*
