@@ -5,7 +5,7 @@
  * much as the sum itself.
  *
  * Bits: the stages of the WebAssembly reduce_sum (wasm/elementwise.ts), planned as reduceSimd
- * plans them (sumPlan in src/backend/wasm/elementwise-simd.ts): x is a list of groups of
+ * plans them (reducePlan in src/backend/wasm/elementwise-simd.ts): x is a list of groups of
  * dimensions, each reduced or kept; a stage sums the innermost reduced group [A, R, I] -> [A, I]
  * in float64, stages between them keep float64, and the last rounds to float32. A contiguous run
  * (I = 1) is summed as that kernel does: 8 lanes, lane k taking the values j = k mod 8, folded as
@@ -65,6 +65,22 @@ typedef struct {
   int srcF64, dstF64;
 } Stage;
 
+/* Columns [i, i + 4·vectors) of row a, each summed from 0 over R in order, 4 columns a vector. */
+__attribute__((target("avx2"), always_inline))
+static inline void column_sums(const Stage *st, int64_t a, int64_t i, int vectors) {
+  __m256d s[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd() };
+  for (int64_t r = 0; r < st->R; r++) {
+    const int64_t at = (a * st->R + r) * st->I + i;
+    for (int k = 0; k < vectors; k++)
+      s[k] = _mm256_add_pd(s[k], st->srcF64 ? _mm256_loadu_pd((const double *)st->src + at + 4 * k) : _mm256_cvtps_pd(_mm_loadu_ps((const float *)st->src + at + 4 * k)));
+  }
+  for (int k = 0; k < vectors; k++) {
+    const int64_t o = a * st->I + i + 4 * k;
+    if (st->dstF64) _mm256_storeu_pd((double *)st->dst + o, s[k]);
+    else _mm_storeu_ps((float *)st->dst + o, _mm256_cvtpd_ps(s[k]));
+  }
+}
+
 __attribute__((target("avx2")))
 static void stage_rows(const Stage *st, int64_t a0, int64_t a1) {
   const int64_t R = st->R, I = st->I;
@@ -75,23 +91,10 @@ static void stage_rows(const Stage *st, int64_t a0, int64_t a1) {
       else ((float *)st->dst)[a] = (float)t;
       continue;
     }
-    /* each column summed from 0 over R in order: 4 columns a vector, 16 a step for the adds in flight */
+    /* 16 columns a step while they last (four sums in flight), then 4, then one by one */
     int64_t i = 0;
-    for (; i + 4 <= I; i += 4) {
-      const int64_t w = i + 16 <= I ? 4 : 1;
-      __m256d s[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd() };
-      for (int64_t r = 0; r < R; r++) {
-        const int64_t at = (a * R + r) * I + i;
-        for (int64_t k = 0; k < w; k++)
-          s[k] = _mm256_add_pd(s[k], st->srcF64 ? _mm256_loadu_pd((const double *)st->src + at + 4 * k) : _mm256_cvtps_pd(_mm_loadu_ps((const float *)st->src + at + 4 * k)));
-      }
-      for (int64_t k = 0; k < w; k++) {
-        const int64_t o = a * I + i + 4 * k;
-        if (st->dstF64) _mm256_storeu_pd((double *)st->dst + o, s[k]);
-        else _mm_storeu_ps((float *)st->dst + o, _mm256_cvtpd_ps(s[k]));
-      }
-      i += 4 * (w - 1);
-    }
+    for (; i + 16 <= I; i += 16) column_sums(st, a, i, 4);
+    for (; i + 4 <= I; i += 4) column_sums(st, a, i, 1);
     for (; i < I; i++) {
       double t = 0;
       for (int64_t r = 0; r < R; r++) {

@@ -13,8 +13,8 @@
  * max-pool argmax, gather and scatter-add (native/elementwise.c) and float32 sums (native/reduce.c),
  * the kernel table of nativeKernels. A strided convolution's forward runs the wasm backend's fused
  * convolution (src/backend/wasm/conv-simd.ts), whose products the engine here hands to the addon
- * over the WebAssembly module's memory. Everything else (max and min, exp and log, strided copies, ...) is
- * the wasm backend's.
+ * over the WebAssembly module's memory. Everything else (max and min, exp and log, strided
+ * copies, ...) is the wasm backend's.
  *
  * Bits: the addon sums each element in the order of the relaxed-SIMD WebAssembly kernel (KC blocks
  * of 256, one fused multiply-add per step), so a product equals that build's bits, and 1 and 2
@@ -90,8 +90,9 @@ const MIN_NATIVE = 256;
 /**
  * The wasm backend's kernel table with the addon's elementwise maps, broadcasting binaries,
  * max-pool argmax, gather and scatter-add (native/elementwise.c) and float32 sums
- * (native/reduce.c), which work in the arrays themselves; each falls back to the WebAssembly kernel (and so the TypeScript one) for what it
- * declines: another dtype, an op it lacks, a small array, a broadcast of rank above 8.
+ * (native/reduce.c), which work in the arrays themselves; each falls back to the WebAssembly
+ * kernel (and so the TypeScript one) for what it declines: another dtype, an op it lacks, a small
+ * array, a broadcast of rank above 8.
  */
 function nativeKernels(native: NativeAddon, threads: number): CpuKernels {
   return {
