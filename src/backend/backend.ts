@@ -37,6 +37,9 @@ export type BinaryOp =
 
 export type ReduceOp = "sum" | "max" | "min";
 
+/** How crossEntropy reduces its per-row losses (losses/losses.ts's Reduction). */
+export type CrossEntropyReduction = "mean" | "sum" | "none";
+
 /** How a binary or select kernel walks its operands: broadcast strides into one output shape. */
 export interface BroadcastInfo {
   readonly outShape: readonly number[];
@@ -135,6 +138,18 @@ export interface Backend {
   conv2dBackward?(
     x: DataId, weight: DataId, dy: DataId, info: WindowInfo, outC: number, needX: boolean, needWeight: boolean, dtype: DType,
   ): { dx: DataId | null; dweight: DataId | null } | null;
+  /**
+   * Optional fused softmax cross-entropy of logits [rows, classes] against int32 labels [rows]
+   * (each in [0, classes) or equal to ignoreIndex, already checked): the per-row losses for
+   * "none", else one value, the sum or the mean over the labels kept. The result of
+   * losses/losses.ts's composed path (logSoftmax, gather, mask, mean) bit for bit; the composed
+   * path runs on a backend without it.
+   */
+  crossEntropy?(logits: DataId, labels: DataId, rows: number, classes: number, ignoreIndex: number, reduction: CrossEntropyReduction, dtype: DType): DataId;
+  /** The gradient [rows, classes] of `crossEntropy` for the gradient of its output, the composed path's bit for bit. */
+  crossEntropyBackward?(
+    logits: DataId, labels: DataId, grad: DataId, rows: number, classes: number, ignoreIndex: number, reduction: CrossEntropyReduction, dtype: DType,
+  ): DataId;
   /** For each output window [N, C, outH, outW], the flat input index of its maximum (int32). */
   maxPoolIndices(x: DataId, info: WindowInfo, dtype: DType): DataId;
   /**

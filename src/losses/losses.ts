@@ -16,11 +16,13 @@
  * Logits of ±1000 give finite values and gradients throughout.
  */
 import { ConfigError, DTypeError, ShapeError, fmtShape } from "../errors/errors.js";
-import { logSoftmax, logSumExp, sigmoid, softplus } from "../ops/activations.js";
+import { logSoftmax, logSumExp, sigmoid, softmax, softplus } from "../ops/activations.js";
 import { record } from "../autograd/graph.js";
-import { noGrad } from "../autograd/mode.js";
+import { isGradEnabled, noGrad } from "../autograd/mode.js";
 import { abs, add, clamp, div, eq, exp, gt, log, lt, maximum, mul, ne, neg, pow, sqrt, square, sub, where } from "../ops/elementwise.js";
-import { cast, detach, gather, oneHot, permute, reshape, take } from "../ops/movement.js";
+import { cast, detach, expand, gather, oneHot, permute, reshape, scatterAdd, take } from "../ops/movement.js";
+import { output } from "../ops/util.js";
+import { fromValues } from "../tensor/creation.js";
 import { checkIndexRange, checkValues } from "../ops/checks.js";
 import { mean, sum } from "../ops/reduce.js";
 import { requireFloat } from "../tensor/dtype.js";
@@ -95,6 +97,31 @@ function checkClassWeight(where: string, weight: Tensor | null | undefined, clas
   return weight;
 }
 
+/**
+ * crossEntropy's common case (class labels, no class weights, no smoothing) as one op, on a
+ * backend with the fused kernel (backend.crossEntropy: one call forward, one backward, the
+ * composed path's bits). Its backward rule runs the fused kernel; under createGraph (Hessian
+ * work) it is the same gradient written with differentiable ops, dx = dlogp − softmax(x)·Σ dlogp
+ * with dlogp the label's −g·keep (÷ the kept count for the mean), so it differentiates again.
+ */
+function fusedCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex: number, reduction: Reduction): Tensor {
+  const backend = logits.backend;
+  const [rows, classes] = logits.shape as [number, number];
+  const y = output(logits, backend.crossEntropy!(logits.dataId, labels.dataId, rows, classes, ignoreIndex, reduction, logits.dtype), reduction === "none" ? [rows] : []);
+  return record("crossEntropy", [logits], y, (g) => {
+    if (!isGradEnabled()) {
+      return [output(logits, backend.crossEntropyBackward!(logits.dataId, labels.dataId, g.dataId, rows, classes, ignoreIndex, reduction, logits.dtype), logits.shape)];
+    }
+    const on = ne(labels, ignoreIndex);
+    const keep = cast(on, logits.dtype);
+    let perRow = reduction === "none" ? g : expand(reshape(g, [1]), [rows]);
+    if (reduction === "mean") perRow = div(perRow, sum(keep));
+    const picked = add(mul(labels, on), fromValues(Int32Array.from({ length: rows }, (_, n) => n * classes), [rows], { backend }));
+    const dlogp = reshape(scatterAdd(mul(neg(perRow), keep), picked, rows * classes), [rows, classes]);
+    return [sub(dlogp, mul(softmax(logits, 1), sum(dlogp, 1, true)))];
+  });
+}
+
 export interface CrossEntropyOptions extends ReductionOptions {
   /** mixes the target with the uniform distribution: t' = (1 − ε)·t + ε/C (default 0) */
   labelSmoothing?: number;
@@ -125,12 +152,17 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const classes = input.rank === 1 ? input.shape[0]! : input.shape[1]!;
   const weight = checkClassWeight(where, options.weight, classes, input);
   const { flat: logits, sampleShape } = classesLast(input);
-  const logp = logSoftmax(logits, 1);
   if (target.dtype === "int32") {
     if (!sameShape(target.shape, sampleShape)) {
       throw new ShapeError(`${where}: class-index target ${fmtShape(target.shape)} must be ${fmtShape(sampleShape)} for input ${fmtShape(input.shape)}`);
     }
     const ignoreIndex = options.ignoreIndex ?? -100;
+    if (!weight && eps === 0 && logits.backend.crossEntropy && logits.backend.crossEntropyBackward && logits.size > 0) {
+      checkIndexRange(where, target, classes, "class label", { skip: ignoreIndex, suffix: ` (input has ${classes} classes)` });
+      const loss = fusedCrossEntropy(logits, reshape(target, [target.size]), ignoreIndex, reduction);
+      return reduction === "none" ? reshape(loss, sampleShape) : loss;
+    }
+    const logp = logSoftmax(logits, 1);
     const { labels, keep } = checkedLabels(where, target, classes, ignoreIndex, input);
     const m = labels.size;
     const picked = reshape(gather(logp, 1, reshape(labels, [m, 1])), [m]);
@@ -150,6 +182,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     throw new ShapeError(`${where}: probability target ${fmtShape(target.shape)} must have the input's shape ${fmtShape(input.shape)} (or pass int32 class indices)`);
   }
   if (target.dtype !== input.dtype) throw new DTypeError(`${where}: input is ${input.dtype} but target is ${target.dtype}`);
+  const logp = logSoftmax(logits, 1);
   let t = classesLast(target).flat;
   if (eps > 0) t = add(mul(t, 1 - eps), eps / classes);
   if (weight) t = mul(t, weight);

@@ -20,7 +20,7 @@
  * optimizer's slots (updateSlot) then live in that module's memory where it is shared.
  */
 import type { UpdateStage } from "../update.js";
-import type { Backend, BinaryOp, BroadcastInfo, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
+import type { Backend, BinaryOp, BroadcastInfo, CrossEntropyReduction, DataId, MatmulInfo, Placement, ReduceOp, UnaryOp, WindowInfo } from "../backend.js";
 import { ConfigError, DescentError, DTypeError } from "../../errors/errors.js";
 import { type DType, type TypedArray } from "../../tensor/dtype.js";
 import { sizeOf } from "../../tensor/shape.js";
@@ -33,6 +33,7 @@ import { gemmPool } from "./simd/gemm-threads.js";
 import { applyUpdateSimd, residentCopy } from "./simd/update-simd.js";
 import { applyUpdateInto } from "./update.js";
 import { col2imInto, im2colInto, maxPoolIndicesInto } from "./window.js";
+import { crossEntropyBackwardInto, crossEntropyInto } from "./loss.js";
 import { BufferPool } from "./pool.js";
 
 /**
@@ -256,6 +257,35 @@ export class CpuBackend implements Backend {
     const out = this.alloc("int32", info.n * info.c * info.outH * info.outW, false) as Int32Array;
     this.kernels.maxPoolIndices(vals(x), info, out);
     return this.own(out);
+  }
+
+  crossEntropy(logits: DataId, labels: DataId, rows: number, classes: number, ignoreIndex: number, reduction: CrossEntropyReduction, dtype: DType): DataId {
+    const out = this.alloc(dtype, reduction === "none" ? rows : 1, false);
+    this.withScratch(dtype, (make) => crossEntropyInto(this.kernels, vals(logits), vals(labels) as Int32Array, rows, classes, ignoreIndex, reduction, out, make));
+    return this.own(out);
+  }
+
+  crossEntropyBackward(
+    logits: DataId, labels: DataId, grad: DataId, rows: number, classes: number, ignoreIndex: number, reduction: CrossEntropyReduction, dtype: DType,
+  ): DataId {
+    const dx = this.alloc(dtype, rows * classes, false);
+    this.withScratch(dtype, (make) =>
+      crossEntropyBackwardInto(this.kernels, vals(logits), vals(labels) as Int32Array, vals(grad), rows, classes, ignoreIndex, reduction, dx, make));
+    return this.own(dx);
+  }
+
+  /** Runs fn with a maker of scratch arrays of dtype, all given back to the pool when it returns. */
+  private withScratch(dtype: DType, fn: (make: (size: number) => TypedArray) => void): void {
+    const made: TypedArray[] = [];
+    try {
+      fn((size) => {
+        const a = this.alloc(dtype, size, false);
+        made.push(a);
+        return a;
+      });
+    } finally {
+      for (const a of made) this.buffers.give(a);
+    }
   }
 
   /** A resident copy in the SIMD update's shared memory where there is one (never pooled: freed when collected), else a plain copy. */
