@@ -24,7 +24,7 @@
 import { GradError, fmtShape } from "../errors/errors.js";
 import { isFloat } from "../tensor/dtype.js";
 import { sameShape } from "../tensor/shape.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { isShared, type Tensor } from "../tensor/tensor.js";
 import { onesLike, zerosLike } from "../tensor/creation.js";
 import { add, mul } from "../ops/elementwise.js";
 import { sum } from "../ops/reduce.js";
@@ -46,6 +46,11 @@ class Spent {
   sweep(made: readonly Tensor[]): void {
     for (const t of made) this.made.add(t.dataId);
     for (const t of made) this.freeIfUnheld(t);
+  }
+
+  /** Whether t's storage was made by this backward's rules or sums and is still alive. */
+  madeHere(t: Tensor): boolean {
+    return this.made.has(t.dataId);
   }
 
   hold(t: Tensor): void {
@@ -133,6 +138,14 @@ function seed(out: Tensor, g: Tensor | null | undefined, index: number): Tensor 
 
 /** d(outputs)/d(inputs): for each input, the sum over outputs of gradOutput-weighted derivatives. */
 export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options: GradientsOptions = {}): Tensor[] {
+  return walk(outputs, inputs, options).grads;
+}
+
+/**
+ * The engine behind `gradients`; also says which of the returned gradients it made itself (a
+ * rule's output or a sum, not a seed or a caller's tensor), tracked only without createGraph.
+ */
+function walk(outputs: Tensor | readonly Tensor[], inputs: readonly Tensor[], options: GradientsOptions): { grads: Tensor[]; made: (t: Tensor) => boolean } {
   const outs = Array.isArray(outputs) ? (outputs as readonly Tensor[]) : [outputs as Tensor];
   const { gradOutputs = [], createGraph = false, allowUnused = false } = options;
   const retainGraph = options.retainGraph ?? createGraph;
@@ -208,7 +221,7 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
       }
     }
     if (!retainGraph) releaseHidden(order);
-    return inputs.map((t, i) => {
+    const result = inputs.map((t, i) => {
       const g = grads.get(t);
       if (g) return g;
       if (reached.has(t) || allowUnused) return zerosLike(t);
@@ -216,6 +229,7 @@ export function gradients(outputs: Tensor | readonly Tensor[], inputs: readonly 
         `gradients: input ${i} (shape ${fmtShape(t.shape)}) is not part of the graph of the outputs: they were not computed from it`,
       );
     });
+    return { grads: result, made: (t: Tensor) => spent?.madeHere(t) ?? false };
   });
 }
 
@@ -249,8 +263,17 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
     throw new GradError("backward: this tensor does not require gradients (nothing that requires gradients was used to compute it)");
   }
   const leaves = leavesOf(root);
-  const gs = gradients([root], leaves, { gradOutputs: [gradient], createGraph: options.createGraph ?? false, retainGraph: options.retainGraph });
-  const accumulate = () => leaves.forEach((leaf, i) => (leaf.grad = leaf.grad ? add(leaf.grad, gs[i]!) : gs[i]!));
+  const { grads: gs, made } = walk([root], leaves, { gradOutputs: [gradient], createGraph: options.createGraph ?? false, retainGraph: options.retainGraph });
+  // a gradient only this leaf can hold: made by the engine, given to no other leaf, sharing no storage
+  const alone = (g: Tensor): boolean => made(g) && !isShared(g.dataId) && gs.indexOf(g) === gs.lastIndexOf(g);
+  const accumulate = () =>
+    leaves.forEach((leaf, i) => {
+      const g = gs[i]!;
+      const prev = leaf.peekGrad();
+      if (!prev) return leaf.setGrad(g, alone(g));
+      leaf.setGrad(add(prev, g), !options.createGraph);
+      if (alone(g)) g.backend.dispose(g.dataId);
+    });
   if (options.createGraph) accumulate();
   else noGrad(accumulate);
 }

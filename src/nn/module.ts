@@ -15,7 +15,7 @@ import { noGrad } from "../autograd/mode.js";
 import { cast } from "../ops/movement.js";
 import type { Generator } from "../tensor/random.js";
 import { sameShape } from "../tensor/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import { sharingStorage, Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/creation.js";
 import { Parameter } from "./parameter.js";
 
@@ -34,7 +34,7 @@ export interface WindowGeometry {
 
 /** A snapshot of a tensor's value that does not follow later `assign`s (storage is immutable). */
 function snapshot(t: Tensor): Tensor {
-  return new Tensor(t.backend, t.dataId, t.shape, t.dtype);
+  return sharingStorage(t, t.shape);
 }
 
 export abstract class Module {

@@ -9,7 +9,7 @@ import { ConfigError, DTypeError, ShapeError, fmtShape } from "../errors/errors.
 import type { DType } from "../tensor/dtype.js";
 import { isFloat } from "../tensor/dtype.js";
 import { normalizeAxis, sameShape, sizeOf, stridesOf, type Shape } from "../tensor/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import { sharingStorage, Tensor } from "../tensor/tensor.js";
 import { fromValues } from "../tensor/creation.js";
 import { sumToShape } from "./reduce.js";
 import { add, eq, mul } from "./elementwise.js";
@@ -32,7 +32,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
     throw new ShapeError(`reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
   }
   if (sameShape(target, x.shape)) return x;
-  const y = new Tensor(x.backend, x.dataId, target, x.dtype);
+  const y = sharingStorage(x, target);
   return record("reshape", [x], y, (g) => [reshape(g, x.shape)]);
 }
 
@@ -312,7 +312,7 @@ export function oneHot(labels: Tensor, numClasses: number, dtype: DType = "float
 /** The same values, cut from the graph: no gradient flows back through the result. */
 export function detach(x: Tensor): Tensor {
   if (!x.requiresGrad) return x;
-  return new Tensor(x.backend, x.dataId, x.shape, x.dtype);
+  return sharingStorage(x, x.shape);
 }
 
 /** Converts values to another dtype (float to int truncates toward zero). */

@@ -6,7 +6,8 @@
  * concatenate and route the plans of their parts, so a named optimizer's whole chain (clipping
  * by value, coupled or decoupled weight decay, its core, the learning rate) becomes one short
  * program per parameter that the backend runs in a few tight loops with no allocation but the
- * new parameter value. A chain with a part that has no plan (clipByGlobalNorm needs a norm over
+ * new parameter value (the storage of the value it replaces, back from the backend's pool:
+ * nn/parameter.ts). A chain with a part that has no plan (clipByGlobalNorm needs a norm over
  * all parameters first) runs as separate ops; so does a backend without `applyUpdate`.
  *
  * Rewriting slots in place is only sound on storage nobody else holds, so the Optimizer

@@ -170,6 +170,8 @@ export class Optimizer {
     const g = grads ?? this.collectGrads();
     this.checkGrads(g);
     if (!this.fusedStep(g)) {
+      // the separate ops may keep a gradient in the state (momentum's first step): it is read out
+      if (!grads) for (const [, p] of this.params) void p.grad;
       noGrad(() => {
         const [updates, state] = this.transformation.update(g, this._state, this.values());
         const next: [Parameter, Tensor][] = Object.entries(updates).map(([n, u]) => [this.byName.get(n)!, add(this.byName.get(n)!, u)]);
@@ -201,7 +203,7 @@ export class Optimizer {
       const p = this.byName.get(n)!;
       const { stages, slots } = params[n]!;
       const id = p.backend.applyUpdate!(stages, p.dataId, grads[n]!.dataId, slots.map((s) => s.dataId), p.size, p.dtype);
-      p.assign(new Tensor(p.backend, id, p.shape, p.dtype));
+      p.adopt(id);
     }
     this._state = state;
     return true;
@@ -260,7 +262,10 @@ export class Optimizer {
 
   private collectGrads(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [n, p] of this.params) if (p.grad) out[n] = p.grad;
+    for (const [n, p] of this.params) {
+      const g = p.peekGrad(); // a read that keeps nothing: the fused step only reads it; the other path reads it out (step)
+      if (g) out[n] = g;
+    }
     return out;
   }
 

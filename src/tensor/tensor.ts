@@ -4,6 +4,11 @@
  * they make new ones (reshape shares storage, which is safe because storage is never written).
  * The one mutable thing is `grad`, where `backward()` accumulates gradients of leaves.
  *
+ * A tensor that wraps another's storage (reshape, detach, requireGrad, a module's snapshot, a
+ * Parameter around its initial value) is made with `sharingStorage`, which marks that storage
+ * shared. A Parameter frees the storage an optimizer step replaces only when it was never shared
+ * (nn/parameter.ts), so the next step takes the same array back instead of new memory.
+ *
  * Methods are thin conveniences over the functions in src/ops, which hold the math.
  */
 import type { Backend, DataId } from "../backend/backend.js";
@@ -24,13 +29,33 @@ export type Scalar = number;
 export type TensorOrScalar = Tensor | number;
 export type NestedArray = number | NestedArray[];
 
+/** Storage that more than one tensor has wrapped: see the file header. */
+const sharedStorage = new WeakSet<DataId>();
+
+/** @internal Marks storage as wrapped by more than one tensor (or held by a caller): it is never freed early. */
+export function markShared(id: DataId): void {
+  sharedStorage.add(id);
+}
+
+/** @internal Whether storage was ever wrapped by a second tensor (markShared). */
+export function isShared(id: DataId): boolean {
+  return sharedStorage.has(id);
+}
+
+/** @internal A tensor over x's storage with another shape (or leaf status): the storage is marked shared. */
+export function sharingStorage(x: Tensor, shape: Shape, requiresGrad = false): Tensor {
+  sharedStorage.add(x.dataId);
+  return new Tensor(x.backend, x.dataId, shape, x.dtype, requiresGrad);
+}
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly size: number;
   readonly backend: Backend;
-  /** Gradient accumulated here by `backward()` when this is a leaf that requires gradients. */
-  grad: Tensor | null = null;
+  private _grad: Tensor | null = null;
+  /** whether _grad is this leaf's alone: made for it by backward, and not read through `grad` since */
+  private _gradAlone = false;
   protected _dataId: DataId;
   protected _requiresGrad: boolean;
   private _node: GradNode | null = null;
@@ -43,6 +68,37 @@ export class Tensor {
     this.dtype = dtype;
     this.size = sizeOf(shape);
     this._requiresGrad = requiresGrad;
+  }
+
+  /**
+   * Gradient accumulated here by `backward()` when this is a leaf that requires gradients. A
+   * gradient backward made for this leaf alone, and that no one has read here, is freed when the
+   * leaf lets go of it (set to null by zeroGrad, or summed with the next backward's), so a training
+   * loop reuses its storage; one read here stays valid for as long as its reader holds it.
+   */
+  get grad(): Tensor | null {
+    this._gradAlone = false;
+    return this._grad;
+  }
+
+  set grad(value: Tensor | null) {
+    this.setGrad(value, false);
+  }
+
+  /**
+   * @internal Sets the gradient; `alone`: storage no one else holds or can reach (backward's own).
+   * The gradient it replaces is freed when it was this leaf's alone.
+   */
+  setGrad(value: Tensor | null, alone: boolean): void {
+    const old = this._grad;
+    if (old && this._gradAlone && old !== value && !isShared(old.dataId)) old.backend.dispose(old.dataId);
+    this._grad = value;
+    this._gradAlone = alone && value !== null;
+  }
+
+  /** @internal The gradient, without counting as a read that may keep it (an optimizer's fused step, which keeps nothing). */
+  peekGrad(): Tensor | null {
+    return this._grad;
   }
 
   /** @internal The backend storage handle. */
@@ -80,7 +136,7 @@ export class Tensor {
 
   /** A leaf with the same storage that requires gradients (tensors themselves never change). */
   requireGrad(): Tensor {
-    return new Tensor(this.backend, this._dataId, this.shape, this.dtype, true);
+    return sharingStorage(this, this.shape, true);
   }
 
   /**
