@@ -82,6 +82,38 @@ float *scratch_work(Scratch *s, size_t floats) {
   return w;
 }
 
+/*
+ * One full panel of a transposed operand, X(p, j) = x[j*js + p] (ps = 1: op(B) = Bᵀ, a Linear
+ * layer's weight), p-major: 8 x 8 blocks transposed in registers, two per 8 steps of p, instead of
+ * 16 scalar loads 4·js bytes apart per step (a third of the W1 forward product's time).
+ */
+__attribute__((target("avx2")))
+static void pack_b_transposed(const float *x, int64_t js, int kc, float *out) {
+  int p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    for (int half = 0; half < 2; half++) {
+      const float *s = x + (int64_t)half * 8 * js + p;
+      __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + js), r2 = _mm256_loadu_ps(s + 2 * js), r3 = _mm256_loadu_ps(s + 3 * js);
+      __m256 r4 = _mm256_loadu_ps(s + 4 * js), r5 = _mm256_loadu_ps(s + 5 * js), r6 = _mm256_loadu_ps(s + 6 * js), r7 = _mm256_loadu_ps(s + 7 * js);
+      __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+      __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5), t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+      __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE), u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE), u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float *o = out + (int64_t)p * NR + half * 8;
+      _mm256_storeu_ps(o + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(o + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(o + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(o + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(o + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(o + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(o + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(o + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+  }
+  for (; p < kc; p++)
+    for (int q = 0; q < NR; q++) out[(int64_t)p * NR + q] = x[q * js + p];
+}
+
 /* X(p, j) = x[p*ps + j*js], kc x cols, into panels of NR columns, p-major, zero-padded. */
 static void pack_b(const float *x, int64_t ps, int64_t js, int kc, int cols, float *out) {
   for (int j = 0; j < cols; j += NR) {
@@ -89,6 +121,9 @@ static void pack_b(const float *x, int64_t ps, int64_t js, int kc, int cols, flo
     const float *src = x + j * js;
     if (w == NR && js == 1) {
       for (int p = 0; p < kc; p++, out += NR) memcpy(out, src + p * ps, NR * sizeof(float));
+    } else if (w == NR && ps == 1) {
+      pack_b_transposed(src, js, kc, out);
+      out += (int64_t)kc * NR;
     } else {
       for (int p = 0; p < kc; p++, out += NR) {
         int q = 0;
