@@ -7,6 +7,7 @@
  * nothing is freed.
  */
 import { describe, expect, it, vi } from "vitest";
+import { disposalTracking } from "./helpers.js";
 import { CpuBackend } from "../../src/backend/cpu/cpu.js";
 import type { BufferPool } from "../../src/backend/cpu/pool.js";
 import {
@@ -19,13 +20,7 @@ const SPECS: LayerSpec[] = [
 
 /** A model on its own cpu backend whose layers report each output they make. */
 function setup() {
-  const backend = new CpuBackend();
-  const disposed = new Set<object>();
-  const dispose = backend.dispose.bind(backend);
-  vi.spyOn(backend, "dispose").mockImplementation((id) => {
-    disposed.add(id);
-    dispose(id);
-  });
+  const { backend, disposed } = disposalTracking();
   return withBackend(backend, () => {
     const rng = new Generator(3);
     const model = buildSequential(SPECS, { inputShape: [24], rng });

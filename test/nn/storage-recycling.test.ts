@@ -7,6 +7,7 @@
  * parameter's size.
  */
 import { describe, expect, it, vi } from "vitest";
+import { disposalTracking } from "./helpers.js";
 import { CpuBackend } from "../../src/backend/cpu/cpu.js";
 import {
   add, buildSequential, createOptimizer, crossEntropy, detach, fromValues, Generator, mul, Parameter, sum, withBackend,
@@ -14,13 +15,7 @@ import {
 import { BufferPool } from "../../src/backend/cpu/pool.js";
 
 function setup() {
-  const backend = new CpuBackend();
-  const disposed = new Set<object>();
-  const dispose = backend.dispose.bind(backend);
-  vi.spyOn(backend, "dispose").mockImplementation((id) => {
-    disposed.add(id);
-    dispose(id);
-  });
+  const { backend, disposed } = disposalTracking();
   return withBackend(backend, () => {
     const model = buildSequential([{ type: "linear", outFeatures: 40 }, { type: "relu" }, { type: "linear", outFeatures: 5 }], { inputShape: [32], rng: new Generator(2) });
     const optimizer = createOptimizer("adam", model, { lr: 1e-2 });
