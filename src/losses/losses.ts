@@ -20,12 +20,11 @@ import { logSoftmax, logSumExp, sigmoid, softmax, softplus } from "../ops/activa
 import { record } from "../autograd/graph.js";
 import { isGradEnabled, noGrad } from "../autograd/mode.js";
 import { abs, add, clamp, div, eq, exp, gt, log, lt, maximum, mul, ne, neg, pow, sqrt, square, sub, where } from "../ops/elementwise.js";
-import { cast, detach, expand, gather, oneHot, permute, reshape, scatterAdd, take } from "../ops/movement.js";
+import { cast, detach, expand, gather, oneHot, permute, reshape, take } from "../ops/movement.js";
 import { output } from "../ops/util.js";
-import { fromValues } from "../tensor/creation.js";
 import { checkIndexRange, checkValues } from "../ops/checks.js";
 import { mean, sum } from "../ops/reduce.js";
-import { requireFloat } from "../tensor/dtype.js";
+import { requireFloat, type DType } from "../tensor/dtype.js";
 import { sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -74,18 +73,29 @@ function classesLast(x: Tensor): { flat: Tensor; sampleShape: number[] } {
 }
 
 /**
- * Class labels as an int32 [M] tensor with ignored entries replaced by 0, and the keep mask (null
- * when no label may be ignored). Labels other than ignoreIndex must lie in [0, C): checked at once
- * on a backend that reads synchronously, before the next read elsewhere (ops/checks.ts). The mask
- * is computed with ops (labels != ignoreIndex), so no read-back is needed; a mask of ones changes no
- * value (x·1 = x, and Σ 1 over M is M exactly, which is what the plain mean divides by).
+ * Labels other than ignoreIndex must lie in [0, C): checked at once on a backend that reads
+ * synchronously, before the next read elsewhere (ops/checks.ts).
  */
-function checkedLabels(where: string, target: Tensor, classes: number, ignoreIndex: number | undefined, like: Tensor): { labels: Tensor; keep: Tensor | null } {
-  const flat = reshape(target, [target.size]);
+function checkLabels(where: string, target: Tensor, classes: number, ignoreIndex: number | undefined): void {
   checkIndexRange(where, target, classes, "class label", { ...(ignoreIndex === undefined ? {} : { skip: ignoreIndex }), suffix: ` (input has ${classes} classes)` });
+}
+
+/**
+ * Flat int32 labels [M] with ignored entries replaced by 0, and the keep mask in `dtype` (null
+ * when no label may be ignored). The mask is computed with ops (labels != ignoreIndex), so no
+ * read-back is needed; a mask of ones changes no value (x·1 = x, and Σ 1 over M is M exactly,
+ * which is what the plain mean divides by).
+ */
+function maskedLabels(flat: Tensor, ignoreIndex: number | undefined, dtype: DType): { labels: Tensor; keep: Tensor | null } {
   if (ignoreIndex === undefined) return { labels: flat, keep: null };
   const on = ne(flat, ignoreIndex);
-  return { labels: mul(flat, on), keep: cast(on, like.dtype) };
+  return { labels: mul(flat, on), keep: cast(on, dtype) };
+}
+
+/** Class labels as checked (checkLabels) and masked (maskedLabels) int32 [M]. */
+function checkedLabels(where: string, target: Tensor, classes: number, ignoreIndex: number | undefined, like: Tensor): { labels: Tensor; keep: Tensor | null } {
+  checkLabels(where, target, classes, ignoreIndex);
+  return maskedLabels(reshape(target, [target.size]), ignoreIndex, like.dtype);
 }
 
 function checkClassWeight(where: string, weight: Tensor | null | undefined, classes: number, input: Tensor): Tensor | null {
@@ -112,12 +122,10 @@ function fusedCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex: number, 
     if (!isGradEnabled()) {
       return [output(logits, backend.crossEntropyBackward!(logits.dataId, labels.dataId, g.dataId, rows, classes, ignoreIndex, reduction, logits.dtype), logits.shape)];
     }
-    const on = ne(labels, ignoreIndex);
-    const keep = cast(on, logits.dtype);
+    const { labels: kept, keep } = maskedLabels(labels, ignoreIndex, logits.dtype);
     let perRow = reduction === "none" ? g : expand(reshape(g, [1]), [rows]);
-    if (reduction === "mean") perRow = div(perRow, sum(keep));
-    const picked = add(mul(labels, on), fromValues(Int32Array.from({ length: rows }, (_, n) => n * classes), [rows], { backend }));
-    const dlogp = reshape(scatterAdd(mul(neg(perRow), keep), picked, rows * classes), [rows, classes]);
+    if (reduction === "mean") perRow = div(perRow, sum(keep!));
+    const dlogp = mul(oneHot(kept, classes, logits.dtype), reshape(mul(neg(perRow), keep!), [rows, 1]));
     return [sub(dlogp, mul(softmax(logits, 1), sum(dlogp, 1, true)))];
   });
 }
@@ -158,7 +166,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     }
     const ignoreIndex = options.ignoreIndex ?? -100;
     if (!weight && eps === 0 && logits.backend.crossEntropy && logits.backend.crossEntropyBackward && logits.size > 0) {
-      checkIndexRange(where, target, classes, "class label", { skip: ignoreIndex, suffix: ` (input has ${classes} classes)` });
+      checkLabels(where, target, classes, ignoreIndex);
       const loss = fusedCrossEntropy(logits, reshape(target, [target.size]), ignoreIndex, reduction);
       return reduction === "none" ? reshape(loss, sampleShape) : loss;
     }

@@ -44,7 +44,7 @@ export function isShared(id: DataId): boolean {
 
 /** @internal A tensor over x's storage with another shape (or leaf status): the storage is marked shared. */
 export function sharingStorage(x: Tensor, shape: Shape, requiresGrad = false): Tensor {
-  sharedStorage.add(x.dataId);
+  markShared(x.dataId);
   return new Tensor(x.backend, x.dataId, shape, x.dtype, requiresGrad);
 }
 

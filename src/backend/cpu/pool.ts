@@ -9,7 +9,8 @@
  *
  * Bounded: arrays below MIN_BYTES are left to the allocator (V8 keeps typed arrays of up to 64
  * bytes in its own heap, nearly free; a larger one costs 0.6-1.2 µs of the C allocator and an
- * ArrayBuffer, measured at 64-1,000 floats), and the pool holds at most MAX_BYTES in all; past that, given arrays are dropped for the collector.
+ * ArrayBuffer, measured at 64-1,000 floats), and the pool holds at most MAX_BYTES in all; past
+ * that, given arrays are dropped for the collector.
  * `take(…, zeroed)` clears a recycled array only when the kernel relies on zeros (scatter-add,
  * col2im, a zero fill); kernels that write every element take it as it is.
  */
