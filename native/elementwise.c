@@ -384,6 +384,7 @@ static void window_max8_at(const float *x, const int32_t *corner, int32_t *const
 typedef struct {
   const float *x;
   int32_t *out;
+  uint32_t *values; /* NULL, or x at each index as words (the take of max-pool's forward, done per plane while it is in cache) */
   const int64_t *g;
   int64_t owLo, owHi; /* the ow whose window is inside the row */
   int vector;
@@ -442,28 +443,38 @@ static void max_pool_part(const void *ctx, int part, int parts, Scratch *s) {
         }
       }
     }
+    if (m->values) {
+      /* the plane's windows all found (a window computed alone gives the index it would in a group), then its maxima */
+      for (int t = 0; t < pending; t++) *dest[t] = window_max_inside(x, corner[t], g);
+      pending = 0;
+      const uint32_t *xw = (const uint32_t *)x;
+      for (int64_t k = plane * oh * ow; k < (plane + 1) * oh * ow; k++) m->values[k] = xw[m->out[k]];
+    }
   }
   for (int t = 0; t < pending; t++) *dest[t] = window_max_inside(x, corner[t], g);
 }
 
-/* maxPoolIndices(x, out, geometry[, threads]): maxPoolIndicesInto of window.ts (padding never wins; a NaN does). */
+/*
+ * maxPoolIndices(x, out, geometry[, threads[, values]]): maxPoolIndicesInto of window.ts (padding never wins; a
+ * NaN does); with values, also values[i] = x[out[i]] as words (take's bits).
+ */
 static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *x;
+  float *x, *values = NULL;
   int32_t *out, *gv, threads = 1;
-  size_t xl, ol, gl;
-  if ((argc != 3 && argc != 4) || !addon_floats(env, argv[0], &x, &xl) || !addon_ints(env, argv[1], &out, &ol) || !addon_ints(env, argv[2], &gv, &gl) ||
-      gl != 14 || (argc == 4 && !addon_int32(env, argv[3], &threads)))
-    return addon_fail(env, "maxPoolIndices: (Float32Array x, Int32Array out, Int32Array geometry[, threads]) expected");
+  size_t xl, ol, gl, vl = 0;
+  if (argc < 3 || argc > 5 || !addon_floats(env, argv[0], &x, &xl) || !addon_ints(env, argv[1], &out, &ol) || !addon_ints(env, argv[2], &gv, &gl) ||
+      gl != 14 || (argc >= 4 && !addon_int32(env, argv[3], &threads)) || (argc == 5 && !addon_floats(env, argv[4], &values, &vl)))
+    return addon_fail(env, "maxPoolIndices: (Float32Array x, Int32Array out, Int32Array geometry[, threads[, Float32Array values]]) expected");
   int64_t g[14];
   for (int i = 0; i < 14; i++) g[i] = gv[i];
   const int64_t n = g[0], c = g[1], h = g[2], w = g[3], kh = g[4], kw = g[5], sh = g[6], sw = g[7], pl = g[9], dh = g[10], dw = g[11], oh = g[12], ow = g[13];
   for (int i = 0; i < 14; i++)
     if (g[i] < 0) return addon_fail(env, "maxPoolIndices: invalid geometry");
   if (sh < 1 || sw < 1 || dh < 1 || dw < 1 || kh < 1 || kw < 1) return addon_fail(env, "maxPoolIndices: invalid geometry");
-  if ((int64_t)xl < n * c * h * w || (int64_t)ol < n * c * oh * ow || n * c * h * w > INT32_MAX)
+  if ((int64_t)xl < n * c * h * w || (int64_t)ol < n * c * oh * ow || (values && (int64_t)vl < n * c * oh * ow) || n * c * h * w > INT32_MAX)
     return addon_fail(env, "maxPoolIndices: an array is shorter than its geometry");
   /* the ow whose window is inside the row: ow·sw − pl >= 0 and ow·sw − pl + (kw − 1)·dw < w */
   const int64_t owLo = ow < addon_ceil_div(pl, sw) ? ow : addon_ceil_div(pl, sw);
@@ -471,10 +482,10 @@ static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
   owHi = owHi > ow ? ow : owHi;
   owHi = owHi < owLo ? owLo : owHi;
   /* windows wholly inside go to max8 in groups of 8 (a row's, or gathered across narrow rows and planes); edge windows one by one */
-  const MaxPool m = { .x = x, .out = out, .g = g, .owLo = owLo, .owHi = owHi, .vector = addon_cpu_supported() };
+  const MaxPool m = { .x = x, .out = out, .values = (uint32_t *)values, .g = g, .owLo = owLo, .owHi = owHi, .vector = addon_cpu_supported() };
   const int64_t planes = n * c;
   if (planes == 0) return NULL;
-  int parts = map_parts(threads, n * c * oh * ow);
+  int parts = map_parts(threads, n * c * h * w); /* the work is in the inputs read, kh·kw per output or more */
   if (!parts) return addon_fail(env, "maxPoolIndices: out of memory");
   pool_run(max_pool_part, &m, parts < planes ? parts : (int)planes);
   return NULL;

@@ -153,6 +153,11 @@ export interface Backend {
   /** For each output window [N, C, outH, outW], the flat input index of its maximum (int32). */
   maxPoolIndices(x: DataId, info: WindowInfo, dtype: DType): DataId;
   /**
+   * Optional: maxPoolIndices and each window's maximum (take of x at those indices, its bits) in
+   * one pass; max-pooling runs the two ops on a backend without it.
+   */
+  maxPool?(x: DataId, info: WindowInfo, dtype: DType): { values: DataId; indices: DataId };
+  /**
    * The fused optimizer update of one parameter (update.ts): runs `stages` with u = grad,
    * rewriting each stage's slot buffers in place, and returns a new buffer θ + u. Optional: the
    * optimizer runs the same math as separate ops on a backend without it.

@@ -19,6 +19,8 @@ import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { markHidden } from "../autograd/graph.js";
 import { Module } from "./module.js";
+import { ReLU } from "./activations.js";
+import { MaxPool2d } from "./layers.js";
 import { MAX_MODEL_ELEMENTS, MAX_SAMPLE_ELEMENTS } from "./budget.js";
 import { buildLayer, specElements, validateLayerSpecs, type LayerSpec } from "./specs.js";
 import { sizeOf } from "../tensor/shape.js";
@@ -35,6 +37,20 @@ function hasSpec(m: Module): m is Module & SpecLayer {
 }
 
 const wrapped = new WeakSet<object>();
+
+/**
+ * Whether `a` then `b` is a built-in ReLU then a built-in MaxPool2d, which give the bits of the
+ * pool then the ReLU. Forward: ReLU is monotone, so the window's maximum after it is the ReLU of
+ * the maximum before it; where the two argmaxes differ (a window whose maximum is <= 0, turned
+ * into ties of +0 by the ReLU) the value is +0 either way. Backward: the ReLU's mask is 0 or 1
+ * and belongs to the position the pool picked (its value is that position's input), so masking
+ * each window's gradient before the scatter gives the sums that masking each position after it
+ * gives: a position whose input is <= 0 gets +0 from both, one whose input is > 0 or NaN is the
+ * argmax of the same windows either way and gets the same gradients added in the same order.
+ */
+function reluThenMaxPool(a: Module, b: Module | undefined): boolean {
+  return a.constructor === ReLU && b?.constructor === MaxPool2d;
+}
 
 export class Sequential extends Module {
   /** The generator given to buildSequential (dropout draws from it), or null when built by hand. */
@@ -70,23 +86,39 @@ export class Sequential extends Module {
    * The layers in order. The outputs between them reach no one but the next layer, so those that
    * share no storage with x or the result are marked hidden (autograd/graph.ts): the backward of
    * a loss computed from the result frees them, and the next step reuses their arrays.
+   *
+   * A ReLU followed by a MaxPool2d runs as the pool then the ReLU (reluThenMaxPool says why the
+   * values and gradients keep their bits), so the ReLU and its backward touch only the pooled values.
    */
   forward(x: Tensor): Tensor {
     let y = x;
     const between: Tensor[] = [];
-    this.layers.forEach((m, i) => {
-      try {
-        if (i > 0) between.push(y);
-        y = m.forward(y);
-      } catch (e) {
-        if (!(e instanceof DescentError) || wrapped.has(e)) throw e;
-        const out = addContext(e, `layer ${i} (${m.label})`) as DescentError;
-        wrapped.add(out);
-        throw out;
+    for (let i = 0; i < this.layers.length; i++) {
+      if (i > 0) between.push(y);
+      if (reluThenMaxPool(this.layers[i]!, this.layers[i + 1])) {
+        y = this.layerForward(i + 1, y);
+        between.push(y);
+        y = this.layerForward(i, y);
+        i++;
+      } else {
+        y = this.layerForward(i, y);
       }
-    });
+    }
     for (const t of between) if (t.dataId !== x.dataId && t.dataId !== y.dataId) markHidden(t);
     return y;
+  }
+
+  /** Layer i's forward, a DescentError from it prefixed with the layer's index and type. */
+  private layerForward(i: number, x: Tensor): Tensor {
+    const m = this.layers[i]!;
+    try {
+      return m.forward(x);
+    } catch (e) {
+      if (!(e instanceof DescentError) || wrapped.has(e)) throw e;
+      const out = addContext(e, `layer ${i} (${m.label})`) as DescentError;
+      wrapped.add(out);
+      throw out;
+    }
   }
 
   /** The shape after every layer (without the batch dim): element i is layer i's output. */

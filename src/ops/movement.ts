@@ -249,7 +249,11 @@ function requireIndex(op: string, indices: Tensor): void {
 export function take(x: Tensor, indices: Tensor): Tensor {
   requireIndex("take", indices);
   sameBackend("take", x, indices);
-  const y = output(x, x.backend.take(x.dataId, indices.dataId, indices.size, x.dtype), indices.shape);
+  return recordTake(x, indices, output(x, x.backend.take(x.dataId, indices.dataId, indices.size, x.dtype), indices.shape));
+}
+
+/** Records y, already take(x, indices)'s values (a kernel that gathers as it goes), as take. */
+export function recordTake(x: Tensor, indices: Tensor, y: Tensor): Tensor {
   return record("take", [x], y, (g) => [scatterAdd(g, indices, x.size, x.shape)]);
 }
 

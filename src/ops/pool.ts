@@ -1,6 +1,7 @@
 /**
  * Pooling over NCHW input. Max pooling gathers each window's argmax (padding never wins), so its
- * gradient is a scatter to those positions. Average pooling is im2col then a mean over each
+ * gradient is a scatter to those positions; a backend with Backend.maxPool finds the argmaxes and
+ * gathers their values in one pass. Average pooling is im2col then a mean over each
  * window, counting padded zeros (PyTorch's count_include_pad=True).
  */
 import { requireFloat } from "../tensor/dtype.js";
@@ -9,7 +10,7 @@ import { ShapeError, fmtShape } from "../errors/errors.js";
 import { im2col, windowInfo } from "./conv.js";
 import { checkPoolPadding, pair, type Pair } from "./window.js";
 import { mean } from "./reduce.js";
-import { reshape, take } from "./movement.js";
+import { recordTake, reshape, take } from "./movement.js";
 import { output } from "./util.js";
 import { saveFor } from "../autograd/graph.js";
 
@@ -32,8 +33,9 @@ function poolInfo(op: string, x: Tensor, options: Pool2dOptions) {
 export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const info = poolInfo("maxPool2d", x, options);
   const shape = [info.n, info.c, info.outH, info.outW];
-  const idx = output(x, x.backend.maxPoolIndices(x.dataId, info, x.dtype), shape, "int32");
-  const y = take(x, idx);
+  const fused = x.backend.maxPool?.(x.dataId, info, x.dtype);
+  const idx = output(x, fused ? fused.indices : x.backend.maxPoolIndices(x.dataId, info, x.dtype), shape, "int32");
+  const y = fused ? recordTake(x, idx, output(x, fused.values, shape)) : take(x, idx);
   saveFor(y, idx); // freed with y after backward when y is a Sequential's hidden activation: the next step reuses its storage
   return y;
 }

@@ -85,12 +85,19 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
     ["narrower than 8 windows a row", window(1, 2, 6, 9, [2, 2], [2, 2], [1, 1], [1, 1])],
   ];
   for (const [name, g] of POOLS) {
-    it(`maxPoolIndices, ${name}`, () => {
+    it(`maxPoolIndices, ${name}; with values, the maxima as take's words`, () => {
       const input = values(g.n * g.c * g.h * g.w, 3);
       const want = new Int32Array(g.n * g.c * g.outH * g.outW), got = new Int32Array(want.length);
       TS_KERNELS.maxPoolIndices(input, g, want);
       native!.maxPoolIndices(input, got, Int32Array.from(windowArgs(g)!));
       expect(Array.from(got)).toEqual(Array.from(want));
+      const maxima = new Float32Array(want.length + 1).fill(7), taken = new Float32Array(want.length);
+      got.fill(-1);
+      native!.maxPoolIndices(input, got, Int32Array.from(windowArgs(g)!), 1, maxima);
+      TS_KERNELS.take(input, want, taken);
+      expect(Array.from(got)).toEqual(Array.from(want));
+      expect(words(maxima.subarray(0, want.length))).toEqual(words(taken));
+      expect(maxima[want.length]).toBe(7); // nothing written past the outputs
     });
   }
 
@@ -144,10 +151,17 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
         native!.maxPoolIndices(big, out, Int32Array.from(windowArgs(g)!), t);
         return out;
       };
-      const want = new Int32Array(g.n * g.c * g.outH * g.outW);
+      const maxima = (t: number) => {
+        const out = new Int32Array(g.n * g.c * g.outH * g.outW), values = new Float32Array(out.length);
+        native!.maxPoolIndices(big, out, Int32Array.from(windowArgs(g)!), t, values);
+        return values;
+      };
+      const want = new Int32Array(g.n * g.c * g.outH * g.outW), taken = new Float32Array(want.length);
       TS_KERNELS.maxPoolIndices(big, g, want);
+      TS_KERNELS.take(big, want, taken);
       expect(differing(on(2, run), words(want)), `${g.kh}x${g.kw} stride ${g.strideW}, 2 threads`).toBe(0);
       expect(differing(on(1, run), words(want)), `${g.kh}x${g.kw} stride ${g.strideW}, 1 thread`).toBe(0);
+      expect(differing(on(2, maxima), words(taken)), `${g.kh}x${g.kw} stride ${g.strideW}, maxima, 2 threads`).toBe(0);
     }
   });
 
@@ -198,6 +212,8 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
     expect(() => native!.binary(0, x, y, new Float32Array(20), shape, strides.subarray(1))).toThrow(RangeError);
     const g = Int32Array.from(windowArgs(POOLS[0]![1])!);
     expect(() => native!.maxPoolIndices(x.subarray(0, 100), new Int32Array(10000), g)).toThrow(/shorter than its geometry/);
+    const big = new Float32Array(3 * 4 * 28 * 28), outs = 3 * 4 * 14 * 14;
+    expect(() => native!.maxPoolIndices(big, new Int32Array(outs), g, 1, new Float32Array(outs - 1))).toThrow(/shorter than its geometry/);
     expect(() => native!.scatterAdd(x.subarray(0, 5), new Int32Array(6), new Float32Array(4))).toThrow(RangeError);
     expect(native!.unary(99, x, new Float32Array(4))).toBe(false);
   });
@@ -207,7 +223,7 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
     const spy: NativeAddon = { ...native! };
     for (const name of ["unary", "binary", "maxPoolIndices", "take", "scatterAdd", "sum"] as const) {
       const real = native![name] as (...a: unknown[]) => unknown;
-      (spy as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => (calls.add(name), real(...a));
+      (spy as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => (calls.add(name === "maxPoolIndices" && a[4] ? "maxPoolIndices with values" : name), real(...a));
     }
     withBackend(new NativeBackend(spy), () => {
       const input = fromValues(values(4 * 3 * 16 * 16, 5).map((v) => (Number.isFinite(v) ? v : 0)), [4, 3, 16, 16], { requiresGrad: true });
@@ -216,6 +232,7 @@ describe.skipIf(!native)("the native elementwise kernels give the TypeScript ker
       const [gx] = gradients(sum(mul(out, out)), [input]);
       expect(gx!.shape).toEqual([4, 3, 16, 16]);
     });
-    expect([...calls].sort()).toEqual(["binary", "maxPoolIndices", "scatterAdd", "sum", "take", "unary"]);
+    // max-pool's forward gathers its maxima itself: no take
+    expect([...calls].sort()).toEqual(["binary", "maxPoolIndices with values", "scatterAdd", "sum", "unary"]);
   });
 });

@@ -52,13 +52,18 @@ export interface CpuKernels {
   scatterAdd: typeof scatterAddInto;
   im2col: typeof im2colInto;
   col2im: typeof col2imInto;
-  maxPoolIndices: typeof maxPoolIndicesInto;
+  /** maxPoolIndicesInto, and with `values` each window's maximum too (x at its index, take's words) */
+  maxPoolIndices: (x: TypedArray, g: WindowInfo, out: Int32Array, values?: TypedArray) => void;
   gemm: (a: TypedArray, aOffsets: ArrayLike<number>, b: TypedArray, bOffsets: ArrayLike<number>, c: TypedArray, info: MatmulInfo) => void;
 }
 
 export const TS_KERNELS: CpuKernels = {
   unary: unaryInto, binary: binaryInto, select: selectInto, reduce: reduceInto, strided: stridedInto, take: takeInto,
-  scatterAdd: scatterAddInto, im2col: im2colInto, col2im: col2imInto, maxPoolIndices: maxPoolIndicesInto,
+  scatterAdd: scatterAddInto, im2col: im2colInto, col2im: col2imInto,
+  maxPoolIndices: (x, g, out, values) => {
+    maxPoolIndicesInto(x, g, out);
+    if (values) takeInto(x, out, values);
+  },
   gemm: (a, aOffsets, b, bOffsets, c, info) => {
     for (let i = 0; i < info.batch; i++) gemm(a, aOffsets[i]!, b, bOffsets[i]!, c, i * info.m * info.n, info);
   },
@@ -257,6 +262,14 @@ export class CpuBackend implements Backend {
     const out = this.alloc("int32", info.n * info.c * info.outH * info.outW, false) as Int32Array;
     this.kernels.maxPoolIndices(vals(x), info, out);
     return this.own(out);
+  }
+
+  maxPool(x: DataId, info: WindowInfo, dtype: DType): { values: DataId; indices: DataId } {
+    const size = info.n * info.c * info.outH * info.outW;
+    const indices = this.alloc("int32", size, false) as Int32Array;
+    const values = this.alloc(dtype, size, false);
+    this.kernels.maxPoolIndices(vals(x), info, indices, values);
+    return { values: this.own(values), indices: this.own(indices) };
   }
 
   crossEntropy(logits: DataId, labels: DataId, rows: number, classes: number, ignoreIndex: number, reduction: CrossEntropyReduction, dtype: DType): DataId {

@@ -65,7 +65,8 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, threads?: number): boolean;
   /** out = a op b over a coalesced broadcast (`strides`: a's per dim, then b's); `op` indexes BINARY_OPS. */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array, threads?: number): boolean;
-  maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array, threads?: number): void;
+  /** with `values`, also each window's maximum (x at its index, as words), gathered per plane while it is in cache */
+  maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array, threads?: number, values?: Float32Array): void;
   /**
    * out = the sum of x over the reduced groups of `plan` ([size, reduced, ...] pairs from
    * reducePlan), in the WebAssembly reduce_sum's float64 order (native/reduce.c): its bits.
@@ -109,10 +110,12 @@ function nativeKernels(native: NativeAddon, threads: number): CpuKernels {
       }
       WASM_KERNELS.binary(op, a, b, info, out);
     },
-    maxPoolIndices: (x, g, out) => {
+    maxPoolIndices: (x, g, out, values) => {
       const geometry = windowArgs(g);
-      if (f32(x) && geometry) native.maxPoolIndices(x, out, Int32Array.from(geometry), threads);
-      else WASM_KERNELS.maxPoolIndices(x, g, out);
+      if (f32(x) && geometry && (!values || f32(values))) {
+        if (values) native.maxPoolIndices(x, out, Int32Array.from(geometry), threads, values);
+        else native.maxPoolIndices(x, out, Int32Array.from(geometry), threads);
+      } else WASM_KERNELS.maxPoolIndices(x, g, out, values);
     },
     reduce: (op, x, shape, axes, out) => {
       // where the WebAssembly sum would run (its size floor), the same sum in place

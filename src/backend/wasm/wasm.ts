@@ -63,8 +63,9 @@ export const WASM_KERNELS: CpuKernels = {
   col2im: (cols, g, x) => {
     if (!(f32(cols) && f32(x) && col2imSimd(cols, g, x))) TS_KERNELS.col2im(cols, g, x);
   },
-  maxPoolIndices: (x, g, out) => {
+  maxPoolIndices: (x, g, out, values) => {
     if (!(f32(x) && maxPoolIndicesSimd(x, g, out))) TS_KERNELS.maxPoolIndices(x, g, out);
+    if (values) WASM_KERNELS.take(x, out, values);
   },
   gemm: (a, aOffsets, b, bOffsets, c, info) => {
     const f64 = a instanceof Float64Array && b instanceof Float64Array && c instanceof Float64Array;
