@@ -43,6 +43,7 @@ typedef struct {
   int m, k;
   float *c;
   int64_t ldc;
+  const float *bias; /* NULL, or added to each finished row, bias[j] to column j (a separate float add: the bits of the sum then +) */
 } Gemm;
 
 /* The columns [j0, j1) of g's product. */

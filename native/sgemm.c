@@ -2,9 +2,10 @@
  * descent's native float32 matrix product for Node.js (x86-64 AVX2 + FMA), part of the Node-API
  * addon of native/addon.c, built by scripts/build-native.mjs and driven by src/backend/native/native.ts.
  *
- * sgemm(a, aOffsets, b, bOffsets, c, cOffset, ldc, m, k, n, transA, transB, threads) computes, for
- * each batch item t, C_t = op(A at aOffsets[t]) @ op(B at bOffsets[t]) into c at cOffset + t*m*ldc
- * (row stride ldc). The operands are Float32Arrays, read and written in place (no staging copy).
+ * sgemm(a, aOffsets, b, bOffsets, c, cOffset, ldc, m, k, n, transA, transB, threads[, bias]) computes,
+ * for each batch item t, C_t = op(A at aOffsets[t]) @ op(B at bOffsets[t]) into c at cOffset + t*m*ldc
+ * (row stride ldc), plus bias[j] in column j when a bias is given (added to each finished sum: the
+ * bits of the product then a float32 add, as linear's composed path gives). The operands are Float32Arrays, read and written in place (no staging copy).
  *
  * The loop nest is BLIS's (and that of wasm/gemm.ts): blocks of NC columns, KC inner steps (pack
  * that KC x NC block of op(B) into micro-panels of NR = 16 columns, p-major), MC rows (pack the MC x
@@ -61,6 +62,7 @@ typedef struct {
   const int32_t *aOff, *bOff;
   int64_t cOff, ldc;
   int batch, m, k, n, transA, transB;
+  const float *bias; /* NULL or [n]: C = op(A) op(B) + bias, each row */
 } Job;
 
 static int scratch_init(Scratch *s) {
@@ -225,6 +227,11 @@ void gemm_columns(const Gemm *g, int j0, int j1, Scratch *s) {
             kernel(kc, s->packA + ir * kc, s->packB + jr * kc, g->c + (int64_t)(i0 + ir) * g->ldc + jc + jr, g->ldc, p0 == 0, h, w);
           }
         }
+        if (g->bias && p0 + kc == g->k) /* the block's sums are finished: add the bias while they are in cache */
+          for (int i = i0; i < i0 + mc; i++) {
+            float *row = g->c + (int64_t)i * g->ldc + jc;
+            for (int j = 0; j < nc; j++) row[j] += g->bias[jc + j];
+          }
       }
     }
   }
@@ -246,7 +253,7 @@ static void run_item(const Job *job, int t, int j0, int j1, Scratch *s) {
   /* A(i, p) and B(p, j) in the stored arrays */
   const Strided a = { job->a + job->aOff[t], job->transA ? 1 : k, job->transA ? m : 1 };
   const Strided b = { job->b + job->bOff[t], job->transB ? 1 : job->n, job->transB ? k : 1 };
-  const Gemm g = { pack_a_strided, pack_b_strided, &a, &b, m, k, job->c + job->cOff + (int64_t)t * m * job->ldc, job->ldc };
+  const Gemm g = { pack_a_strided, pack_b_strided, &a, &b, m, k, job->c + job->cOff + (int64_t)t * m * job->ldc, job->ldc, job->bias };
   gemm_columns(&g, j0, j1, s);
 }
 
@@ -419,14 +426,14 @@ static int integer(napi_env env, napi_value v, int64_t *out) {
 }
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
+  size_t argc = 14;
+  napi_value argv[14];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 13) return addon_fail(env, "sgemm: 13 arguments expected");
   Job job;
-  float *a, *b, *c;
+  float *a, *b, *c, *bias = NULL;
   int32_t *aOff, *bOff;
-  size_t aLen, bLen, cLen, aoLen, boLen;
+  size_t aLen, bLen, cLen, aoLen, boLen, biasLen = 0;
   int64_t v[8];
   if (!addon_floats(env, argv[0], (float **)&a, &aLen) || !addon_ints(env, argv[1], &aOff, &aoLen) ||
       !addon_floats(env, argv[2], (float **)&b, &bLen) || !addon_ints(env, argv[3], &bOff, &boLen) ||
@@ -435,6 +442,8 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 8; i++)
     if (!integer(env, argv[5 + i], &v[i])) return addon_fail(env, "sgemm: integer arguments expected");
   int64_t cOff = v[0], ldc = v[1], m = v[2], k = v[3], n = v[4], threads = v[7];
+  if (argc == 14 && !addon_floats(env, argv[13], &bias, &biasLen)) return addon_fail(env, "sgemm: the bias must be a Float32Array");
+  if (bias && (int64_t)biasLen < n) return addon_fail(env, "sgemm: the bias is shorter than a row of C");
   if (aoLen != boLen) return addon_fail(env, "sgemm: as many A offsets as B offsets expected");
   if (m < 0 || k < 0 || n < 0 || ldc < n || cOff < 0 || m > INT32_MAX || k > INT32_MAX || n > INT32_MAX || aoLen > INT32_MAX)
     return addon_fail(env, "sgemm: invalid shape");
@@ -447,11 +456,16 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (batch == 0 || m == 0 || n == 0) return NULL;
   if (k == 0) {
     for (int64_t t = 0; t < batch; t++)
-      for (int64_t i = 0; i < m; i++) memset(c + cOff + (t * m + i) * ldc, 0, n * sizeof(float));
+      for (int64_t i = 0; i < m; i++) {
+        float *row = c + cOff + (t * m + i) * ldc;
+        memset(row, 0, n * sizeof(float));
+        if (bias)
+          for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+      }
     return NULL;
   }
   if (!caller_scratch()) return addon_fail(env, "sgemm: out of memory");
-  job = (Job){ a, b, c, aOff, bOff, cOff, ldc, (int)batch, (int)m, (int)k, (int)n, v[5] != 0, v[6] != 0 };
+  job = (Job){ a, b, c, aOff, bOff, cOff, ldc, (int)batch, (int)m, (int)k, (int)n, v[5] != 0, v[6] != 0, bias };
   run_job(&job, threads < 1 ? 1 : (int)threads);
   return NULL;
 }

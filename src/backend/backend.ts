@@ -119,6 +119,11 @@ export interface Backend {
   /** out = zeros(size); out[indices[i]] += x[i]. The adjoint of take. */
   scatterAdd(x: DataId, indices: DataId, count: number, size: number, dtype: DType): DataId;
   matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId;
+  /**
+   * Optional: `matmul` with bias [n] added to every row of the result, the bits of matmul then a
+   * broadcast add; null where it declines. linear runs the two ops on a backend without it.
+   */
+  matmulBias?(a: DataId, b: DataId, bias: DataId, info: MatmulInfo, dtype: DType): DataId | null;
   /** [N, C, H, W] -> columns laid out as info.layout says, zero outside the input (padding). */
   im2col(x: DataId, info: WindowInfo, dtype: DType): DataId;
   /** The adjoint of im2col: sums each column entry back into its input position. */

@@ -57,13 +57,16 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false, name = 
   const shape = [...batchShape, m, n];
   const info = { batch, aOffsets, bOffsets, m, k, n, transA, transB };
   const y = output(a, a.backend.matmul(a.dataId, b.dataId, info, a.dtype), shape);
-  return record(name, [a, b], y, (g) => {
-    let ga: Tensor | null = null;
-    let gb: Tensor | null = null;
-    if (a.requiresGrad) ga = transA ? mm(b, g, transB, true) : mm(g, b, false, !transB);
-    if (b.requiresGrad) gb = transB ? mm(g, a, true, transA) : mm(a, g, !transA, false);
-    return [ga && sumToShape(ga, a.shape), gb && sumToShape(gb, b.shape)];
-  });
+  return record(name, [a, b], y, (g) => mmGrads(a, b, transA, transB, g));
+}
+
+/** The gradients of mm(a, b, transA, transB) for g (the table above), null for an input that needs none. */
+function mmGrads(a: Tensor, b: Tensor, transA: boolean, transB: boolean, g: Tensor): [Tensor | null, Tensor | null] {
+  let ga: Tensor | null = null;
+  let gb: Tensor | null = null;
+  if (a.requiresGrad) ga = transA ? mm(b, g, transB, true) : mm(g, b, false, !transB);
+  if (b.requiresGrad) gb = transB ? mm(g, a, true, transA) : mm(a, g, !transA, false);
+  return [ga && sumToShape(ga, a.shape), gb && sumToShape(gb, b.shape)];
 }
 
 /** Matrix product with NumPy semantics: batch dims broadcast; a 1-D operand is a row / column. */
@@ -91,7 +94,30 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw new ShapeError(`linear: bias ${fmtShape(bias.shape)} does not match weight ${fmtShape(weight.shape)} (expected [${weight.shape[0]}])`);
   }
   const x2 = x.rank === 2 ? x : reshape(x, [-1, inF]);
-  let y = mm(x2, weight, false, true, "linear");
-  if (bias) y = add(y, bias);
+  let y = bias ? fusedLinear(x2, weight, bias) : null;
+  if (!y) {
+    y = mm(x2, weight, false, true, "linear");
+    if (bias) y = add(y, bias);
+  }
   return x.rank === 2 ? y : reshape(y, [...x.shape.slice(0, -1), weight.shape[0]!]);
 }
+
+/**
+ * x2 Wᵀ + b as one op on a backend with Backend.matmulBias (no array holds the product before the
+ * bias), or null where there is none or it declines. The values are mm then add's bits, and the
+ * gradients are their rules' (mm's, and the broadcast add's sumToShape for the bias), in
+ * differentiable ops, so createGraph works through it as through the two ops.
+ */
+function fusedLinear(x2: Tensor, weight: Tensor, bias: Tensor): Tensor | null {
+  if (!x2.backend.matmulBias || x2.dtype !== weight.dtype || x2.dtype !== bias.dtype || x2.backend !== weight.backend || x2.backend !== bias.backend) return null;
+  requireFloat("linear", x2.dtype);
+  const [m, k] = x2.shape as [number, number];
+  const n = weight.shape[0]!;
+  const info = { batch: 1, aOffsets: ZERO_OFFSET, bOffsets: ZERO_OFFSET, m, k, n, transA: false, transB: true };
+  const id = x2.backend.matmulBias(x2.dataId, weight.dataId, bias.dataId, info, x2.dtype);
+  if (!id) return null;
+  const y = output(x2, id, [m, n]);
+  return record("linear", [x2, weight, bias], y, (g) => [...mmGrads(x2, weight, false, true, g), bias.requiresGrad ? sumToShape(g, bias.shape) : null]);
+}
+
+const ZERO_OFFSET = new Int32Array(1);

@@ -46,6 +46,7 @@ export interface NativeAddon {
   sgemm(
     a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, c: Float32Array,
     cOffset: number, ldc: number, m: number, k: number, n: number, transA: number, transB: number, threads: number,
+    bias?: Float32Array,
   ): void;
   /**
    * out [N, outC, outH·outW] = the convolution of x [N, C, H, W] by w [outC, C, kh, kw] over
@@ -268,6 +269,16 @@ export class NativeBackend extends WasmBackend {
     const { batch, m, k, n } = info;
     const out = this.alloc(dtype, batch * m * n, false) as Float32Array;
     this.native.sgemm(av, int32(info.aOffsets), bv, int32(info.bOffsets), out, 0, n, m, k, n, info.transA ? 1 : 0, info.transB ? 1 : 0, this.threads);
+    return this.own(out);
+  }
+
+  /** The product with the bias added to each block of sums as the addon finishes it (native/sgemm.c). */
+  matmulBias(a: DataId, b: DataId, bias: DataId, info: MatmulInfo, dtype: DType): DataId | null {
+    const av = this.view(a), bv = this.view(b), biasv = this.view(bias);
+    if (dtype !== "float32" || !f32(av) || !f32(bv) || !f32(biasv)) return null;
+    const { batch, m, k, n } = info;
+    const out = this.alloc(dtype, batch * m * n, false) as Float32Array;
+    this.native.sgemm(av, int32(info.aOffsets), bv, int32(info.bOffsets), out, 0, n, m, k, n, info.transA ? 1 : 0, info.transB ? 1 : 0, this.threads, biasv);
     return this.own(out);
   }
 
