@@ -9,6 +9,7 @@
  *
  * The outputs between the layers are marked hidden (autograd/graph.ts): no one else holds them, so
  * the backward of a loss computed from the result frees them for the next step to reuse.
+ * A ReLU then a MaxPool2d runs as the pool then the ReLU, with the same bits (reluThenMaxPool).
  *
  * A runtime failure inside a layer is re-thrown (same error class) prefixed with the layer's index
  * and type, e.g. `layer 5 (Linear "5"): linear: input [64,1000] has 1000 features, ...`.

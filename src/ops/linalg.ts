@@ -2,7 +2,8 @@
  * Matrix products. The primitive is `mm(a, b, transA, transB)`: a batched product with either
  * operand read transposed, so no backward rule ever materializes a transpose. Its four gradient
  * cases are again mm calls (derived in the rule below). `matmul` adds NumPy batch broadcasting and
- * 1-D promotion; `linear` is x W^T + b.
+ * 1-D promotion; `linear` is x W^T + b (one op where the backend adds the bias in its product:
+ * fusedLinear).
  */
 import { record } from "../autograd/graph.js";
 import { ShapeError, fmtShape } from "../errors/errors.js";

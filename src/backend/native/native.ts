@@ -7,10 +7,10 @@
  * PyTorch's OpenBLAS.
  *
  * What runs natively: every float32 `matmul` (read and written in the tensors' own arrays, no
- * staging copy), the fused optimizer update (native/update.c, in place in the parameter, gradient
+ * staging copy; with a bias added as each block of sums is finished, for linear: matmulBias), the fused optimizer update (native/update.c, in place in the parameter, gradient
  * and slot arrays), and the float32 convolution and its gradients (native/conv.c, in the tensors'
  * arrays, threads over the batch), and the float32 elementwise maps, broadcasting binaries,
- * max-pool argmax, gather and scatter-add (native/elementwise.c) and float32 sums (native/reduce.c),
+ * max-pool argmax (with the maxima gathered in the same pass), gather and scatter-add (native/elementwise.c) and float32 sums (native/reduce.c),
  * the kernel table of nativeKernels. A strided convolution's forward runs the wasm backend's fused
  * convolution (src/backend/wasm/conv-simd.ts), whose products the engine here hands to the addon
  * over the WebAssembly module's memory. Everything else (max and min, exp and log, strided
@@ -91,7 +91,7 @@ const MIN_NATIVE = 256;
 
 /**
  * The wasm backend's kernel table with the addon's elementwise maps, broadcasting binaries,
- * max-pool argmax, gather and scatter-add (native/elementwise.c) and float32 sums
+ * max-pool argmax (with the maxima gathered in the same pass), gather and scatter-add (native/elementwise.c) and float32 sums
  * (native/reduce.c), which work in the arrays themselves; each falls back to the WebAssembly
  * kernel (and so the TypeScript one) for what it declines: another dtype, an op it lacks, a small
  * array, a broadcast of rank above 8.
