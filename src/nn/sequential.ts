@@ -40,7 +40,8 @@ function hasSpec(m: Module): m is Module & SpecLayer {
 const wrapped = new WeakSet<object>();
 
 /**
- * Whether `a` then `b` is a built-in ReLU then a built-in MaxPool2d, which give the bits of the
+ * Whether `a` then `b` is a built-in ReLU then a built-in MaxPool2d (neither a subclass nor one
+ * whose forward was replaced), which give the bits of the
  * pool then the ReLU. Forward: ReLU is monotone, so the window's maximum after it is the ReLU of
  * the maximum before it; where the two argmaxes differ (a window whose maximum is <= 0, turned
  * into ties of +0 by the ReLU) the value is +0 either way. Backward: the ReLU's mask is 0 or 1
@@ -50,7 +51,8 @@ const wrapped = new WeakSet<object>();
  * argmax of the same windows either way and gets the same gradients added in the same order.
  */
 function reluThenMaxPool(a: Module, b: Module | undefined): boolean {
-  return a.constructor === ReLU && b?.constructor === MaxPool2d;
+  const builtIn = (m: Module, type: typeof ReLU | typeof MaxPool2d) => m.constructor === type && !Object.hasOwn(m, "forward");
+  return !!b && builtIn(a, ReLU) && builtIn(b, MaxPool2d);
 }
 
 export class Sequential extends Module {

@@ -106,6 +106,15 @@ describe("the reordering", () => {
     expect(Array.from(model.forward(x).dataSync())).toEqual([0, 0, 5, 7]);
   });
 
+  it("leaves a ReLU whose forward was replaced in its place", () => {
+    const seen: number[][] = [];
+    const relu = new ReLU();
+    const forward = relu.forward.bind(relu);
+    relu.forward = (x: Tensor) => (seen.push(x.shape.slice()), forward(x));
+    new Sequential([relu, new MaxPool2d({ kernelSize: 2 })]).forward(fromValues(new Float32Array(16), [1, 1, 4, 4]));
+    expect(seen).toEqual([[1, 1, 4, 4]]);
+  });
+
   it("keeps a failing pool's error on the pool's layer", () => {
     const model = new Sequential([new ReLU(), new MaxPool2d({ kernelSize: 2 })]);
     expect(() => model.forward(fromValues(Float32Array.from([1, 2, 3, 4]), [4]))).toThrow(/^layer 1 \(MaxPool2d "1"\): maxPool2d: expected input \[N, C, H, W\]/);

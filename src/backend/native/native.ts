@@ -7,11 +7,12 @@
  * PyTorch's OpenBLAS.
  *
  * What runs natively: every float32 `matmul` (read and written in the tensors' own arrays, no
- * staging copy; with a bias added as each block of sums is finished, for linear: matmulBias), the fused optimizer update (native/update.c, in place in the parameter, gradient
- * and slot arrays), and the float32 convolution and its gradients (native/conv.c, in the tensors'
- * arrays, threads over the batch), and the float32 elementwise maps, broadcasting binaries,
- * max-pool argmax (with the maxima gathered in the same pass), gather and scatter-add (native/elementwise.c) and float32 sums (native/reduce.c),
- * the kernel table of nativeKernels. A strided convolution's forward runs the wasm backend's fused
+ * staging copy; for linear, with its bias added as each block of sums is finished: matmulBias),
+ * the fused optimizer update (native/update.c, in place in the parameter, gradient and slot
+ * arrays), and the float32 convolution and its gradients (native/conv.c, in the tensors' arrays,
+ * threads over the batch), and the float32 elementwise maps, broadcasting binaries, max-pool
+ * argmax (the maxima gathered in the same pass), gather and scatter-add (native/elementwise.c)
+ * and float32 sums (native/reduce.c), the kernel table of nativeKernels. A strided convolution's forward runs the wasm backend's fused
  * convolution (src/backend/wasm/conv-simd.ts), whose products the engine here hands to the addon
  * over the WebAssembly module's memory. Everything else (max and min, exp and log, strided
  * copies, ...) is the wasm backend's.
@@ -91,8 +92,8 @@ const MIN_NATIVE = 256;
 
 /**
  * The wasm backend's kernel table with the addon's elementwise maps, broadcasting binaries,
- * max-pool argmax (with the maxima gathered in the same pass), gather and scatter-add (native/elementwise.c) and float32 sums
- * (native/reduce.c), which work in the arrays themselves; each falls back to the WebAssembly
+ * max-pool argmax (the maxima gathered in the same pass), gather and scatter-add
+ * (native/elementwise.c) and float32 sums (native/reduce.c), which work in the arrays themselves; each falls back to the WebAssembly
  * kernel (and so the TypeScript one) for what it declines: another dtype, an op it lacks, a small
  * array, a broadcast of rank above 8.
  */
