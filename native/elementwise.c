@@ -456,7 +456,7 @@ static void max_pool_part(const void *ctx, int part, int parts, Scratch *s) {
 
 /*
  * maxPoolIndices(x, out, geometry[, threads[, values]]): maxPoolIndicesInto of window.ts (padding never wins; a
- * NaN does); with values, also values[i] = x[out[i]] as words (take's bits).
+ * NaN does); with values (not undefined), also values[i] = x[out[i]] as words (take's bits).
  */
 static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -465,8 +465,10 @@ static napi_value max_pool_indices(napi_env env, napi_callback_info info) {
   float *x, *values = NULL;
   int32_t *out, *gv, threads = 1;
   size_t xl, ol, gl, vl = 0;
+  napi_valuetype tv = napi_undefined;
+  if (argc == 5) napi_typeof(env, argv[4], &tv);
   if (argc < 3 || argc > 5 || !addon_floats(env, argv[0], &x, &xl) || !addon_ints(env, argv[1], &out, &ol) || !addon_ints(env, argv[2], &gv, &gl) ||
-      gl != 14 || (argc >= 4 && !addon_int32(env, argv[3], &threads)) || (argc == 5 && !addon_floats(env, argv[4], &values, &vl)))
+      gl != 14 || (argc >= 4 && !addon_int32(env, argv[3], &threads)) || (tv != napi_undefined && !addon_floats(env, argv[4], &values, &vl)))
     return addon_fail(env, "maxPoolIndices: (Float32Array x, Int32Array out, Int32Array geometry[, threads[, Float32Array values]]) expected");
   int64_t g[14];
   for (int i = 0; i < 14; i++) g[i] = gv[i];

@@ -4,8 +4,9 @@
  *
  * sgemm(a, aOffsets, b, bOffsets, c, cOffset, ldc, m, k, n, transA, transB, threads[, bias]) computes,
  * for each batch item t, C_t = op(A at aOffsets[t]) @ op(B at bOffsets[t]) into c at cOffset + t*m*ldc
- * (row stride ldc), plus bias[j] in column j when a bias is given (added to each finished sum: the
- * bits of the product then a float32 add, as linear's composed path gives). The operands are Float32Arrays, read and written in place (no staging copy).
+ * (row stride ldc), plus bias[j] in column j when a bias is given (not undefined; added to each
+ * finished sum: the bits of the product then a float32 add, as linear's composed path gives). The
+ * operands are Float32Arrays, read and written in place (no staging copy).
  *
  * The loop nest is BLIS's (and that of wasm/gemm.ts): blocks of NC columns, KC inner steps (pack
  * that KC x NC block of op(B) into micro-panels of NR = 16 columns, p-major), MC rows (pack the MC x
@@ -442,7 +443,9 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   for (int i = 0; i < 8; i++)
     if (!integer(env, argv[5 + i], &v[i])) return addon_fail(env, "sgemm: integer arguments expected");
   int64_t cOff = v[0], ldc = v[1], m = v[2], k = v[3], n = v[4], threads = v[7];
-  if (argc == 14 && !addon_floats(env, argv[13], &bias, &biasLen)) return addon_fail(env, "sgemm: the bias must be a Float32Array");
+  napi_valuetype tb = napi_undefined;
+  if (argc == 14) napi_typeof(env, argv[13], &tb);
+  if (tb != napi_undefined && !addon_floats(env, argv[13], &bias, &biasLen)) return addon_fail(env, "sgemm: the bias must be a Float32Array");
   if (bias && (int64_t)biasLen < n) return addon_fail(env, "sgemm: the bias is shorter than a row of C");
   if (aoLen != boLen) return addon_fail(env, "sgemm: as many A offsets as B offsets expected");
   if (m < 0 || k < 0 || n < 0 || ldc < n || cOff < 0 || m > INT32_MAX || k > INT32_MAX || n > INT32_MAX || aoLen > INT32_MAX)

@@ -1,8 +1,8 @@
 /**
  * Pooling over NCHW input. Max pooling gathers each window's argmax (padding never wins), so its
  * gradient is a scatter to those positions; a backend with Backend.maxPool finds the argmaxes and
- * gathers their values in one pass. Average pooling is im2col then a mean over each
- * window, counting padded zeros (PyTorch's count_include_pad=True).
+ * gathers their values in one pass. Average pooling is im2col then a mean over each window,
+ * counting padded zeros (PyTorch's count_include_pad=True).
  */
 import { requireFloat } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";

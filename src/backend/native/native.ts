@@ -12,10 +12,10 @@
  * arrays), and the float32 convolution and its gradients (native/conv.c, in the tensors' arrays,
  * threads over the batch), and the float32 elementwise maps, broadcasting binaries, max-pool
  * argmax (the maxima gathered in the same pass), gather and scatter-add (native/elementwise.c)
- * and float32 sums (native/reduce.c), the kernel table of nativeKernels. A strided convolution's forward runs the wasm backend's fused
- * convolution (src/backend/wasm/conv-simd.ts), whose products the engine here hands to the addon
- * over the WebAssembly module's memory. Everything else (max and min, exp and log, strided
- * copies, ...) is the wasm backend's.
+ * and float32 sums (native/reduce.c), the kernel table of nativeKernels. A strided convolution's
+ * forward runs the wasm backend's fused convolution (src/backend/wasm/conv-simd.ts), whose
+ * products the engine here hands to the addon over the WebAssembly module's memory. Everything
+ * else (max and min, exp and log, strided copies, ...) is the wasm backend's.
  *
  * Bits: the addon sums each element in the order of the relaxed-SIMD WebAssembly kernel (KC blocks
  * of 256, one fused multiply-add per step), so a product equals that build's bits, and 1 and 2
@@ -47,7 +47,7 @@ export interface NativeAddon {
   sgemm(
     a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, c: Float32Array,
     cOffset: number, ldc: number, m: number, k: number, n: number, transA: number, transB: number, threads: number,
-    bias?: Float32Array,
+    bias?: Float32Array, // undefined: none
   ): void;
   /**
    * out [N, outC, outH·outW] = the convolution of x [N, C, H, W] by w [outC, C, kh, kw] over
@@ -67,7 +67,7 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, threads?: number): boolean;
   /** out = a op b over a coalesced broadcast (`strides`: a's per dim, then b's); `op` indexes BINARY_OPS. */
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array, strides: Int32Array, threads?: number): boolean;
-  /** with `values`, also each window's maximum (x at its index, as words), gathered per plane while it is in cache */
+  /** with `values` (not undefined), also each window's maximum (x at its index, as words), gathered per plane while it is in cache */
   maxPoolIndices(x: Float32Array, out: Int32Array, geometry: Int32Array, threads?: number, values?: Float32Array): void;
   /**
    * out = the sum of x over the reduced groups of `plan` ([size, reduced, ...] pairs from
@@ -93,9 +93,9 @@ const MIN_NATIVE = 256;
 /**
  * The wasm backend's kernel table with the addon's elementwise maps, broadcasting binaries,
  * max-pool argmax (the maxima gathered in the same pass), gather and scatter-add
- * (native/elementwise.c) and float32 sums (native/reduce.c), which work in the arrays themselves; each falls back to the WebAssembly
- * kernel (and so the TypeScript one) for what it declines: another dtype, an op it lacks, a small
- * array, a broadcast of rank above 8.
+ * (native/elementwise.c) and float32 sums (native/reduce.c), which work in the arrays themselves;
+ * each falls back to the WebAssembly kernel (and so the TypeScript one) for what it declines:
+ * another dtype, an op it lacks, a small array, a broadcast of rank above 8.
  */
 function nativeKernels(native: NativeAddon, threads: number): CpuKernels {
   return {
@@ -114,10 +114,8 @@ function nativeKernels(native: NativeAddon, threads: number): CpuKernels {
     },
     maxPoolIndices: (x, g, out, values) => {
       const geometry = windowArgs(g);
-      if (f32(x) && geometry && (!values || f32(values))) {
-        if (values) native.maxPoolIndices(x, out, Int32Array.from(geometry), threads, values);
-        else native.maxPoolIndices(x, out, Int32Array.from(geometry), threads);
-      } else WASM_KERNELS.maxPoolIndices(x, g, out, values);
+      if (f32(x) && geometry && (!values || f32(values))) native.maxPoolIndices(x, out, Int32Array.from(geometry), threads, values);
+      else WASM_KERNELS.maxPoolIndices(x, g, out, values);
     },
     reduce: (op, x, shape, axes, out) => {
       // where the WebAssembly sum would run (its size floor), the same sum in place
@@ -265,18 +263,18 @@ export class NativeBackend extends WasmBackend {
   }
 
   override matmul(a: DataId, b: DataId, info: MatmulInfo, dtype: DType): DataId {
-    const av = this.view(a), bv = this.view(b);
-    if (dtype !== "float32" || !(av instanceof Float32Array) || !(bv instanceof Float32Array)) return super.matmul(a, b, info, dtype);
-    const { batch, m, k, n } = info;
-    const out = this.alloc(dtype, batch * m * n, false) as Float32Array;
-    this.native.sgemm(av, int32(info.aOffsets), bv, int32(info.bOffsets), out, 0, n, m, k, n, info.transA ? 1 : 0, info.transB ? 1 : 0, this.threads);
-    return this.own(out);
+    return this.product(a, b, null, info, dtype) ?? super.matmul(a, b, info, dtype);
   }
 
   /** The product with the bias added to each block of sums as the addon finishes it (native/sgemm.c). */
   matmulBias(a: DataId, b: DataId, bias: DataId, info: MatmulInfo, dtype: DType): DataId | null {
-    const av = this.view(a), bv = this.view(b), biasv = this.view(bias);
-    if (dtype !== "float32" || !f32(av) || !f32(bv) || !f32(biasv)) return null;
+    return this.product(a, b, bias, info, dtype);
+  }
+
+  /** The addon's float32 product (plus `bias` when given); null for what it does not take (another dtype). */
+  private product(a: DataId, b: DataId, bias: DataId | null, info: MatmulInfo, dtype: DType): DataId | null {
+    const av = this.view(a), bv = this.view(b), biasv = bias ? this.view(bias) : undefined;
+    if (dtype !== "float32" || !f32(av) || !f32(bv) || (biasv && !f32(biasv))) return null;
     const { batch, m, k, n } = info;
     const out = this.alloc(dtype, batch * m * n, false) as Float32Array;
     this.native.sgemm(av, int32(info.aOffsets), bv, int32(info.bOffsets), out, 0, n, m, k, n, info.transA ? 1 : 0, info.transB ? 1 : 0, this.threads, biasv);
